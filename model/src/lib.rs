@@ -1,0 +1,239 @@
+//! The document model: what crosses the stage boundaries of yuqing.
+//!
+//! ```text
+//! crawler ──RawDocument──> analyzer ──AnalyzedDocument──> indexer ──(commit)──> alerts ──Alert──> notifier
+//! ```
+//!
+//! Every type here is a bus [`Message`](yuqing_bus::Message) with a schema version and
+//! travels as JSON. Times without a zone in the source are Beijing time; they are kept
+//! with their offset so that what the desk shows is what the page said.
+
+mod url_id;
+
+pub use url_id::{canonical_url, doc_id, CanonicalUrlError};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use yuqing_bus::Message;
+
+/// UTC+8, the zone of every time a Chinese page prints without one.
+pub fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// A page or post as the crawler collected it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RawDocument {
+    /// Stable for the same canonical URL: see [`doc_id`].
+    pub id: String,
+    /// The canonical URL.
+    pub url: String,
+    /// The configured source (信源) the document was collected from.
+    pub source: String,
+    /// The 「来源：」 line of the article, when it names another outlet (a reprint).
+    pub origin: Option<String>,
+    pub author: Option<String>,
+    pub title: String,
+    pub content: String,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub fetched_at: DateTime<Utc>,
+    /// The character encoding the page was decoded from (e.g. `GBK`, `UTF-8`).
+    pub charset: String,
+}
+
+impl Message for RawDocument {
+    const KIND: &'static str = "raw_document";
+    const SCHEMA_VERSION: u32 = 1;
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Which text of a document a match was found in.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum TextField {
+    Title,
+    Content,
+}
+
+/// One matched term, with character (not byte) offsets into its field, so an analyst can
+/// see exactly what made a tag fire.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TermMatch {
+    pub term: String,
+    pub field: TextField,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A topic (监测方案) that fired on a document, with its score and evidence.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TopicTag {
+    pub name: String,
+    pub score: f32,
+    pub matches: Vec<TermMatch>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Sentiment {
+    Negative,
+    Neutral,
+    Positive,
+}
+
+impl Sentiment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sentiment::Negative => "negative",
+            Sentiment::Neutral => "neutral",
+            Sentiment::Positive => "positive",
+        }
+    }
+
+    /// The label the desk and the alert messages show.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Sentiment::Negative => "负面",
+            Sentiment::Neutral => "中性",
+            Sentiment::Positive => "正面",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Sentiment> {
+        match text {
+            "negative" | "负面" => Some(Sentiment::Negative),
+            "neutral" | "中性" => Some(Sentiment::Neutral),
+            "positive" | "正面" => Some(Sentiment::Positive),
+            _ => None,
+        }
+    }
+}
+
+/// Sentiment of a document: label, score in [-1, 1], and the words behind it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SentimentTag {
+    pub label: Sentiment,
+    pub score: f32,
+    pub matches: Vec<TermMatch>,
+}
+
+/// Everything the analyzer concluded about a document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Analysis {
+    pub topics: Vec<TopicTag>,
+    pub sentiment: SentimentTag,
+}
+
+/// A document with its analysis, ready for the index.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AnalyzedDocument {
+    pub document: RawDocument,
+    pub analysis: Analysis,
+}
+
+impl Message for AnalyzedDocument {
+    const KIND: &'static str = "analyzed_document";
+    const SCHEMA_VERSION: u32 = 1;
+    fn key(&self) -> &str {
+        &self.document.id
+    }
+}
+
+/// A notification raised by an alert rule for one document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Alert {
+    /// Stable for the same rule and document, so a re-indexed document raises nothing new.
+    pub id: String,
+    pub rule: String,
+    pub query: String,
+    pub doc_id: String,
+    pub title: String,
+    pub url: String,
+    pub source: String,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub topics: Vec<String>,
+    pub sentiment: Sentiment,
+    pub snippet: String,
+    pub raised_at: DateTime<Utc>,
+}
+
+impl Alert {
+    pub fn id_for(rule: &str, doc_id: &str) -> String {
+        doc_id_from_parts(&["alert", rule, doc_id])
+    }
+}
+
+impl Message for Alert {
+    const KIND: &'static str = "alert";
+    const SCHEMA_VERSION: u32 = 1;
+    fn key(&self) -> &str {
+        &self.doc_id
+    }
+}
+
+fn doc_id_from_parts(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(&hasher.finalize()[..10])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yuqing_bus::Envelope;
+
+    #[test]
+    fn analyzed_document_round_trips_through_the_wire_format() {
+        let doc = AnalyzedDocument {
+            document: RawDocument {
+                id: doc_id("http://example.cn/a.html").unwrap(),
+                url: "http://example.cn/a.html".into(),
+                source: "示例".into(),
+                origin: Some("焦作日报".into()),
+                author: None,
+                title: "标题".into(),
+                content: "正文".into(),
+                published_at: Some(
+                    DateTime::parse_from_rfc3339("2026-11-20T08:30:00+08:00").unwrap(),
+                ),
+                fetched_at: Utc::now(),
+                charset: "GBK".into(),
+            },
+            analysis: Analysis {
+                topics: vec![TopicTag {
+                    name: "防溺水".into(),
+                    score: 2.0,
+                    matches: vec![TermMatch {
+                        term: "溺水".into(),
+                        field: TextField::Title,
+                        start: 0,
+                        end: 2,
+                    }],
+                }],
+                sentiment: SentimentTag {
+                    label: Sentiment::Negative,
+                    score: -0.5,
+                    matches: vec![],
+                },
+            },
+        };
+        let bytes = Envelope::encode(&doc);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(r#""published_at":"2026-11-20T08:30:00+08:00""#), "{text}");
+        assert!(text.contains(r#""label":"negative""#), "{text}");
+        assert_eq!(Envelope::<AnalyzedDocument>::decode(&bytes).unwrap(), doc);
+    }
+
+    #[test]
+    fn alert_ids_depend_on_rule_and_document() {
+        assert_eq!(Alert::id_for("r", "d"), Alert::id_for("r", "d"));
+        assert_ne!(Alert::id_for("r", "d"), Alert::id_for("r2", "d"));
+        assert_ne!(Alert::id_for("rd", ""), Alert::id_for("r", "d"));
+    }
+}

@@ -1,0 +1,187 @@
+//! One Chinese segmentation for the whole system.
+//!
+//! The analyzer tags topics from the words this segmenter produces and the index is built
+//! from the same words, so a term the analyzer matched is a term the desk can search.
+//! Building a [`Segmenter`] loads jieba's dictionary (a few hundred milliseconds), so it is
+//! built once and shared behind an `Arc`.
+
+use jieba_rs::Jieba;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SegmenterError {
+    #[error("{path}: cannot read user dictionary: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+/// A word of segmented text with its offsets, in bytes and in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word<'a> {
+    pub text: &'a str,
+    pub byte_start: usize,
+    pub byte_end: usize,
+    pub char_start: usize,
+    pub char_end: usize,
+}
+
+impl Word<'_> {
+    /// Whether the word carries meaning for search (not whitespace or punctuation).
+    pub fn is_term(&self) -> bool {
+        self.text.chars().any(char::is_alphanumeric)
+    }
+}
+
+pub struct Segmenter {
+    jieba: Jieba,
+}
+
+impl std::fmt::Debug for Segmenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Segmenter")
+    }
+}
+
+/// Weight given to words added without a frequency: high enough that jieba keeps them
+/// whole instead of splitting them into more common shorter words.
+const USER_WORD_FREQ: usize = 50_000;
+
+impl Segmenter {
+    /// jieba's bundled dictionary only.
+    pub fn new() -> Self {
+        Segmenter {
+            jieba: Jieba::new(),
+        }
+    }
+
+    /// jieba's dictionary plus user dictionaries, each line `word [frequency] [tag]`.
+    /// Blank lines and lines starting with `#` are ignored.
+    pub fn with_user_dicts(paths: &[impl AsRef<Path>]) -> Result<Self, SegmenterError> {
+        let mut segmenter = Segmenter::new();
+        for path in paths {
+            segmenter.load_user_dict(path.as_ref())?;
+        }
+        Ok(segmenter)
+    }
+
+    fn load_user_dict(&mut self, path: &Path) -> Result<(), SegmenterError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SegmenterError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let word = parts.next().expect("non-empty line has a first part");
+            let freq = match parts.next() {
+                None => USER_WORD_FREQ,
+                Some(f) => f.parse::<usize>().map_err(|_| SegmenterError::Syntax {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    message: format!("frequency of {word:?} must be a whole number, got {f:?}"),
+                })?,
+            };
+            let tag = parts.next();
+            if let Some(extra) = parts.next() {
+                return Err(SegmenterError::Syntax {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    message: format!("expected `word [frequency] [tag]`, found extra {extra:?}"),
+                });
+            }
+            self.jieba.add_word(word, Some(freq), tag);
+        }
+        Ok(())
+    }
+
+    /// Adds words that must stay whole (for example every term of the topic schemes).
+    pub fn add_words<'a>(&mut self, words: impl IntoIterator<Item = &'a str>) {
+        for word in words {
+            let word = word.trim();
+            if !word.is_empty() && !self.jieba.has_word(word) {
+                self.jieba.add_word(word, Some(USER_WORD_FREQ), None);
+            }
+        }
+    }
+
+    /// Segments `text` into words covering it entirely (punctuation included, see
+    /// [`Word::is_term`]). HMM is on, so unknown names are still found as words.
+    pub fn words<'a>(&self, text: &'a str) -> Vec<Word<'a>> {
+        self.jieba
+            .cut(text, true)
+            .into_iter()
+            .map(|t| Word {
+                text: t.word,
+                byte_start: t.byte_start,
+                byte_end: t.byte_end,
+                char_start: t.start,
+                char_end: t.end,
+            })
+            .collect()
+    }
+}
+
+impl Default for Segmenter {
+    fn default() -> Self {
+        Segmenter::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn terms(segmenter: &Segmenter, text: &str) -> Vec<String> {
+        segmenter
+            .words(text)
+            .into_iter()
+            .filter(Word::is_term)
+            .map(|w| w.text.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn user_dictionary_keeps_domain_terms_whole() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "# 教育安全术语\n防溺水 80000 n\n\n校园欺凌").unwrap();
+        let plain = Segmenter::new();
+        let tuned = Segmenter::with_user_dicts(&[file.path()]).unwrap();
+        let text = "学校开展防溺水和校园欺凌专项教育";
+        assert!(!terms(&plain, text).contains(&"防溺水".to_string()));
+        let words = terms(&tuned, text);
+        assert!(words.contains(&"防溺水".to_string()), "{words:?}");
+        assert!(words.contains(&"校园欺凌".to_string()), "{words:?}");
+    }
+
+    #[test]
+    fn offsets_are_given_in_bytes_and_characters() {
+        let segmenter = Segmenter::new();
+        let text = "温县，学生溺水";
+        let words = segmenter.words(text);
+        let last = words.last().unwrap();
+        assert_eq!(last.text, "溺水");
+        assert_eq!(&text[last.byte_start..last.byte_end], "溺水");
+        assert_eq!((last.char_start, last.char_end), (5, 7));
+        assert!(!words.iter().find(|w| w.text == "，").unwrap().is_term());
+    }
+
+    #[test]
+    fn a_bad_line_is_named_with_file_and_line() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "校车\n食堂 many").unwrap();
+        let err = Segmenter::with_user_dicts(&[file.path()]).unwrap_err().to_string();
+        assert!(err.ends_with(":2: frequency of \"食堂\" must be a whole number, got \"many\""), "{err}");
+    }
+}

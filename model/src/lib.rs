@@ -237,3 +237,23 @@ mod tests {
         assert_ne!(Alert::id_for("rd", ""), Alert::id_for("r", "d"));
     }
 }
+
+/// The 1-based line and column (in characters) of a byte offset in `text`, for error
+/// messages that point into configuration and dictionary files.
+pub fn line_column(text: &str, byte_offset: usize) -> (usize, usize) {
+    let before = &text[..byte_offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod position_tests {
+    #[test]
+    fn line_column_counts_characters_not_bytes() {
+        let text = "a = 1\n名称 = x\n";
+        let offset = text.find('x').unwrap();
+        assert_eq!(super::line_column(text, offset), (2, 6));
+        assert_eq!(super::line_column(text, 0), (1, 1));
+    }
+}

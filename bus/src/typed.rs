@@ -147,6 +147,9 @@ pub struct Consumer<T> {
     stage: String,
     subscription: Box<dyn Subscription>,
     dead_letters: Producer<DeadLetter>,
+    /// An undecodable delivery whose dead-lettering has not finished yet. Kept here so
+    /// that `recv` stays cancel-safe: a cancelled call resumes the hand-over next time.
+    undecodable: Option<(Delivery, String)>,
     _message: PhantomData<fn() -> T>,
 }
 
@@ -161,21 +164,27 @@ impl<T: Message> Consumer<T> {
             stage: group.to_string(),
             subscription: bus.subscribe(topic, group)?,
             dead_letters: Producer::new(bus, dead_letter_topic)?,
+            undecodable: None,
             _message: PhantomData,
         })
     }
 
     /// The next decodable message, or `None` when the topic has ended.
+    ///
+    /// Cancel-safe (usable in `select!`): no message is lost when the call is dropped.
     pub async fn recv(&mut self) -> Result<Option<Received<T>>, BusError> {
         loop {
+            if let Some((delivery, error)) = &self.undecodable {
+                let (delivery, error) = (delivery.clone(), error.clone());
+                self.dead_letter(&delivery, &error).await?;
+                self.undecodable = None;
+            }
             let Some(delivery) = self.subscription.recv().await? else {
                 return Ok(None);
             };
             match Envelope::<T>::decode(&delivery.payload) {
                 Ok(message) => return Ok(Some(Received { message, delivery })),
-                Err(error) => {
-                    self.dead_letter(&delivery, &error).await?;
-                }
+                Err(error) => self.undecodable = Some((delivery, error)),
             }
         }
     }

@@ -1,1 +1,278 @@
-// placeholder
+//! The indexer stage and the search side of the index.
+//!
+//! Documents are upserted by id into a tantivy index whose text fields are tokenized by
+//! the shared jieba segmentation. The stage commits by count or by time, whichever comes
+//! first; bus messages are committed only after the index commit that holds them, and
+//! each commit's document ids are handed to the alert evaluator.
+
+mod index;
+mod tokenizer;
+
+pub use index::{
+    html_escape, IndexError, SearchError, SearchHit, SearchIndex, SearchRequest, SearchResults,
+    SCHEMA_VERSION,
+};
+pub use tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
+
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use yuqing_bus::{Consumer, Delivery};
+use yuqing_model::AnalyzedDocument;
+
+/// `[indexer]` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexerConfig {
+    /// Longest time a received document waits before it is committed (and searchable).
+    #[serde(default = "default_commit_interval_ms")]
+    pub commit_interval_ms: u64,
+    /// Commit as soon as this many documents are waiting.
+    #[serde(default = "default_commit_max_docs")]
+    pub commit_max_docs: usize,
+    /// tantivy writer memory budget.
+    #[serde(default = "default_writer_memory_mb")]
+    pub writer_memory_mb: usize,
+}
+
+fn default_commit_interval_ms() -> u64 {
+    1000
+}
+fn default_commit_max_docs() -> usize {
+    1000
+}
+fn default_writer_memory_mb() -> usize {
+    64
+}
+
+impl Default for IndexerConfig {
+    fn default() -> Self {
+        IndexerConfig {
+            commit_interval_ms: default_commit_interval_ms(),
+            commit_max_docs: default_commit_max_docs(),
+            writer_memory_mb: default_writer_memory_mb(),
+        }
+    }
+}
+
+/// The documents one index commit made searchable.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("index commit failed: {0}")]
+    Commit(tantivy::TantivyError),
+    #[error(transparent)]
+    Bus(#[from] yuqing_bus::BusError),
+}
+
+/// Consumes analyzed documents until the topic ends, committing the index by count and
+/// time and announcing each commit on `on_commit`.
+pub async fn run_stage(
+    index: SearchIndex,
+    config: IndexerConfig,
+    mut input: Consumer<AnalyzedDocument>,
+    on_commit: mpsc::Sender<Committed>,
+) -> Result<(), StageError> {
+    let mut writer = index.writer(config.writer_memory_mb.max(15) * 1024 * 1024)?;
+    let interval = Duration::from_millis(config.commit_interval_ms.max(1));
+    let mut pending: Vec<Delivery> = Vec::new();
+    let mut pending_ids: Vec<String> = Vec::new();
+    let mut deadline: Option<Instant> = None;
+    let mut indexed = 0u64;
+
+    loop {
+        let received = match deadline {
+            Some(at) => tokio::select! {
+                received = input.recv() => Some(received?),
+                _ = tokio::time::sleep_until(at) => None,
+            },
+            None => Some(input.recv().await?),
+        };
+        let ended = match received {
+            Some(Some(received)) => {
+                let upserted = tokio::task::block_in_place(|| index.upsert(&writer, &received.message));
+                match upserted {
+                    Ok(()) => {
+                        pending_ids.push(received.message.document.id.clone());
+                        pending.push(received.delivery);
+                        deadline.get_or_insert_with(|| Instant::now() + interval);
+                    }
+                    Err(error) => {
+                        input
+                            .dead_letter(&received.delivery, &format!("index upsert failed: {error}"))
+                            .await?;
+                    }
+                }
+                false
+            }
+            Some(None) => true,
+            None => false,
+        };
+        let due = deadline.is_some_and(|at| at <= Instant::now());
+        if !pending.is_empty() && (ended || due || pending.len() >= config.commit_max_docs) {
+            tokio::task::block_in_place(|| writer.commit()).map_err(StageError::Commit)?;
+            index.reload().map_err(StageError::Commit)?;
+            for delivery in &pending {
+                input.commit(delivery).await?;
+            }
+            indexed += pending.len() as u64;
+            tracing::info!(documents = pending.len(), total = index.num_docs(), "index commit");
+            let ids = std::mem::take(&mut pending_ids);
+            pending.clear();
+            deadline = None;
+            // The alert evaluator may lag or be absent; a commit is never held back for it.
+            if on_commit.send(Committed { ids }).await.is_err() {
+                tracing::debug!("no alert evaluator listening for commits");
+            }
+        } else if pending.is_empty() {
+            deadline = None;
+        }
+        if ended {
+            break;
+        }
+    }
+    writer.wait_merging_threads().ok();
+    tracing::info!(indexed, "indexer stage finished");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use std::sync::Arc;
+    use yuqing_bus::{EmbeddedBus, Producer};
+    use yuqing_model::{
+        doc_id, Analysis, RawDocument, Sentiment, SentimentTag, TopicTag,
+    };
+    use yuqing_segmenter::Segmenter;
+
+    fn document(url: &str, title: &str, content: &str, topic: &str) -> AnalyzedDocument {
+        AnalyzedDocument {
+            document: RawDocument {
+                id: doc_id(url).unwrap(),
+                url: url.into(),
+                source: "测试源".into(),
+                origin: None,
+                author: None,
+                title: title.into(),
+                content: content.into(),
+                published_at: None,
+                fetched_at: Utc::now(),
+                charset: "UTF-8".into(),
+            },
+            analysis: Analysis {
+                topics: vec![TopicTag {
+                    name: topic.into(),
+                    score: 1.0,
+                    matches: vec![],
+                }],
+                sentiment: SentimentTag {
+                    label: Sentiment::Negative,
+                    score: -0.4,
+                    matches: vec![],
+                },
+            },
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reindexing_a_page_leaves_one_document_and_commits_are_announced() {
+        let dir = tempfile::tempdir().unwrap();
+        let segmenter = Arc::new(Segmenter::new());
+        let index = SearchIndex::open_or_create(dir.path(), segmenter.clone()).unwrap();
+        let bus = EmbeddedBus::new(16);
+        let input = Consumer::new(&bus, "analyzed", "indexer", "dead").unwrap();
+        let producer = Producer::new(&bus, "analyzed").unwrap();
+        let (tx, mut commits) = mpsc::channel(8);
+        let config = IndexerConfig {
+            commit_interval_ms: 50,
+            ..IndexerConfig::default()
+        };
+        let stage = tokio::spawn(run_stage(index.clone(), config, input, tx));
+
+        producer
+            .send(&document("http://a.cn/1.html", "学生溺水", "旧的正文", "防溺水"))
+            .await
+            .unwrap();
+        producer
+            .send(&document("http://a.cn/1.html?utm_source=x", "学生溺水", "新的正文 <script>", "防溺水"))
+            .await
+            .unwrap();
+        producer
+            .send(&document("http://a.cn/2.html", "食堂检查", "后厨卫生", "食品安全"))
+            .await
+            .unwrap();
+        let committed = commits.recv().await.unwrap();
+        assert_eq!(committed.ids.len(), 3);
+
+        let results = index
+            .search(&SearchRequest {
+                query: "溺水".into(),
+                limit: 10,
+                among_ids: None,
+            })
+            .unwrap();
+        assert_eq!(results.total, 1);
+        let hit = &results.hits[0];
+        assert_eq!(hit.title, "学生溺水");
+        assert_eq!(hit.topics, vec!["防溺水"]);
+        assert_eq!(hit.sentiment, "negative");
+        assert_eq!(hit.snippet, "新的正文 &lt;script&gt;", "title-only match shows escaped content");
+
+        let body = index
+            .search(&SearchRequest {
+                query: "后厨".into(),
+                limit: 10,
+                among_ids: Some(vec![doc_id("http://a.cn/2.html").unwrap()]),
+            })
+            .unwrap();
+        assert_eq!(body.hits[0].snippet, "<mark>后厨</mark>卫生");
+        let elsewhere = index
+            .search(&SearchRequest {
+                query: "后厨".into(),
+                limit: 10,
+                among_ids: Some(vec![doc_id("http://a.cn/1.html").unwrap()]),
+            })
+            .unwrap();
+        assert_eq!(elsewhere.total, 0);
+        assert_eq!(index.search(&SearchRequest { limit: 10, ..Default::default() }).unwrap().total, 2);
+
+        bus.close();
+        drop(producer);
+        stage.await.unwrap().unwrap();
+
+        // Another process (here: another handle) sees the committed documents.
+        let reader = SearchIndex::open(dir.path(), segmenter).unwrap();
+        assert_eq!(reader.num_docs(), 2);
+    }
+
+    #[test]
+    fn bad_queries_and_missing_or_foreign_indexes_are_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let segmenter = Arc::new(Segmenter::new());
+        let missing = SearchIndex::open(&dir.path().join("none"), segmenter.clone()).err().unwrap();
+        assert!(missing.to_string().contains("run `yuqing run` first"), "{missing}");
+
+        let index = SearchIndex::open_or_create(dir.path(), segmenter.clone()).unwrap();
+        let err = index
+            .search(&SearchRequest {
+                query: "title:(溺水".into(),
+                limit: 5,
+                among_ids: None,
+            })
+            .unwrap_err();
+        assert!(matches!(err, SearchError::BadQuery(_)), "{err}");
+
+        std::fs::write(dir.path().join("yuqing-schema-version"), "0").unwrap();
+        let old = SearchIndex::open(dir.path(), segmenter).err().unwrap();
+        assert!(old.to_string().contains("schema version 0, this build uses 1"), "{old}");
+    }
+}

@@ -1,0 +1,381 @@
+//! The tantivy index: schema, opening (with a schema version check), upserts and search.
+
+use crate::tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermSetQuery};
+use tantivy::schema::{
+    DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST,
+    STORED, STRING,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use yuqing_model::AnalyzedDocument;
+use yuqing_segmenter::Segmenter;
+
+/// Raised whenever fields change meaning; an index of another version is not opened.
+pub const SCHEMA_VERSION: u32 = 1;
+const VERSION_FILE: &str = "yuqing-schema-version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("no index at {0}: run `yuqing run` first to collect documents")]
+    Missing(PathBuf),
+    #[error("the index at {path} has schema version {found}, this build uses {expected}: move it aside (or delete it) and run `yuqing run` to rebuild it")]
+    SchemaVersion {
+        path: PathBuf,
+        found: String,
+        expected: u32,
+    },
+    #[error("index at {path}: {source}")]
+    Tantivy {
+        path: PathBuf,
+        source: tantivy::TantivyError,
+    },
+    #[error("index at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The query could not be understood; the message is safe to show to the user.
+    #[error("bad query: {0}")]
+    BadQuery(String),
+    #[error("search failed: {0}")]
+    Internal(#[from] tantivy::TantivyError),
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Fields {
+    pub id: Field,
+    pub url: Field,
+    pub source: Field,
+    pub title: Field,
+    pub content: Field,
+    pub topic: Field,
+    pub sentiment: Field,
+    pub published_at: Field,
+    pub fetched_at: Field,
+    /// The whole analyzed document as JSON: what the desk shows, explanations included.
+    pub document: Field,
+}
+
+fn build_schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER_NAME)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let date = DateOptions::default().set_indexed().set_fast();
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING | STORED),
+        url: builder.add_text_field("url", STRING),
+        source: builder.add_text_field("source", STRING | FAST),
+        title: builder.add_text_field("title", text.clone()),
+        content: builder.add_text_field("content", text),
+        topic: builder.add_text_field("topic", STRING | FAST),
+        sentiment: builder.add_text_field("sentiment", STRING | FAST),
+        published_at: builder.add_date_field("published_at", date.clone()),
+        fetched_at: builder.add_date_field("fetched_at", date),
+        document: builder.add_text_field("document", STORED),
+    };
+    (builder.build(), fields)
+}
+
+/// A search request. An empty query matches everything, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    pub limit: usize,
+    /// Only documents with these ids (used to judge the documents of one commit).
+    pub among_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchHit {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub source: String,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub topics: Vec<String>,
+    pub sentiment: String,
+    /// HTML-escaped text around the match, matched words in `<mark>…</mark>`.
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    pub total: usize,
+    pub hits: Vec<SearchHit>,
+}
+
+/// An open index. Cheap to clone; readers reload as commits land.
+#[derive(Clone)]
+pub struct SearchIndex {
+    path: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+const SNIPPET_CHARS: usize = 120;
+
+impl SearchIndex {
+    /// Opens the index at `path`, creating it when absent (the writer's side).
+    pub fn open_or_create(path: &Path, segmenter: Arc<Segmenter>) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(path).map_err(|source| IndexError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let version_file = path.join(VERSION_FILE);
+        if !version_file.exists() {
+            let empty = std::fs::read_dir(path)
+                .map_err(|source| IndexError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+                .next()
+                .is_none();
+            if empty {
+                std::fs::write(&version_file, SCHEMA_VERSION.to_string()).map_err(|source| {
+                    IndexError::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?;
+            }
+        }
+        Self::open_checked(path, segmenter, true)
+    }
+
+    /// Opens an existing index for reading (a search while `yuqing run` writes).
+    pub fn open(path: &Path, segmenter: Arc<Segmenter>) -> Result<Self, IndexError> {
+        Self::open_checked(path, segmenter, false)
+    }
+
+    fn open_checked(path: &Path, segmenter: Arc<Segmenter>, create: bool) -> Result<Self, IndexError> {
+        let version_file = path.join(VERSION_FILE);
+        match std::fs::read_to_string(&version_file) {
+            Ok(found) if found.trim() == SCHEMA_VERSION.to_string() => {}
+            Ok(found) => {
+                return Err(IndexError::SchemaVersion {
+                    path: path.to_path_buf(),
+                    found: found.trim().to_string(),
+                    expected: SCHEMA_VERSION,
+                })
+            }
+            Err(_) if !path.join("meta.json").exists() && !create => {
+                return Err(IndexError::Missing(path.to_path_buf()))
+            }
+            Err(_) => {
+                return Err(IndexError::SchemaVersion {
+                    path: path.to_path_buf(),
+                    found: "unknown (no version file)".into(),
+                    expected: SCHEMA_VERSION,
+                })
+            }
+        }
+        let tantivy_err = |source| IndexError::Tantivy {
+            path: path.to_path_buf(),
+            source,
+        };
+        let (schema, fields) = build_schema();
+        let directory = MmapDirectory::open(path).map_err(|e| tantivy_err(e.into()))?;
+        let index = if create {
+            Index::open_or_create(directory, schema).map_err(tantivy_err)?
+        } else {
+            if !Index::exists(&directory).map_err(|e| tantivy_err(e.into()))? {
+                return Err(IndexError::Missing(path.to_path_buf()));
+            }
+            Index::open(directory).map_err(tantivy_err)?
+        };
+        index.tokenizers().register(
+            TOKENIZER_NAME,
+            TextAnalyzer::builder(JiebaTokenizer::new(segmenter)).build(),
+        );
+        // The writer's process reloads explicitly after each commit (so alert rules see
+        // the commit they judge); another process follows commits through the file watch.
+        let policy = if create {
+            ReloadPolicy::Manual
+        } else {
+            ReloadPolicy::OnCommitWithDelay
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(policy)
+            .try_into()
+            .map_err(tantivy_err)?;
+        Ok(SearchIndex {
+            path: path.to_path_buf(),
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn writer(&self, memory_budget_bytes: usize) -> Result<IndexWriter, IndexError> {
+        self.index
+            .writer(memory_budget_bytes)
+            .map_err(|source| IndexError::Tantivy {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Replaces any document with the same id: crawling a page again leaves one document.
+    pub fn upsert(&self, writer: &IndexWriter, doc: &AnalyzedDocument) -> tantivy::Result<()> {
+        let f = &self.fields;
+        let raw = &doc.document;
+        writer.delete_term(Term::from_field_text(f.id, &raw.id));
+        let mut tdoc = TantivyDocument::default();
+        tdoc.add_text(f.id, &raw.id);
+        tdoc.add_text(f.url, &raw.url);
+        tdoc.add_text(f.source, &raw.source);
+        tdoc.add_text(f.title, &raw.title);
+        tdoc.add_text(f.content, &raw.content);
+        for topic in &doc.analysis.topics {
+            tdoc.add_text(f.topic, &topic.name);
+        }
+        tdoc.add_text(f.sentiment, doc.analysis.sentiment.label.as_str());
+        if let Some(published) = raw.published_at {
+            tdoc.add_date(f.published_at, tantivy::DateTime::from_timestamp_secs(published.timestamp()));
+        }
+        tdoc.add_date(f.fetched_at, tantivy::DateTime::from_timestamp_secs(raw.fetched_at.timestamp()));
+        tdoc.add_text(
+            f.document,
+            serde_json::to_string(doc).expect("documents serialize infallibly"),
+        );
+        writer.add_document(tdoc)?;
+        Ok(())
+    }
+
+    /// Makes the last commit visible to this process's searches.
+    pub fn reload(&self) -> tantivy::Result<()> {
+        self.reader.reload()
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn parse_query(&self, text: &str) -> Result<Box<dyn Query>, SearchError> {
+        if text.trim().is_empty() {
+            return Ok(Box::new(AllQuery));
+        }
+        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.title, self.fields.content]);
+        // The desk's habit: words separated by spaces must all appear.
+        parser.set_conjunction_by_default();
+        parser.set_field_boost(self.fields.title, 2.0);
+        parser
+            .parse_query(text)
+            .map_err(|e| SearchError::BadQuery(e.to_string()))
+    }
+
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let user_query = self.parse_query(&request.query)?;
+        let query: Box<dyn Query> = match &request.among_ids {
+            None => user_query,
+            Some(ids) => {
+                let terms = ids.iter().map(|id| Term::from_field_text(self.fields.id, id));
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, user_query.box_clone()),
+                    (Occur::Must, Box::new(TermSetQuery::new(terms))),
+                ]))
+            }
+        };
+        let searcher = self.reader.searcher();
+        let limit = request.limit.max(1);
+        let (total, addresses): (usize, Vec<DocAddress>) = if request.query.trim().is_empty() {
+            let (hits, total) = searcher.search(
+                &query,
+                &(
+                    TopDocs::with_limit(limit)
+                        .order_by_fast_field::<tantivy::DateTime>("fetched_at", Order::Desc),
+                    Count,
+                ),
+            )?;
+            (total, hits.into_iter().map(|(_, a)| a).collect())
+        } else {
+            let (hits, total) = searcher.search(&query, &(TopDocs::with_limit(limit), Count))?;
+            (total, hits.into_iter().map(|(_, a)| a).collect())
+        };
+
+        let mut content_snippets = SnippetGenerator::create(&searcher, &*query, self.fields.content)?;
+        content_snippets.set_max_num_chars(SNIPPET_CHARS);
+
+        let mut hits = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let stored: TantivyDocument = searcher.doc(address)?;
+            let Some(json) = stored.get_first(self.fields.document).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let doc: AnalyzedDocument = serde_json::from_str(json)
+                .map_err(|e| tantivy::TantivyError::InternalError(format!("stored document: {e}")))?;
+            let raw = doc.document;
+            let mut snippet = render_snippet(&content_snippets.snippet(&raw.content));
+            if snippet.is_empty() {
+                // The match was in the title only: show how the article begins.
+                snippet = html_escape(&raw.content.chars().take(SNIPPET_CHARS).collect::<String>());
+            }
+            hits.push(SearchHit {
+                id: raw.id,
+                title: raw.title,
+                url: raw.url,
+                source: raw.source,
+                published_at: raw.published_at,
+                topics: doc.analysis.topics.into_iter().map(|t| t.name).collect(),
+                sentiment: doc.analysis.sentiment.label.as_str().to_string(),
+                snippet,
+            });
+        }
+        Ok(SearchResults { total, hits })
+    }
+}
+
+/// Renders a snippet as HTML: text escaped, matches in `<mark>`.
+fn render_snippet(snippet: &tantivy::snippet::Snippet) -> String {
+    let fragment = snippet.fragment();
+    let mut out = String::with_capacity(fragment.len() + 32);
+    let mut at = 0;
+    for range in snippet.highlighted() {
+        if range.start < at {
+            continue;
+        }
+        out.push_str(&html_escape(&fragment[at..range.start]));
+        out.push_str("<mark>");
+        out.push_str(&html_escape(&fragment[range.clone()]));
+        out.push_str("</mark>");
+        at = range.end;
+    }
+    out.push_str(&html_escape(&fragment[at..]));
+    out.trim().to_string()
+}
+
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

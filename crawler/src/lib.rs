@@ -1,1 +1,266 @@
-// placeholder
+//! The crawler stage: visits each configured source on its own schedule, follows article
+//! links, decodes and extracts each article, and hands it to the bus as a
+//! [`RawDocument`].
+//!
+//! One source failing (unreachable, broken feed) is logged and retried with backoff; it
+//! never stops the others. A page is marked seen only after its document is on the bus.
+
+mod decode;
+mod extract;
+mod fetch;
+mod seen;
+mod source;
+
+pub use decode::{decode, Decoded};
+pub use extract::{extract, parse_chinese_datetime, Article};
+pub use fetch::{FetchError, Fetcher, FetcherOptions, Page};
+pub use seen::SeenStore;
+pub use source::{Candidate, Source, SourceConfig, SourceKind};
+
+use chrono::Utc;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use yuqing_bus::{BusError, Producer};
+use yuqing_model::{canonical_url, doc_id, RawDocument};
+
+/// `[crawler]` in the configuration: settings shared by all sources.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrawlerSettings {
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: usize,
+    /// Pause between two requests of one source.
+    #[serde(default = "default_request_delay_ms")]
+    pub request_delay_ms: u64,
+}
+
+fn default_user_agent() -> String {
+    format!("yuqing/{} (school-safety monitoring)", env!("CARGO_PKG_VERSION"))
+}
+fn default_timeout_secs() -> u64 {
+    20
+}
+fn default_max_body_bytes() -> usize {
+    5 * 1024 * 1024
+}
+fn default_max_redirects() -> usize {
+    5
+}
+fn default_request_delay_ms() -> u64 {
+    500
+}
+
+impl Default for CrawlerSettings {
+    fn default() -> Self {
+        CrawlerSettings {
+            user_agent: default_user_agent(),
+            timeout_secs: default_timeout_secs(),
+            max_body_bytes: default_max_body_bytes(),
+            max_redirects: default_max_redirects(),
+            request_delay_ms: default_request_delay_ms(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CrawlError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("{url}: {message}")]
+    Content { url: String, message: String },
+    #[error("seen-store: {0}")]
+    State(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+/// What one visit of a source did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct VisitReport {
+    pub links: usize,
+    pub already_seen: usize,
+    pub collected: usize,
+    pub failed: usize,
+}
+
+pub struct Crawler {
+    fetcher: Fetcher,
+    seen: SeenStore,
+    output: Producer<RawDocument>,
+    request_delay: Duration,
+}
+
+impl Crawler {
+    pub fn new(
+        settings: &CrawlerSettings,
+        seen: SeenStore,
+        output: Producer<RawDocument>,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Crawler {
+            fetcher: Fetcher::new(FetcherOptions {
+                user_agent: settings.user_agent.clone(),
+                timeout: Duration::from_secs(settings.timeout_secs.max(1)),
+                max_body_bytes: settings.max_body_bytes,
+                max_redirects: settings.max_redirects,
+            })?,
+            seen,
+            output,
+            request_delay: Duration::from_millis(settings.request_delay_ms),
+        })
+    }
+
+    /// Visits a source once: fetches its page, then every article link not seen before.
+    /// A failing article is logged and counted; only a failure of the source page itself
+    /// (or of the bus or state database) fails the visit.
+    pub async fn visit(&self, source: &Source) -> Result<VisitReport, CrawlError> {
+        let page = self.fetcher.get(&source.url).await?;
+        let text = decode(&page.body, page.content_type.as_deref()).text;
+        let candidates = source
+            .candidates(&page.url, &text)
+            .map_err(|message| CrawlError::Content {
+                url: page.url.to_string(),
+                message,
+            })?;
+        let mut report = VisitReport {
+            links: candidates.len(),
+            ..VisitReport::default()
+        };
+        for candidate in candidates {
+            let canonical = match canonical_url(candidate.url.as_str()) {
+                Ok(url) => url,
+                Err(error) => {
+                    tracing::debug!(source = source.name(), %error, "link skipped");
+                    continue;
+                }
+            };
+            if self.seen.contains(&canonical)? {
+                report.already_seen += 1;
+                continue;
+            }
+            tokio::time::sleep(self.request_delay).await;
+            match self.collect(source, &candidate, &canonical).await {
+                Ok(document) => {
+                    self.output.send(&document).await?;
+                    self.seen.mark(&canonical, &document.id, source.name())?;
+                    report.collected += 1;
+                }
+                Err(CrawlError::Bus(error)) => return Err(CrawlError::Bus(error)),
+                Err(error) => {
+                    tracing::warn!(source = source.name(), %error, "article not collected; will retry on the next visit");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn collect(
+        &self,
+        source: &Source,
+        candidate: &Candidate,
+        canonical: &str,
+    ) -> Result<RawDocument, CrawlError> {
+        let page = self.fetcher.get(&candidate.url).await?;
+        let decoded = decode(&page.body, page.content_type.as_deref());
+        let article = extract(&decoded.text);
+        if article.content.trim().is_empty() {
+            return Err(CrawlError::Content {
+                url: candidate.url.to_string(),
+                message: "no article text found on the page".into(),
+            });
+        }
+        let title = if article.title.is_empty() {
+            candidate.title.clone().unwrap_or_default()
+        } else {
+            article.title
+        };
+        Ok(RawDocument {
+            id: doc_id(canonical).expect("canonical URLs are valid"),
+            url: canonical.to_string(),
+            source: source.name().to_string(),
+            origin: article.origin,
+            author: article.author,
+            title,
+            content: article.content,
+            published_at: article.published_at.or(candidate.published_at),
+            fetched_at: Utc::now(),
+            charset: decoded.charset.to_string(),
+        })
+    }
+}
+
+/// Longest wait between retries of a failing source, as a multiple of its interval.
+const MAX_BACKOFF_FACTOR: u32 = 8;
+
+/// Crawls every source on its own schedule until `shutdown` turns true, or, with `once`,
+/// visits each source one time and returns. A failing source is retried with growing
+/// delay and never holds up the others.
+pub async fn run_sources(
+    crawler: Arc<Crawler>,
+    sources: Vec<Source>,
+    once: bool,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), CrawlError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for source in sources {
+        let crawler = crawler.clone();
+        let mut shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            let interval = Duration::from_secs(source.config.interval_secs);
+            let mut failures = 0u32;
+            loop {
+                let delay = match crawler.visit(&source).await {
+                    Ok(report) => {
+                        failures = 0;
+                        tracing::info!(
+                            source = source.name(),
+                            links = report.links,
+                            collected = report.collected,
+                            already_seen = report.already_seen,
+                            failed = report.failed,
+                            "source visited"
+                        );
+                        interval
+                    }
+                    Err(CrawlError::Bus(error)) => return Err(CrawlError::Bus(error)),
+                    Err(error) => {
+                        failures += 1;
+                        let delay = interval.min(Duration::from_secs(60))
+                            * 2u32.pow(failures.min(4)).min(MAX_BACKOFF_FACTOR);
+                        tracing::warn!(
+                            source = source.name(),
+                            %error,
+                            retry_in_secs = delay.as_secs(),
+                            "source visit failed"
+                        );
+                        delay
+                    }
+                };
+                if once {
+                    return Ok(());
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                }
+            }
+        });
+    }
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => result = Err(error),
+            Err(panic) => tracing::error!(%panic, "a source task panicked"),
+        }
+    }
+    result
+}

@@ -1,0 +1,281 @@
+//! Generic extraction of a Chinese news article: title, publish time, 「来源」, author and
+//! body, with no per-site rules.
+//!
+//! The body is the block whose paragraphs carry the most text that is not link text:
+//! navigation, footers and "related articles" lists are mostly links, the article is not.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use regex::Regex;
+use scraper::{ElementRef, Html, Selector};
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+use yuqing_model::beijing;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    pub title: String,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub origin: Option<String>,
+    pub author: Option<String>,
+    pub content: String,
+}
+
+fn selector(css: &str) -> Selector {
+    Selector::parse(css).expect("valid built-in selector")
+}
+
+static TITLE: LazyLock<Selector> = LazyLock::new(|| selector("title"));
+static H1: LazyLock<Selector> = LazyLock::new(|| selector("h1"));
+static OG_TITLE: LazyLock<Selector> = LazyLock::new(|| selector(r#"meta[property="og:title"]"#));
+static META: LazyLock<Selector> = LazyLock::new(|| selector("meta[content]"));
+static TIME: LazyLock<Selector> = LazyLock::new(|| selector("time[datetime]"));
+static PARAGRAPH: LazyLock<Selector> = LazyLock::new(|| selector("p"));
+static LINK: LazyLock<Selector> = LazyLock::new(|| selector("a"));
+static BODY: LazyLock<Selector> = LazyLock::new(|| selector("body"));
+
+/// Dates as Chinese pages print them: `2023-8-23 15:18:02`, `2023年08月23日 15:18`,
+/// `2023/08/23`, `2023.08.23 15:18`.
+static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(20\d{2}|19\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?)?",
+    )
+    .expect("valid regex")
+});
+static ORIGIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:来源|来自|稿源)\s*[：:]\s*([^\s　|｜<>]{2,30})").expect("valid regex")
+});
+static AUTHOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:记者|作者|编辑|通讯员)\s*[：:]?\s*([\p{Han}·]{2,4}(?:[、 ][\p{Han}·]{2,4})*)")
+        .expect("valid regex")
+});
+/// Meta tags that carry a publish time on news sites.
+const TIME_META_NAMES: &[&str] = &[
+    "article:published_time",
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "og:release_date",
+    "published_time",
+];
+
+/// Parses the first date (and time) in `text`, as Beijing time when no zone is given.
+pub fn parse_chinese_datetime(text: &str) -> Option<DateTime<FixedOffset>> {
+    if let Ok(exact) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Some(exact);
+    }
+    let caps = DATE_TIME.captures(text)?;
+    let number = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    let date = NaiveDate::from_ymd_opt(number(1)? as i32, number(2)?, number(3)?)?;
+    let time = date.and_hms_opt(number(4).unwrap_or(0), number(5).unwrap_or(0), number(6).unwrap_or(0))?;
+    beijing().from_local_datetime(&time).single()
+}
+
+fn text_of(element: ElementRef) -> String {
+    normalize_space(&element.text().collect::<String>())
+}
+
+fn normalize_space(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c == '\u{3000}')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn extract_title(doc: &Html) -> String {
+    let page_title = doc.select(&TITLE).next().map(text_of).unwrap_or_default();
+    // The headline is the longest <h1> that the <title> repeats; sites often also have a
+    // logo <h1> with the site name, which the <title> repeats too.
+    let h1s: Vec<String> = doc.select(&H1).map(text_of).filter(|t| t.chars().count() >= 4).collect();
+    if let Some(h1) = h1s
+        .iter()
+        .filter(|h| page_title.contains(h.as_str()))
+        .max_by_key(|h| h.chars().count())
+    {
+        return h1.clone();
+    }
+    if let Some(og) = doc
+        .select(&OG_TITLE)
+        .next()
+        .and_then(|m| m.value().attr("content"))
+        .map(normalize_space)
+        .filter(|t| !t.is_empty())
+    {
+        return og;
+    }
+    if let Some(h1) = h1s.into_iter().next() {
+        return h1;
+    }
+    // "Headline_Channel_Site" or "Headline - Site": the longest part is the headline.
+    page_title
+        .split(['_', '|', '｜'])
+        .flat_map(|part| part.split(" - "))
+        .map(str::trim)
+        .max_by_key(|part| part.chars().count())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn extract_time(doc: &Html, page_text: &str) -> Option<DateTime<FixedOffset>> {
+    for meta in doc.select(&META) {
+        let el = meta.value();
+        let name = el.attr("property").or(el.attr("name")).or(el.attr("itemprop"));
+        if name.is_some_and(|n| TIME_META_NAMES.contains(&n.to_ascii_lowercase().as_str())) {
+            if let Some(time) = el.attr("content").and_then(parse_chinese_datetime) {
+                return Some(time);
+            }
+        }
+    }
+    if let Some(time) = doc
+        .select(&TIME)
+        .filter_map(|t| t.value().attr("datetime"))
+        .find_map(parse_chinese_datetime)
+    {
+        return Some(time);
+    }
+    // A labelled time beats the first date on the page (which may be a copyright line).
+    for label in ["发布时间", "发布日期", "时间", "日期"] {
+        if let Some(at) = page_text.find(label) {
+            let window: String = page_text[at..].chars().take(40).collect();
+            if let Some(time) = parse_chinese_datetime(&window) {
+                return Some(time);
+            }
+        }
+    }
+    parse_chinese_datetime(page_text)
+}
+
+/// Paragraph texts of the best content block, in order, repeated paragraphs dropped.
+fn extract_content(doc: &Html) -> String {
+    // Score each parent of <p> elements by the non-link text of its paragraphs.
+    let mut scores: HashMap<_, (f64, ElementRef)> = HashMap::new();
+    for p in doc.select(&PARAGRAPH) {
+        let Some(parent) = p.parent().and_then(ElementRef::wrap) else {
+            continue;
+        };
+        let text = text_of(p);
+        let length = text.chars().count() as f64;
+        if length == 0.0 {
+            continue;
+        }
+        let link_length: usize = p.select(&LINK).map(|a| text_of(a).chars().count()).sum();
+        let link_density = link_length as f64 / length;
+        let entry = scores.entry(parent.id()).or_insert((0.0, parent));
+        entry.0 += length * (1.0 - link_density);
+    }
+    let best = scores
+        .into_values()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, el)| el);
+
+    let paragraphs: Vec<String> = match best {
+        Some(block) => block
+            .select(&PARAGRAPH)
+            .filter(|p| {
+                let text = text_of(*p);
+                let links: usize = p.select(&LINK).map(|a| text_of(a).chars().count()).sum();
+                !text.is_empty() && links * 2 < text.chars().count().max(1)
+            })
+            .map(text_of)
+            .collect(),
+        // No paragraphs at all: the body text, as a last resort.
+        None => doc
+            .select(&BODY)
+            .next()
+            .map(|b| vec![text_of(b)])
+            .unwrap_or_default(),
+    };
+    let mut seen = HashSet::new();
+    paragraphs
+        .into_iter()
+        .filter(|p| seen.insert(p.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn extract(html: &str) -> Article {
+    let doc = Html::parse_document(html);
+    let title = extract_title(&doc);
+    let page_text = doc.select(&BODY).next().map(text_of).unwrap_or_default();
+    let content = extract_content(&doc);
+    // The byline sits between the headline and the body; look there first.
+    let byline_end = page_text
+        .find(content.lines().next().unwrap_or("\u{0}"))
+        .unwrap_or(page_text.len());
+    let byline = &page_text[..byline_end];
+    let origin = ORIGIN
+        .captures(byline)
+        .or_else(|| ORIGIN.captures(&page_text))
+        .map(|c| c[1].to_string());
+    let author = AUTHOR.captures(byline).map(|c| c[1].to_string());
+    Article {
+        published_at: extract_time(&doc, byline).or_else(|| extract_time(&doc, &page_text)),
+        title,
+        origin,
+        author,
+        content,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"<!doctype html><html><head><title>温县一中学食堂发生学生腹泻事件_教育频道_焦作新闻网</title></head>
+<body>
+<div class="nav"><a href="/">首页</a> <a href="/edu">教育</a> <a href="/fz">法治</a></div>
+<h1 class="logo">焦作新闻网</h1>
+<div class="article">
+  <h1>温县一中学食堂发生学生腹泻事件</h1>
+  <div class="info">发布时间：2026-11-20 09:30  来源：焦作日报  记者：王晓明</div>
+  <div class="text">
+    <p>11月19日晚，温县某中学多名学生在食堂就餐后出现腹泻症状。</p>
+    <p>县教育局已介入调查，涉事食堂暂停营业。</p>
+    <p>县教育局已介入调查，涉事食堂暂停营业。</p>
+    <p><a href="/share">分享到微信</a></p>
+  </div>
+</div>
+<div class="related"><p><a href="/a">相关新闻：焦作市举办秋季运动会</a></p><p><a href="/b">相关新闻：校车安全检查</a></p></div>
+<div class="footer"><p>Copyright 2019 焦作新闻网 版权所有</p></div>
+</body></html>"#;
+
+    #[test]
+    fn extracts_the_article_and_leaves_the_page_furniture() {
+        let article = extract(PAGE);
+        assert_eq!(article.title, "温县一中学食堂发生学生腹泻事件");
+        assert_eq!(
+            article.published_at.unwrap().to_rfc3339(),
+            "2026-11-20T09:30:00+08:00"
+        );
+        assert_eq!(article.origin.as_deref(), Some("焦作日报"));
+        assert_eq!(article.author.as_deref(), Some("王晓明"));
+        assert_eq!(
+            article.content,
+            "11月19日晚，温县某中学多名学生在食堂就餐后出现腹泻症状。\n县教育局已介入调查，涉事食堂暂停营业。"
+        );
+    }
+
+    #[test]
+    fn chinese_date_forms() {
+        let cases = [
+            ("2023-8-23 15:18:02", "2023-08-23T15:18:02+08:00"),
+            ("2023年08月23日 15:18", "2023-08-23T15:18:00+08:00"),
+            ("发布时间：2023/08/23", "2023-08-23T00:00:00+08:00"),
+            ("2023-08-23T07:18:02Z", "2023-08-23T07:18:02+00:00"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_chinese_datetime(text).unwrap().to_rfc3339(), expected, "{text}");
+        }
+        assert!(parse_chinese_datetime("2023-13-40").is_none());
+        assert!(parse_chinese_datetime("没有日期").is_none());
+    }
+
+    #[test]
+    fn meta_time_and_og_title_are_used_when_present() {
+        let page = r#"<html><head><meta property="og:title" content="校车安全大检查">
+<meta property="article:published_time" content="2026-11-01T08:00:00+08:00"></head>
+<body><p>全市开展校车安全大检查，共检查校车120辆。</p><p>2020年的旧闻链接</p></body></html>"#;
+        let article = extract(page);
+        assert_eq!(article.title, "校车安全大检查");
+        assert_eq!(article.published_at.unwrap().to_rfc3339(), "2026-11-01T08:00:00+08:00");
+    }
+}

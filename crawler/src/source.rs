@@ -1,0 +1,211 @@
+//! Configured sources (信源) and how each kind finds its article links.
+
+use chrono::{DateTime, FixedOffset};
+use regex::Regex;
+use scraper::{Html, Selector};
+use serde::Deserialize;
+use url::Url;
+use yuqing_model::beijing;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// An RSS, Atom or JSON Feed whose items link to articles.
+    Feed,
+    /// A news listing page whose links lead to articles.
+    Listing,
+}
+
+/// One `[[source]]` of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Shown to the desk as the document's source.
+    pub name: String,
+    pub kind: SourceKind,
+    /// May contain `{sample_site}`, replaced by the bundled sample site's address.
+    pub url: String,
+    #[serde(default = "default_interval_secs")]
+    pub interval_secs: u64,
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+    /// Listing pages: CSS selector of the article links (default: every link).
+    pub link_selector: Option<String>,
+    /// Listing pages: a regular expression article URLs must match.
+    pub link_pattern: Option<String>,
+    /// At most this many article links are followed per visit.
+    #[serde(default = "default_max_articles")]
+    pub max_articles: usize,
+}
+
+fn default_interval_secs() -> u64 {
+    600
+}
+fn default_enabled() -> bool {
+    true
+}
+fn default_max_articles() -> usize {
+    200
+}
+
+/// A source ready to crawl: its configuration checked and compiled.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub config: SourceConfig,
+    pub url: Url,
+    link_selector: Selector,
+    link_pattern: Option<Regex>,
+}
+
+/// An article link found on a source, with what the source already said about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub url: Url,
+    pub title: Option<String>,
+    pub published_at: Option<DateTime<FixedOffset>>,
+}
+
+impl SourceConfig {
+    /// Checks and compiles the source. `sample_site` replaces `{sample_site}` in the URL.
+    /// Errors name the offending field.
+    pub fn build(&self, sample_site: &str) -> Result<Source, String> {
+        if self.name.trim().is_empty() {
+            return Err("name: must not be empty".into());
+        }
+        let url_text = self.url.replace("{sample_site}", sample_site);
+        let url = Url::parse(&url_text).map_err(|e| format!("url: {e}: {url_text:?}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("url: only http and https are crawled, got {:?}", url.scheme()));
+        }
+        if self.kind == SourceKind::Feed && (self.link_selector.is_some() || self.link_pattern.is_some()) {
+            return Err("link_selector and link_pattern apply to listing sources only".into());
+        }
+        let link_selector = Selector::parse(self.link_selector.as_deref().unwrap_or("a[href]"))
+            .map_err(|e| format!("link_selector: {e}"))?;
+        let link_pattern = self
+            .link_pattern
+            .as_deref()
+            .map(Regex::new)
+            .transpose()
+            .map_err(|e| format!("link_pattern: {e}"))?;
+        if self.interval_secs == 0 {
+            return Err("interval_secs: must be at least 1".into());
+        }
+        Ok(Source {
+            config: self.clone(),
+            url,
+            link_selector,
+            link_pattern,
+        })
+    }
+}
+
+impl Source {
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// The article links on a fetched source page (feed document or listing page).
+    pub fn candidates(&self, page_url: &Url, text: &str) -> Result<Vec<Candidate>, String> {
+        let mut found = match self.config.kind {
+            SourceKind::Feed => feed_candidates(page_url, text)?,
+            SourceKind::Listing => self.listing_candidates(page_url, text),
+        };
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|c| seen.insert(c.url.clone()));
+        found.truncate(self.config.max_articles);
+        Ok(found)
+    }
+
+    fn listing_candidates(&self, page_url: &Url, html: &str) -> Vec<Candidate> {
+        let doc = Html::parse_document(html);
+        doc.select(&self.link_selector)
+            .filter_map(|a| {
+                let href = a.value().attr("href")?;
+                let mut url = page_url.join(href.trim()).ok()?;
+                url.set_fragment(None);
+                let followed = matches!(url.scheme(), "http" | "https")
+                    && url != *page_url
+                    && match &self.link_pattern {
+                        Some(pattern) => pattern.is_match(url.as_str()),
+                        // Without a pattern, stay on the listing's own site.
+                        None => url.host_str() == page_url.host_str(),
+                    };
+                let title = a.text().collect::<String>().trim().to_string();
+                followed.then_some(Candidate {
+                    url,
+                    title: (!title.is_empty()).then_some(title),
+                    published_at: None,
+                })
+            })
+            .collect()
+    }
+}
+
+fn feed_candidates(feed_url: &Url, text: &str) -> Result<Vec<Candidate>, String> {
+    let feed = feed_rs::parser::parse(text.as_bytes()).map_err(|e| format!("{feed_url}: not a feed: {e}"))?;
+    Ok(feed
+        .entries
+        .into_iter()
+        .filter_map(|entry| {
+            let link = entry.links.first()?;
+            let url = feed_url.join(link.href.trim()).ok()?;
+            let published_at = entry
+                .published
+                .or(entry.updated)
+                .map(|t| t.with_timezone(&beijing()));
+            Some(Candidate {
+                url,
+                title: entry.title.map(|t| t.content.trim().to_string()),
+                published_at,
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(toml_text: &str) -> Result<Source, String> {
+        let config: SourceConfig = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        config.build("http://127.0.0.1:9")
+    }
+
+    #[test]
+    fn listing_follows_matching_links_once() {
+        let listing = source(
+            "name = \"示例\"\nkind = \"listing\"\nurl = \"{sample_site}/news/\"\nlink_selector = \".list a\"\nlink_pattern = '/news/\\d+\\.html$'",
+        )
+        .unwrap();
+        let html = r#"<div class="nav"><a href="/news/9.html">导航</a></div>
+            <ul class="list"><li><a href="1.html">学生溺水</a></li><li><a href="1.html#c">评论</a></li>
+            <li><a href="/about.html">关于</a></li><li><a href="javascript:void(0)">x</a></li></ul>"#;
+        let found = listing.candidates(&listing.url, html).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].url.as_str(), "http://127.0.0.1:9/news/1.html");
+        assert_eq!(found[0].title.as_deref(), Some("学生溺水"));
+    }
+
+    #[test]
+    fn feed_items_bring_their_links_and_dates() {
+        let feed = source("name = \"f\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/rss.xml\"").unwrap();
+        let rss = r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
+            <item><title>校车检查</title><link>/a/1.html</link><pubDate>Fri, 20 Nov 2026 01:30:00 GMT</pubDate></item>
+            </channel></rss>"#;
+        let found = feed.candidates(&feed.url, rss).unwrap();
+        assert_eq!(found[0].url.as_str(), "http://127.0.0.1:9/a/1.html");
+        assert_eq!(found[0].published_at.unwrap().to_rfc3339(), "2026-11-20T09:30:00+08:00");
+        assert!(feed.candidates(&feed.url, "<html>not a feed</html>").unwrap_err().contains("not a feed"));
+    }
+
+    #[test]
+    fn bad_source_settings_name_the_field() {
+        let err = source("name = \"x\"\nkind = \"listing\"\nurl = \"http://a.cn\"\nlink_selector = \"((\"").unwrap_err();
+        assert!(err.starts_with("link_selector:"), "{err}");
+        let err = source("name = \"x\"\nkind = \"feed\"\nurl = \"file:///etc/passwd\"").unwrap_err();
+        assert!(err.contains("only http and https"), "{err}");
+        let err = source("name = \"x\"\nkind = \"sitemap\"\nurl = \"http://a.cn\"").unwrap_err();
+        assert!(err.contains("unknown variant `sitemap`"), "{err}");
+    }
+}

@@ -1,1 +1,282 @@
-// placeholder
+//! Alerts: rules evaluated over each index commit, and their delivery.
+//!
+//! ```text
+//! indexer ──Committed──> evaluator ──Alert (bus)──> notifier ──outbox──> log file / webhook
+//! ```
+//!
+//! A rule is a saved search; the evaluator runs it over the documents a commit added, so a
+//! document that arrives late is still judged. An alert is raised once per rule and
+//! document. The notifier writes each alert to the durable [`Outbox`] before any delivery
+//! attempt and retries with backoff until the channel accepts it.
+
+mod outbox;
+
+pub use outbox::{Outbox, Pending};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use url::Url;
+use yuqing_bus::{BusError, Consumer, Producer};
+use yuqing_indexer::{Committed, SearchError, SearchIndex, SearchRequest};
+use yuqing_model::Alert;
+
+/// One `[[alert]]` of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    pub name: String,
+    /// A search in the desk's query language.
+    pub query: String,
+    /// Where to POST the alert as JSON, besides the alert log.
+    pub webhook: Option<Url>,
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+}
+
+fn default_enabled() -> bool {
+    true
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error("alert state: {0}")]
+    State(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("rule {rule:?}: {source}")]
+    Rule { rule: String, source: SearchError },
+}
+
+/// Checks that every rule's query is understood by the index's query language.
+pub fn validate_rules(index: &SearchIndex, rules: &[AlertRule]) -> Result<(), AlertError> {
+    for rule in rules {
+        index
+            .search(&SearchRequest {
+                query: rule.query.clone(),
+                limit: 1,
+                among_ids: Some(Vec::new()),
+            })
+            .map_err(|source| AlertError::Rule {
+                rule: rule.name.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Judges each commit's documents against the rules and publishes new alerts.
+pub async fn run_evaluator(
+    index: SearchIndex,
+    rules: Vec<AlertRule>,
+    outbox: Arc<Outbox>,
+    mut commits: mpsc::Receiver<Committed>,
+    output: Producer<Alert>,
+) -> Result<(), AlertError> {
+    let rules: Vec<AlertRule> = rules.into_iter().filter(|r| r.enabled).collect();
+    while let Some(committed) = commits.recv().await {
+        for rule in &rules {
+            let results = tokio::task::block_in_place(|| {
+                index.search(&SearchRequest {
+                    query: rule.query.clone(),
+                    limit: committed.ids.len(),
+                    among_ids: Some(committed.ids.clone()),
+                })
+            })
+            .map_err(|source| AlertError::Rule {
+                rule: rule.name.clone(),
+                source,
+            })?;
+            for hit in results.hits {
+                let id = Alert::id_for(&rule.name, &hit.id);
+                if outbox.was_raised(&id)? {
+                    continue;
+                }
+                let snippet = hit.snippet_text();
+                let alert = Alert {
+                    id: id.clone(),
+                    rule: rule.name.clone(),
+                    query: rule.query.clone(),
+                    doc_id: hit.id,
+                    title: hit.title,
+                    url: hit.url,
+                    source: hit.source,
+                    published_at: hit.published_at,
+                    topics: hit.topics,
+                    sentiment: yuqing_model::Sentiment::parse(&hit.sentiment)
+                        .unwrap_or(yuqing_model::Sentiment::Neutral),
+                    snippet,
+                    raised_at: Utc::now(),
+                };
+                // Published before it is marked raised: a crash in between raises it
+                // again, and the notifier's outbox takes it only once.
+                output.send(&alert).await?;
+                outbox.mark_raised(&id, &alert.rule, &alert.doc_id)?;
+                tracing::info!(rule = %alert.rule, doc = %alert.doc_id, title = %alert.title, "alert raised");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The text of an alert as on-call staff read it.
+pub fn alert_text(alert: &Alert) -> String {
+    let published = alert
+        .published_at
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "未知".to_string());
+    let topics = if alert.topics.is_empty() {
+        "无".to_string()
+    } else {
+        alert.topics.join("、")
+    };
+    format!(
+        "【舆情预警】{rule}\n标题：{title}\n来源：{source}\n发布时间：{published}\n话题：{topics}\n情感倾向：{sentiment}\n摘要：{snippet}\n链接：{url}",
+        rule = alert.rule,
+        title = alert.title,
+        source = alert.source,
+        sentiment = alert.sentiment.zh(),
+        snippet = alert.snippet,
+        url = alert.url,
+    )
+}
+
+/// The JSON body a webhook receives.
+#[derive(Debug, Serialize)]
+struct WebhookBody<'a> {
+    #[serde(flatten)]
+    alert: &'a Alert,
+    text: String,
+}
+
+pub struct Notifier {
+    outbox: Arc<Outbox>,
+    rules: Vec<AlertRule>,
+    alert_log: PathBuf,
+    client: reqwest::Client,
+}
+
+pub const LOG_CHANNEL: &str = "log";
+pub const WEBHOOK_CHANNEL: &str = "webhook";
+
+impl Notifier {
+    pub fn new(outbox: Arc<Outbox>, rules: Vec<AlertRule>, alert_log: PathBuf) -> Result<Self, reqwest::Error> {
+        Ok(Notifier {
+            outbox,
+            rules,
+            alert_log,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+        })
+    }
+
+    /// Puts an alert in the outbox for each of its channels.
+    fn enqueue(&self, alert: &Alert) -> Result<(), AlertError> {
+        let payload = serde_json::to_string(&WebhookBody {
+            alert,
+            text: alert_text(alert),
+        })
+        .expect("alerts serialize infallibly");
+        let log_target = self.alert_log.display().to_string();
+        self.outbox.enqueue(&alert.id, LOG_CHANNEL, &log_target, &payload)?;
+        if let Some(url) = self.rules.iter().find(|r| r.name == alert.rule).and_then(|r| r.webhook.as_ref()) {
+            self.outbox.enqueue(&alert.id, WEBHOOK_CHANNEL, url.as_str(), &payload)?;
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, pending: &Pending) -> Result<(), String> {
+        match pending.channel.as_str() {
+            LOG_CHANNEL => {
+                let path = PathBuf::from(&pending.target);
+                let line = format!("{}\n", pending.payload);
+                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+                    file.write_all(line.as_bytes())?;
+                    file.sync_data()
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("{}: {e}", pending.target))
+            }
+            WEBHOOK_CHANNEL => {
+                let response = self
+                    .client
+                    .post(&pending.target)
+                    .header("Content-Type", "application/json; charset=utf-8")
+                    .header("Idempotency-Key", &pending.alert_id)
+                    .body(pending.payload.clone())
+                    .send()
+                    .await
+                    .map_err(|e| format!("{}: {e}", pending.target))?;
+                if response.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("{}: HTTP {}", pending.target, response.status()))
+                }
+            }
+            other => Err(format!("unknown channel {other:?}")),
+        }
+    }
+
+    /// Attempts every due delivery once. Returns how many were delivered.
+    pub async fn deliver_due(&self) -> Result<usize, AlertError> {
+        let mut delivered = 0;
+        for pending in self.outbox.due(Utc::now(), 100)? {
+            match self.deliver(&pending).await {
+                Ok(()) => {
+                    self.outbox.delivered(&pending)?;
+                    delivered += 1;
+                    tracing::info!(alert = %pending.alert_id, channel = %pending.channel, "alert delivered");
+                }
+                Err(error) => {
+                    let retry_at = self.outbox.failed(&pending, &error)?;
+                    tracing::warn!(
+                        alert = %pending.alert_id,
+                        channel = %pending.channel,
+                        %error,
+                        %retry_at,
+                        "alert delivery failed; will retry"
+                    );
+                }
+            }
+        }
+        Ok(delivered)
+    }
+}
+
+/// How often due deliveries (retries included) are looked for.
+const DELIVERY_TICK: Duration = Duration::from_millis(500);
+
+/// Takes alerts from the bus into the outbox (committing each only once it is stored) and
+/// delivers from the outbox, until the alert topic ends or `shutdown` turns true.
+pub async fn run_notifier(
+    notifier: Arc<Notifier>,
+    mut input: Consumer<Alert>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), AlertError> {
+    // Deliver whatever a previous run left in the outbox.
+    notifier.deliver_due().await?;
+    let mut tick = tokio::time::interval(DELIVERY_TICK);
+    loop {
+        tokio::select! {
+            received = input.recv() => {
+                let Some(received) = received? else { break };
+                notifier.enqueue(&received.message)?;
+                input.commit(&received.delivery).await?;
+                notifier.deliver_due().await?;
+            }
+            _ = tick.tick() => {
+                notifier.deliver_due().await?;
+            }
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        }
+    }
+    notifier.deliver_due().await?;
+    Ok(())
+}

@@ -1,1 +1,118 @@
-// placeholder
+//! The monitoring desk's HTTP API, served by `yuqing run` and `yuqing serve`.
+//!
+//! - `GET /api/search?q=…&limit=…` → `{"total": N, "hits": [...]}`, the same shape as
+//!   `yuqing search --json`;
+//! - `GET /api/health` → `{"status": "ok", "documents": N}`.
+//!
+//! Errors are `{"message", "code"}` with a 4xx/5xx status; nothing a user types can crash
+//! the server or leak an internal error.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use yuqing_indexer::{SearchError, SearchIndex, SearchRequest, SearchResults};
+
+/// Most hits one request may ask for.
+const MAX_LIMIT: usize = 200;
+const DEFAULT_LIMIT: usize = 20;
+
+#[derive(Debug, Serialize)]
+struct ApiError {
+    message: String,
+    code: &'static str,
+}
+
+enum DeskError {
+    BadQuery(String),
+    Internal,
+}
+
+impl IntoResponse for DeskError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            DeskError::BadQuery(message) => (StatusCode::BAD_REQUEST, "bad_query", message),
+            DeskError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the search failed; see the server log".to_string(),
+            ),
+        };
+        (status, Json(ApiError { message, code })).into_response()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchParams {
+    #[serde(default)]
+    q: String,
+    limit: Option<usize>,
+}
+
+async fn search(
+    State(index): State<SearchIndex>,
+    Query(params): Query<SearchParams>,
+) -> Result<Json<SearchResults>, DeskError> {
+    let request = SearchRequest {
+        query: params.q,
+        limit: params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+        among_ids: None,
+    };
+    let result = tokio::task::spawn_blocking(move || index.search(&request)).await;
+    match result {
+        Ok(Ok(results)) => Ok(Json(results)),
+        Ok(Err(SearchError::BadQuery(message))) => Err(DeskError::BadQuery(message)),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "search failed");
+            Err(DeskError::Internal)
+        }
+        Err(panic) => {
+            tracing::error!(%panic, "search panicked");
+            Err(DeskError::Internal)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    documents: u64,
+}
+
+async fn health(State(index): State<SearchIndex>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        documents: index.num_docs(),
+    })
+}
+
+pub fn app(index: SearchIndex) -> Router {
+    Router::new()
+        .route("/api/search", get(search))
+        .route("/api/health", get(health))
+        .with_state(index)
+}
+
+/// Binds the desk's address; returns the listener so the caller learns the real port
+/// (the configuration may say port 0) before serving.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves the desk until `shutdown` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    index: SearchIndex,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(index))
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+}

@@ -379,3 +379,18 @@ pub fn html_escape(text: &str) -> String {
     }
     out
 }
+
+impl SearchHit {
+    /// The snippet as plain text for terminals and chat messages, matches in 【】.
+    pub fn snippet_text(&self) -> String {
+        html_unescape(&self.snippet.replace("<mark>", "【").replace("</mark>", "】"))
+    }
+}
+
+fn html_unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}

@@ -235,6 +235,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(body.hits[0].snippet, "<mark>后厨</mark>卫生");
+        assert_eq!(body.hits[0].snippet_text(), "【后厨】卫生");
         let elsewhere = index
             .search(&SearchRequest {
                 query: "后厨".into(),

@@ -1,0 +1,167 @@
+//! The durable outbox: every alert is written here, once per channel, before any delivery
+//! is attempted, and stays until the channel has accepted it.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, Connection};
+use std::path::Path;
+use std::sync::Mutex;
+
+pub struct Outbox {
+    db: Mutex<Connection>,
+}
+
+/// One alert waiting for (or done with) delivery on one channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub alert_id: String,
+    pub channel: String,
+    /// Where the channel delivers (a webhook URL, a log file).
+    pub target: String,
+    pub payload: String,
+    pub attempts: u32,
+}
+
+/// Retry delays grow from 2 s and stop growing at 5 minutes, so a receiver that comes
+/// back after ten minutes gets its alerts within minutes.
+fn backoff(attempts: u32) -> Duration {
+    Duration::seconds(2i64.saturating_pow(attempts.min(8)).min(300))
+}
+
+impl Outbox {
+    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+        let db = Connection::open(path)?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
+        db.execute_batch(
+            "CREATE TABLE IF NOT EXISTS alert_raised (
+                 alert_id TEXT PRIMARY KEY,
+                 rule TEXT NOT NULL,
+                 doc_id TEXT NOT NULL,
+                 raised_at TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS alert_outbox (
+                 alert_id TEXT NOT NULL,
+                 channel TEXT NOT NULL,
+                 target TEXT NOT NULL,
+                 payload TEXT NOT NULL,
+                 status TEXT NOT NULL DEFAULT 'pending',
+                 attempts INTEGER NOT NULL DEFAULT 0,
+                 next_attempt_at TEXT NOT NULL,
+                 last_error TEXT,
+                 delivered_at TEXT,
+                 PRIMARY KEY (alert_id, channel)
+             );",
+        )?;
+        Ok(Outbox { db: Mutex::new(db) })
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().expect("outbox lock poisoned")
+    }
+
+    pub fn was_raised(&self, alert_id: &str) -> rusqlite::Result<bool> {
+        self.db()
+            .query_row("SELECT count(*) FROM alert_raised WHERE alert_id = ?1", [alert_id], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n > 0)
+    }
+
+    pub fn mark_raised(&self, alert_id: &str, rule: &str, doc_id: &str) -> rusqlite::Result<()> {
+        self.db().execute(
+            "INSERT OR IGNORE INTO alert_raised (alert_id, rule, doc_id, raised_at) VALUES (?1, ?2, ?3, ?4)",
+            params![alert_id, rule, doc_id, Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// Queues an alert for a channel. Queuing the same alert twice changes nothing, which
+    /// is what makes a redelivered bus message harmless.
+    pub fn enqueue(&self, alert_id: &str, channel: &str, target: &str, payload: &str) -> rusqlite::Result<bool> {
+        let inserted = self.db().execute(
+            "INSERT OR IGNORE INTO alert_outbox (alert_id, channel, target, payload, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![alert_id, channel, target, payload, Utc::now().to_rfc3339()],
+        )?;
+        Ok(inserted > 0)
+    }
+
+    /// Deliveries whose next attempt is due, oldest first.
+    pub fn due(&self, now: DateTime<Utc>, limit: usize) -> rusqlite::Result<Vec<Pending>> {
+        let db = self.db();
+        let mut statement = db.prepare(
+            "SELECT alert_id, channel, target, payload, attempts FROM alert_outbox
+             WHERE status = 'pending' AND next_attempt_at <= ?1
+             ORDER BY next_attempt_at LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![now.to_rfc3339(), limit as i64], |row| {
+            Ok(Pending {
+                alert_id: row.get(0)?,
+                channel: row.get(1)?,
+                target: row.get(2)?,
+                payload: row.get(3)?,
+                attempts: row.get(4)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    pub fn delivered(&self, pending: &Pending) -> rusqlite::Result<()> {
+        self.db().execute(
+            "UPDATE alert_outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?3, last_error = NULL
+             WHERE alert_id = ?1 AND channel = ?2",
+            params![pending.alert_id, pending.channel, Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    pub fn failed(&self, pending: &Pending, error: &str) -> rusqlite::Result<DateTime<Utc>> {
+        let next = Utc::now() + backoff(pending.attempts + 1);
+        self.db().execute(
+            "UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
+             WHERE alert_id = ?1 AND channel = ?2",
+            params![pending.alert_id, pending.channel, error, next.to_rfc3339()],
+        )?;
+        Ok(next)
+    }
+
+    /// (pending, delivered) counts, for status output.
+    pub fn counts(&self) -> rusqlite::Result<(u64, u64)> {
+        self.db().query_row(
+            "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'delivered'), 0) FROM alert_outbox",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_is_queued_once_and_retried_until_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(&dir.path().join("state.sqlite")).unwrap();
+        assert!(outbox.enqueue("a1", "webhook", "http://127.0.0.1:9/hook", "{}").unwrap());
+        assert!(!outbox.enqueue("a1", "webhook", "http://127.0.0.1:9/hook", "{}").unwrap(), "second enqueue is a no-op");
+        assert!(outbox.enqueue("a1", "log", "alerts.jsonl", "{}").unwrap(), "each channel has its own entry");
+
+        let now = Utc::now() + Duration::seconds(1);
+        let due = outbox.due(now, 10).unwrap();
+        assert_eq!(due.len(), 2);
+        let webhook = due.iter().find(|p| p.channel == "webhook").unwrap();
+        let retry_at = outbox.failed(webhook, "connection refused").unwrap();
+        assert!(retry_at > Utc::now());
+        assert_eq!(outbox.due(now, 10).unwrap().len(), 1, "a failed delivery waits for its backoff");
+        let later = outbox.due(retry_at + Duration::seconds(1), 10).unwrap();
+        let webhook = later.iter().find(|p| p.channel == "webhook").unwrap();
+        assert_eq!(webhook.attempts, 1);
+        outbox.delivered(webhook).unwrap();
+        assert_eq!(outbox.counts().unwrap(), (1, 1));
+
+        // The outbox survives a restart.
+        drop(outbox);
+        let reopened = Outbox::open(&dir.path().join("state.sqlite")).unwrap();
+        assert_eq!(reopened.counts().unwrap(), (1, 1));
+    }
+}

@@ -1,1 +1,151 @@
-fn main() {}
+//! `yuqing`: school-safety public-opinion monitoring.
+//!
+//! ```text
+//! yuqing run                 # the whole system: crawl → analyze → index → alert, and the desk API
+//! yuqing search 溺水 温县     # search what has been collected
+//! yuqing serve               # the desk API alone, over an existing index
+//! ```
+
+mod config;
+mod pipeline;
+mod sample_site;
+
+use clap::{Parser, Subcommand};
+use config::Config;
+use pipeline::{DataDir, RunOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use yuqing_indexer::{SearchRequest, SearchResults};
+
+#[derive(Parser)]
+#[command(name = "yuqing", version, about = "School-safety public-opinion (舆情) monitoring")]
+struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "config/default.toml")]
+    config: PathBuf,
+    /// Where the index, the state database and the alert log are kept.
+    #[arg(long, global = true, default_value = "data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the whole system: crawler, analyzer, indexer, alerts and the desk API.
+    Run {
+        /// Visit each source once, finish indexing and alerting, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Search the collected documents (works while `yuqing run` is writing).
+    Search {
+        /// Words to search for; all must appear. Empty: the newest documents.
+        query: Vec<String>,
+        /// Print `{"total": N, "hits": [...]}` instead of text.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Serve the desk API over the existing index, without crawling.
+    Serve,
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Command::Search { .. });
+    init_logging(if quiet { "warn" } else { "info,html5ever=error,selectors=error" });
+
+    // The configuration is checked before anything else happens.
+    let config = match Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let data = DataDir::new(&cli.data_dir);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Run { once } => pipeline::run(config, data, RunOptions { once }).await,
+            Command::Search { query, json, limit } => search(&config, &data, &query.join(" "), json, limit),
+            Command::Serve => serve(&config, &data).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn search(config: &Config, data: &DataDir, query: &str, json: bool, limit: usize) -> anyhow::Result<()> {
+    let (_, index) = pipeline::open_index(config, data, false)?;
+    let results = index.search(&SearchRequest {
+        query: query.to_string(),
+        limit: limit.max(1),
+        among_ids: None,
+    })?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer(&mut out, &results)?;
+        writeln!(out)?;
+    } else {
+        print_results(&mut out, &results)?;
+    }
+    Ok(())
+}
+
+fn print_results(out: &mut impl Write, results: &SearchResults) -> std::io::Result<()> {
+    writeln!(out, "共 {} 条结果，显示 {} 条", results.total, results.hits.len())?;
+    for (n, hit) in results.hits.iter().enumerate() {
+        let time = hit
+            .published_at
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "时间未知".into());
+        let topics = if hit.topics.is_empty() {
+            "无".to_string()
+        } else {
+            hit.topics.join("、")
+        };
+        let sentiment = yuqing_model::Sentiment::parse(&hit.sentiment)
+            .map(|s| s.zh())
+            .unwrap_or("未知");
+        writeln!(out, "\n{}. {}", n + 1, hit.title)?;
+        writeln!(out, "   来源：{} | {} | 话题：{} | 情感：{}", hit.source, time, topics, sentiment)?;
+        writeln!(out, "   {}", hit.snippet_text())?;
+        writeln!(out, "   {}", hit.url)?;
+    }
+    Ok(())
+}
+
+async fn serve(config: &Config, data: &DataDir) -> anyhow::Result<()> {
+    let (_, index) = pipeline::open_index(config, data, false)?;
+    let listener = yuqing_desk::bind(config.desk.listen).await?;
+    tracing::info!(url = %format!("http://{}", listener.local_addr()?), "desk API listening");
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop.send(true);
+        }
+    });
+    yuqing_desk::serve(listener, index, shutdown).await?;
+    Ok(())
+}

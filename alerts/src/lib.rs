@@ -19,7 +19,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use url::Url;
 use yuqing_bus::{BusError, Consumer, Producer};
 use yuqing_indexer::{Committed, SearchError, SearchIndex, SearchRequest};
@@ -254,12 +254,8 @@ impl Notifier {
 const DELIVERY_TICK: Duration = Duration::from_millis(500);
 
 /// Takes alerts from the bus into the outbox (committing each only once it is stored) and
-/// delivers from the outbox, until the alert topic ends or `shutdown` turns true.
-pub async fn run_notifier(
-    notifier: Arc<Notifier>,
-    mut input: Consumer<Alert>,
-    mut shutdown: watch::Receiver<bool>,
-) -> Result<(), AlertError> {
+/// delivers from the outbox, until the alert topic ends.
+pub async fn run_notifier(notifier: Arc<Notifier>, mut input: Consumer<Alert>) -> Result<(), AlertError> {
     // Deliver whatever a previous run left in the outbox.
     notifier.deliver_due().await?;
     let mut tick = tokio::time::interval(DELIVERY_TICK);
@@ -274,7 +270,6 @@ pub async fn run_notifier(
             _ = tick.tick() => {
                 notifier.deliver_due().await?;
             }
-            _ = shutdown.wait_for(|stop| *stop) => break,
         }
     }
     notifier.deliver_due().await?;

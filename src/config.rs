@@ -1,0 +1,284 @@
+//! The configuration: one TOML file, checked completely before anything starts.
+//!
+//! Each stage owns the type of its own section; this module puts them together, resolves
+//! paths relative to the file, and turns every problem into an error that names the file,
+//! the line and the key.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use yuqing_alerts::AlertRule;
+use yuqing_analyzer::AnalyzerConfig;
+use yuqing_crawler::{CrawlerSettings, Source, SourceConfig};
+use yuqing_indexer::IndexerConfig;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub bus: BusConfig,
+    #[serde(default)]
+    pub crawler: CrawlerSettings,
+    #[serde(default)]
+    pub sample_site: SampleSiteConfig,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<Spanned<SourceConfig>>,
+    pub analyzer: AnalyzerConfig,
+    #[serde(default)]
+    pub indexer: IndexerConfig,
+    #[serde(default)]
+    pub desk: DeskConfig,
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<Spanned<AlertRule>>,
+    #[serde(skip)]
+    pub path: PathBuf,
+    #[serde(skip)]
+    text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// Bounded in-process channels: one process, nothing to install.
+    #[default]
+    Embedded,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusConfig {
+    #[serde(default)]
+    pub transport: Transport,
+    /// Messages a topic holds before publishers wait.
+    #[serde(default = "default_capacity")]
+    pub capacity: usize,
+}
+
+fn default_capacity() -> usize {
+    256
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            transport: Transport::Embedded,
+            capacity: default_capacity(),
+        }
+    }
+}
+
+/// The bundled sample news site, served on loopback so that a machine without internet
+/// still has something to crawl.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleSiteConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default = "default_sample_listen")]
+    pub listen: SocketAddr,
+    /// The folder of the site's files, relative to the configuration file.
+    #[serde(default = "default_sample_root")]
+    pub root: PathBuf,
+}
+
+fn default_sample_listen() -> SocketAddr {
+    "127.0.0.1:8731".parse().expect("valid address")
+}
+fn default_sample_root() -> PathBuf {
+    PathBuf::from("../sample-site")
+}
+
+impl Default for SampleSiteConfig {
+    fn default() -> Self {
+        SampleSiteConfig {
+            enabled: false,
+            listen: default_sample_listen(),
+            root: default_sample_root(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeskConfig {
+    #[serde(default = "default_desk_listen")]
+    pub listen: SocketAddr,
+}
+
+fn default_desk_listen() -> SocketAddr {
+    "127.0.0.1:8730".parse().expect("valid address")
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        DeskConfig {
+            listen: default_desk_listen(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read the configuration: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// Stands in for the sample site's address while checking source URLs, before the site
+/// is bound.
+const SAMPLE_SITE_PLACEHOLDER: &str = "http://127.0.0.1:1";
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, text)
+    }
+
+    pub fn parse(path: &Path, text: String) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(&text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            invalid(path, &text, offset, e.message().trim().to_string())
+        })?;
+        config.path = path.to_path_buf();
+        config.text = text;
+        let base = config.base_dir();
+        config.analyzer.resolve_paths(&base);
+        config.sample_site.root = base.join(&config.sample_site.root);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The folder paths in the file are relative to.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// An error pointing at a spanned item of this file.
+    pub fn error_at(&self, offset: usize, message: String) -> ConfigError {
+        invalid(&self.path, &self.text, offset, message)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut names = std::collections::HashSet::new();
+        for source in &self.sources {
+            let at = source.span().start;
+            let name = &source.get_ref().name;
+            source
+                .get_ref()
+                .build(SAMPLE_SITE_PLACEHOLDER)
+                .map_err(|message| self.error_at(at, format!("source {name:?}: {message}")))?;
+            if !names.insert(name.clone()) {
+                return Err(self.error_at(at, format!("source {name:?} is defined twice")));
+            }
+        }
+        let mut rule_names = std::collections::HashSet::new();
+        for rule in &self.alerts {
+            let at = rule.span().start;
+            let name = &rule.get_ref().name;
+            if name.trim().is_empty() {
+                return Err(self.error_at(at, "alert name must not be empty".into()));
+            }
+            if !rule_names.insert(name.clone()) {
+                return Err(self.error_at(at, format!("alert {name:?} is defined twice")));
+            }
+        }
+        if self.bus.capacity == 0 {
+            return Err(self.error_at(0, "bus.capacity must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The enabled sources, compiled, with `{sample_site}` replaced by its real address.
+    pub fn enabled_sources(&self, sample_site: &str) -> Result<Vec<Source>, ConfigError> {
+        self.sources
+            .iter()
+            .filter(|s| s.get_ref().enabled)
+            .map(|s| {
+                s.get_ref()
+                    .build(sample_site)
+                    .map_err(|message| self.error_at(s.span().start, message))
+            })
+            .collect()
+    }
+
+    pub fn alert_rules(&self) -> Vec<AlertRule> {
+        self.alerts.iter().map(|r| r.get_ref().clone()).collect()
+    }
+}
+
+fn invalid(path: &Path, text: &str, offset: usize, message: String) -> ConfigError {
+    let (line, column) = yuqing_model::line_column(text, offset);
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[analyzer]
+topics = "topics.toml"
+sentiment = "sentiment.txt"
+"#;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(Path::new("conf/test.toml"), text.to_string()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_fill_what_is_not_said_and_paths_follow_the_file() {
+        let config = parse(MINIMAL).unwrap();
+        assert_eq!(config.analyzer.topics, Path::new("conf/topics.toml"));
+        assert_eq!(config.indexer.commit_interval_ms, 1000);
+        assert_eq!(config.desk.listen.port(), 8730);
+        assert!(config.sources.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_file_and_line() {
+        let err = parse(&format!("{MINIMAL}\n[indexer]\ncommit_interval_ms = 10\ncommit_every = 5\n")).unwrap_err();
+        assert!(err.starts_with("conf/test.toml:8:1: unknown field `commit_every`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named_with_file_and_line() {
+        let err = parse(&format!("{MINIMAL}\n[indexer]\ncommit_interval_ms = \"soon\"\n")).unwrap_err();
+        assert!(err.starts_with("conf/test.toml:7:22: invalid type: string \"soon\""), "{err}");
+    }
+
+    #[test]
+    fn a_bad_source_points_at_its_table() {
+        let text = format!(
+            "{MINIMAL}\n[[source]]\nname = \"a\"\nkind = \"feed\"\nurl = \"{{sample_site}}/rss.xml\"\n\n[[source]]\nname = \"b\"\nkind = \"listing\"\nurl = \"not a url\"\n"
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(err.starts_with("conf/test.toml:11:1: source \"b\": url:"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_says_which() {
+        let err = Config::load(Path::new("/nonexistent/yuqing.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("/nonexistent/yuqing.toml: cannot read the configuration"), "{err}");
+    }
+}

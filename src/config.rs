@@ -257,14 +257,26 @@ sentiment = "sentiment.txt"
 
     #[test]
     fn unknown_key_is_named_with_file_and_line() {
-        let err = parse(&format!("{MINIMAL}\n[indexer]\ncommit_interval_ms = 10\ncommit_every = 5\n")).unwrap_err();
-        assert!(err.starts_with("conf/test.toml:8:1: unknown field `commit_every`"), "{err}");
+        let err = parse(&format!(
+            "{MINIMAL}\n[indexer]\ncommit_interval_ms = 10\ncommit_every = 5\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.starts_with("conf/test.toml:8:1: unknown field `commit_every`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn wrong_type_is_named_with_file_and_line() {
-        let err = parse(&format!("{MINIMAL}\n[indexer]\ncommit_interval_ms = \"soon\"\n")).unwrap_err();
-        assert!(err.starts_with("conf/test.toml:7:22: invalid type: string \"soon\""), "{err}");
+        let err = parse(&format!(
+            "{MINIMAL}\n[indexer]\ncommit_interval_ms = \"soon\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.starts_with("conf/test.toml:7:22: invalid type: string \"soon\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -273,12 +285,20 @@ sentiment = "sentiment.txt"
             "{MINIMAL}\n[[source]]\nname = \"a\"\nkind = \"feed\"\nurl = \"{{sample_site}}/rss.xml\"\n\n[[source]]\nname = \"b\"\nkind = \"listing\"\nurl = \"not a url\"\n"
         );
         let err = parse(&text).unwrap_err();
-        assert!(err.starts_with("conf/test.toml:11:1: source \"b\": url:"), "{err}");
+        assert!(
+            err.starts_with("conf/test.toml:11:1: source \"b\": url:"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_missing_file_says_which() {
-        let err = Config::load(Path::new("/nonexistent/yuqing.toml")).unwrap_err().to_string();
-        assert!(err.starts_with("/nonexistent/yuqing.toml: cannot read the configuration"), "{err}");
+        let err = Config::load(Path::new("/nonexistent/yuqing.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/nonexistent/yuqing.toml: cannot read the configuration"),
+            "{err}"
+        );
     }
 }

@@ -13,13 +13,17 @@ mod sample_site;
 use clap::{Parser, Subcommand};
 use config::Config;
 use pipeline::{DataDir, RunOptions};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use yuqing_indexer::{SearchRequest, SearchResults};
 
 #[derive(Parser)]
-#[command(name = "yuqing", version, about = "School-safety public-opinion (舆情) monitoring")]
+#[command(
+    name = "yuqing",
+    version,
+    about = "School-safety public-opinion (舆情) monitoring"
+)]
 struct Cli {
     /// The configuration file.
     #[arg(long, global = true, default_value = "config/default.toml")]
@@ -59,13 +63,19 @@ fn init_logging(default: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(cli.command, Command::Search { .. });
-    init_logging(if quiet { "warn" } else { "info,html5ever=error,selectors=error" });
+    init_logging(if quiet {
+        "warn"
+    } else {
+        "info,tantivy=warn,html5ever=error,selectors=error"
+    });
 
     // The configuration is checked before anything else happens.
     let config = match Config::load(&cli.config) {
@@ -83,7 +93,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Run { once } => pipeline::run(config, data, RunOptions { once }).await,
-            Command::Search { query, json, limit } => search(&config, &data, &query.join(" "), json, limit),
+            Command::Search { query, json, limit } => {
+                search(&config, &data, &query.join(" "), json, limit)
+            }
             Command::Serve => serve(&config, &data).await,
         }
     });
@@ -96,7 +108,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn search(config: &Config, data: &DataDir, query: &str, json: bool, limit: usize) -> anyhow::Result<()> {
+fn search(
+    config: &Config,
+    data: &DataDir,
+    query: &str,
+    json: bool,
+    limit: usize,
+) -> anyhow::Result<()> {
     let (_, index) = pipeline::open_index(config, data, false)?;
     let results = index.search(&SearchRequest {
         query: query.to_string(),
@@ -114,7 +132,12 @@ fn search(config: &Config, data: &DataDir, query: &str, json: bool, limit: usize
 }
 
 fn print_results(out: &mut impl Write, results: &SearchResults) -> std::io::Result<()> {
-    writeln!(out, "共 {} 条结果，显示 {} 条", results.total, results.hits.len())?;
+    writeln!(
+        out,
+        "共 {} 条结果，显示 {} 条",
+        results.total,
+        results.hits.len()
+    )?;
     for (n, hit) in results.hits.iter().enumerate() {
         let time = hit
             .published_at
@@ -129,7 +152,11 @@ fn print_results(out: &mut impl Write, results: &SearchResults) -> std::io::Resu
             .map(|s| s.zh())
             .unwrap_or("未知");
         writeln!(out, "\n{}. {}", n + 1, hit.title)?;
-        writeln!(out, "   来源：{} | {} | 话题：{} | 情感：{}", hit.source, time, topics, sentiment)?;
+        writeln!(
+            out,
+            "   来源：{} | {} | 话题：{} | 情感：{}",
+            hit.source, time, topics, sentiment
+        )?;
         writeln!(out, "   {}", hit.snippet_text())?;
         writeln!(out, "   {}", hit.url)?;
     }

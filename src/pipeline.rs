@@ -52,7 +52,11 @@ impl DataDir {
 }
 
 /// Loads the analyzer (rules and dictionaries) and opens the index with its segmentation.
-pub fn open_index(config: &Config, data: &DataDir, create: bool) -> anyhow::Result<(Arc<Analyzer>, SearchIndex)> {
+pub fn open_index(
+    config: &Config,
+    data: &DataDir,
+    create: bool,
+) -> anyhow::Result<(Arc<Analyzer>, SearchIndex)> {
     let analyzer = Arc::new(Analyzer::load(&config.analyzer)?);
     let index = if create {
         SearchIndex::open_or_create(&data.index(), analyzer.segmenter())?
@@ -78,17 +82,21 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     }
     let seen = SeenStore::open(&data.state_db())
         .with_context(|| format!("cannot open state database {}", data.state_db().display()))?;
-    let outbox = Arc::new(
-        Outbox::open(&data.state_db())
-            .with_context(|| format!("cannot open state database {}", data.state_db().display()))?,
-    );
+    let outbox =
+        Arc::new(Outbox::open(&data.state_db()).with_context(|| {
+            format!("cannot open state database {}", data.state_db().display())
+        })?);
 
     let (shutdown_tx, shutdown) = watch::channel(false);
 
     // ---- the sample site and the desk ----
     let sample_site = if config.sample_site.enabled {
-        let (base, _task) =
-            sample_site::start(config.sample_site.listen, config.sample_site.root.clone(), shutdown.clone()).await?;
+        let (base, _task) = sample_site::start(
+            config.sample_site.listen,
+            config.sample_site.root.clone(),
+            shutdown.clone(),
+        )
+        .await?;
         tracing::info!(url = %base, "sample site serving");
         base
     } else {
@@ -99,7 +107,11 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         .await
         .with_context(|| format!("desk: cannot listen on {}", config.desk.listen))?;
     let desk_addr = desk_listener.local_addr()?;
-    let desk_task = tokio::spawn(yuqing_desk::serve(desk_listener, index.clone(), shutdown.clone()));
+    let desk_task = tokio::spawn(yuqing_desk::serve(
+        desk_listener,
+        index.clone(),
+        shutdown.clone(),
+    ));
     tracing::info!(url = %format!("http://{desk_addr}"), "desk API listening");
     std::fs::write(
         data.run_info(),
@@ -117,19 +129,25 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     let bus: Arc<dyn Bus> = embedded.clone();
     let topics = Topics::default();
     let raw_out: Producer<RawDocument> = Producer::new(&*bus, &topics.raw)?;
-    let raw_in: Consumer<RawDocument> = Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
+    let raw_in: Consumer<RawDocument> =
+        Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
     let analyzed_out: Producer<AnalyzedDocument> = Producer::new(&*bus, &topics.analyzed)?;
     let analyzed_in: Consumer<AnalyzedDocument> =
         Consumer::new(&*bus, &topics.analyzed, "indexer", &topics.dead_letter)?;
     let alerts_out: Producer<Alert> = Producer::new(&*bus, &topics.alerts)?;
-    let alerts_in: Consumer<Alert> = Consumer::new(&*bus, &topics.alerts, "notifier", &topics.dead_letter)?;
+    let alerts_in: Consumer<Alert> =
+        Consumer::new(&*bus, &topics.alerts, "notifier", &topics.dead_letter)?;
     // Read at byte level: a dead letter is kept as it is, never dead-lettered again.
     let dead_in = bus.subscribe(&topics.dead_letter, "dead-letter-log")?;
     // Every publisher exists now; from here a topic ends when its publishers are gone.
     embedded.close();
 
     let dead_letter_task = tokio::spawn(log_dead_letters(dead_in, data.dead_letters()));
-    let notifier = Arc::new(Notifier::new(outbox.clone(), rules.clone(), data.alert_log())?);
+    let notifier = Arc::new(Notifier::new(
+        outbox.clone(),
+        rules.clone(),
+        data.alert_log(),
+    )?);
     let notifier_task = tokio::spawn(yuqing_alerts::run_notifier(notifier, alerts_in));
     let (commit_tx, commit_rx) = mpsc::channel(64);
     let evaluator_task = tokio::spawn(yuqing_alerts::run_evaluator(
@@ -147,7 +165,11 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     ));
     let analyzer_task = tokio::spawn(yuqing_analyzer::run_stage(analyzer, raw_in, analyzed_out));
     let crawler = Arc::new(Crawler::new(&config.crawler, seen, raw_out)?);
-    tracing::info!(sources = sources.len(), once = options.once, "crawler starting");
+    tracing::info!(
+        sources = sources.len(),
+        once = options.once,
+        "crawler starting"
+    );
     let crawler_task = tokio::spawn(yuqing_crawler::run_sources(
         crawler,
         sources,

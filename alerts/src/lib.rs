@@ -164,7 +164,11 @@ pub const LOG_CHANNEL: &str = "log";
 pub const WEBHOOK_CHANNEL: &str = "webhook";
 
 impl Notifier {
-    pub fn new(outbox: Arc<Outbox>, rules: Vec<AlertRule>, alert_log: PathBuf) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        outbox: Arc<Outbox>,
+        rules: Vec<AlertRule>,
+        alert_log: PathBuf,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Notifier {
             outbox,
             rules,
@@ -183,9 +187,16 @@ impl Notifier {
         })
         .expect("alerts serialize infallibly");
         let log_target = self.alert_log.display().to_string();
-        self.outbox.enqueue(&alert.id, LOG_CHANNEL, &log_target, &payload)?;
-        if let Some(url) = self.rules.iter().find(|r| r.name == alert.rule).and_then(|r| r.webhook.as_ref()) {
-            self.outbox.enqueue(&alert.id, WEBHOOK_CHANNEL, url.as_str(), &payload)?;
+        self.outbox
+            .enqueue(&alert.id, LOG_CHANNEL, &log_target, &payload)?;
+        if let Some(url) = self
+            .rules
+            .iter()
+            .find(|r| r.name == alert.rule)
+            .and_then(|r| r.webhook.as_ref())
+        {
+            self.outbox
+                .enqueue(&alert.id, WEBHOOK_CHANNEL, url.as_str(), &payload)?;
         }
         Ok(())
     }
@@ -196,7 +207,10 @@ impl Notifier {
                 let path = PathBuf::from(&pending.target);
                 let line = format!("{}\n", pending.payload);
                 tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+                    let mut file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)?;
                     file.write_all(line.as_bytes())?;
                     file.sync_data()
                 })
@@ -255,8 +269,18 @@ const DELIVERY_TICK: Duration = Duration::from_millis(500);
 
 /// Takes alerts from the bus into the outbox (committing each only once it is stored) and
 /// delivers from the outbox, until the alert topic ends.
-pub async fn run_notifier(notifier: Arc<Notifier>, mut input: Consumer<Alert>) -> Result<(), AlertError> {
-    // Deliver whatever a previous run left in the outbox.
+pub async fn run_notifier(
+    notifier: Arc<Notifier>,
+    mut input: Consumer<Alert>,
+) -> Result<(), AlertError> {
+    // Deliver whatever a previous run left in the outbox, without waiting out its backoff.
+    let left_over = notifier.outbox.retry_all_now()?;
+    if left_over > 0 {
+        tracing::info!(
+            pending = left_over,
+            "retrying alert deliveries left by the previous run"
+        );
+    }
     notifier.deliver_due().await?;
     let mut tick = tokio::time::interval(DELIVERY_TICK);
     loop {

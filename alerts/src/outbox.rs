@@ -61,9 +61,11 @@ impl Outbox {
 
     pub fn was_raised(&self, alert_id: &str) -> rusqlite::Result<bool> {
         self.db()
-            .query_row("SELECT count(*) FROM alert_raised WHERE alert_id = ?1", [alert_id], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row(
+                "SELECT count(*) FROM alert_raised WHERE alert_id = ?1",
+                [alert_id],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|n| n > 0)
     }
 
@@ -77,7 +79,13 @@ impl Outbox {
 
     /// Queues an alert for a channel. Queuing the same alert twice changes nothing, which
     /// is what makes a redelivered bus message harmless.
-    pub fn enqueue(&self, alert_id: &str, channel: &str, target: &str, payload: &str) -> rusqlite::Result<bool> {
+    pub fn enqueue(
+        &self,
+        alert_id: &str,
+        channel: &str,
+        target: &str,
+        payload: &str,
+    ) -> rusqlite::Result<bool> {
         let inserted = self.db().execute(
             "INSERT OR IGNORE INTO alert_outbox (alert_id, channel, target, payload, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![alert_id, channel, target, payload, Utc::now().to_rfc3339()],
@@ -124,6 +132,15 @@ impl Outbox {
         Ok(next)
     }
 
+    /// Makes every pending delivery due now. Called at start: a restart is often the
+    /// moment a broken receiver has been fixed, so nobody should wait out an old backoff.
+    pub fn retry_all_now(&self) -> rusqlite::Result<usize> {
+        self.db().execute(
+            "UPDATE alert_outbox SET next_attempt_at = ?1 WHERE status = 'pending'",
+            [Utc::now().to_rfc3339()],
+        )
+    }
+
     /// (pending, delivered) counts, for status output.
     pub fn counts(&self) -> rusqlite::Result<(u64, u64)> {
         self.db().query_row(
@@ -142,9 +159,19 @@ mod tests {
     fn an_alert_is_queued_once_and_retried_until_delivered() {
         let dir = tempfile::tempdir().unwrap();
         let outbox = Outbox::open(&dir.path().join("state.sqlite")).unwrap();
-        assert!(outbox.enqueue("a1", "webhook", "http://127.0.0.1:9/hook", "{}").unwrap());
-        assert!(!outbox.enqueue("a1", "webhook", "http://127.0.0.1:9/hook", "{}").unwrap(), "second enqueue is a no-op");
-        assert!(outbox.enqueue("a1", "log", "alerts.jsonl", "{}").unwrap(), "each channel has its own entry");
+        assert!(outbox
+            .enqueue("a1", "webhook", "http://127.0.0.1:9/hook", "{}")
+            .unwrap());
+        assert!(
+            !outbox
+                .enqueue("a1", "webhook", "http://127.0.0.1:9/hook", "{}")
+                .unwrap(),
+            "second enqueue is a no-op"
+        );
+        assert!(
+            outbox.enqueue("a1", "log", "alerts.jsonl", "{}").unwrap(),
+            "each channel has its own entry"
+        );
 
         let now = Utc::now() + Duration::seconds(1);
         let due = outbox.due(now, 10).unwrap();
@@ -152,7 +179,11 @@ mod tests {
         let webhook = due.iter().find(|p| p.channel == "webhook").unwrap();
         let retry_at = outbox.failed(webhook, "connection refused").unwrap();
         assert!(retry_at > Utc::now());
-        assert_eq!(outbox.due(now, 10).unwrap().len(), 1, "a failed delivery waits for its backoff");
+        assert_eq!(
+            outbox.due(now, 10).unwrap().len(),
+            1,
+            "a failed delivery waits for its backoff"
+        );
         let later = outbox.due(retry_at + Duration::seconds(1), 10).unwrap();
         let webhook = later.iter().find(|p| p.channel == "webhook").unwrap();
         assert_eq!(webhook.attempts, 1);

@@ -32,7 +32,11 @@ pub struct AnalyzerConfig {
 
 impl AnalyzerConfig {
     pub fn resolve_paths(&mut self, base: &Path) {
-        for path in self.user_dicts.iter_mut().chain([&mut self.topics, &mut self.sentiment]) {
+        for path in self
+            .user_dicts
+            .iter_mut()
+            .chain([&mut self.topics, &mut self.sentiment])
+        {
             *path = base.join(&*path);
         }
     }

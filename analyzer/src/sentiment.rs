@@ -72,12 +72,21 @@ impl Lexicon {
             let word = parts.next().expect("non-empty line").to_string();
             let weight = match parts.next() {
                 None => None,
-                Some(w) => Some(w.parse::<f32>().ok().filter(|w| w.is_finite() && *w > 0.0).ok_or_else(
-                    || fail(format!("weight of {word:?} must be a positive number, got {w:?}")),
-                )?),
+                Some(w) => Some(
+                    w.parse::<f32>()
+                        .ok()
+                        .filter(|w| w.is_finite() && *w > 0.0)
+                        .ok_or_else(|| {
+                            fail(format!(
+                                "weight of {word:?} must be a positive number, got {w:?}"
+                            ))
+                        })?,
+                ),
             };
             if let Some(extra) = parts.next() {
-                return Err(fail(format!("expected `word [weight]`, found extra {extra:?}")));
+                return Err(fail(format!(
+                    "expected `word [weight]`, found extra {extra:?}"
+                )));
             }
             match section {
                 None => return Err(fail("a word before any [section]".to_string())),
@@ -113,7 +122,11 @@ impl Lexicon {
         let mut total = 0.0f32;
         let mut matches = Vec::new();
         for (field, text) in [(TextField::Title, title), (TextField::Content, content)] {
-            let words: Vec<Word> = segmenter.words(text).into_iter().filter(Word::is_term).collect();
+            let words: Vec<Word> = segmenter
+                .words(text)
+                .into_iter()
+                .filter(Word::is_term)
+                .collect();
             for (i, word) in words.iter().enumerate() {
                 let Some(&weight) = self.polarity.get(word.text) else {
                     continue;
@@ -176,7 +189,10 @@ mod tests {
         assert_eq!(incident.matches.len(), 2);
         let praise = lexicon.score(&segmenter, "学校获表彰", "");
         assert_eq!(praise.label, Sentiment::Positive);
-        assert_eq!(lexicon.score(&segmenter, "今天开学", "").label, Sentiment::Neutral);
+        assert_eq!(
+            lexicon.score(&segmenter, "今天开学", "").label,
+            Sentiment::Neutral
+        );
     }
 
     #[test]
@@ -192,7 +208,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(err, "s.txt:4:1: degree word \"很\" needs a weight");
-        let err = Lexicon::parse(Path::new("s.txt"), "坏\n").unwrap_err().to_string();
+        let err = Lexicon::parse(Path::new("s.txt"), "坏\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("before any [section]"), "{err}");
     }
 }

@@ -194,7 +194,11 @@ impl TopicSet {
                 matches: hit.matches,
             })
             .collect();
-        tags.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.name.cmp(&b.name)));
+        tags.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.name.cmp(&b.name))
+        });
         tags
     }
 }
@@ -257,11 +261,18 @@ words = ["食物中毒", "腹泻"]
     #[test]
     fn errors_point_at_the_line() {
         let text = "[[topic]]\nname = \"a\"\nwords = [\"x\"]\nweight = 3\n";
-        let err = TopicSet::parse(Path::new("t.toml"), text).unwrap_err().to_string();
-        assert!(err.starts_with("t.toml:4:1: unknown field `weight`"), "{err}");
+        let err = TopicSet::parse(Path::new("t.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.toml:4:1: unknown field `weight`"),
+            "{err}"
+        );
 
         let text = "[[topic]]\nname = \"a\"\nwords = []\n";
-        let err = TopicSet::parse(Path::new("t.toml"), text).unwrap_err().to_string();
+        let err = TopicSet::parse(Path::new("t.toml"), text)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("t.toml:1:"), "{err}");
         assert!(err.contains("has no event words"), "{err}");
     }

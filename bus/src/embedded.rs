@@ -72,7 +72,9 @@ impl Bus for EmbeddedBus {
 
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError> {
         self.with_topic(topic, |channel| match channel.receiver.take() {
-            Some(receiver) => Ok(Box::new(EmbeddedSubscription { receiver }) as Box<dyn Subscription>),
+            Some(receiver) => {
+                Ok(Box::new(EmbeddedSubscription { receiver }) as Box<dyn Subscription>)
+            }
             None => Err(BusError::AlreadySubscribed {
                 topic: topic.to_string(),
                 group: group.to_string(),
@@ -163,7 +165,8 @@ mod tests {
         let publisher = bus.publisher("t").unwrap();
         publisher.publish("a", vec![]).await.unwrap();
         publisher.publish("b", vec![]).await.unwrap();
-        let third = tokio::time::timeout(Duration::from_millis(100), publisher.publish("c", vec![])).await;
+        let third =
+            tokio::time::timeout(Duration::from_millis(100), publisher.publish("c", vec![])).await;
         assert!(third.is_err(), "a third message must wait for room");
         sub.recv().await.unwrap().unwrap();
         tokio::time::timeout(Duration::from_secs(1), publisher.publish("c", vec![]))

@@ -45,7 +45,9 @@ impl Default for Topics {
 pub enum BusError {
     #[error("bus is closed (topic {topic})")]
     Closed { topic: String },
-    #[error("topic {topic} already has a subscriber in group {group}; the embedded bus allows one")]
+    #[error(
+        "topic {topic} already has a subscriber in group {group}; the embedded bus allows one"
+    )]
     AlreadySubscribed { topic: String, group: String },
     #[error("unknown topic {0}")]
     UnknownTopic(String),

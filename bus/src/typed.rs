@@ -70,8 +70,8 @@ impl<T: Message> Envelope<T> {
                 T::SCHEMA_VERSION
             ));
         }
-        let envelope: Envelope<T> = serde_json::from_slice(payload)
-            .map_err(|e| format!("bad {} body: {e}", T::KIND))?;
+        let envelope: Envelope<T> =
+            serde_json::from_slice(payload).map_err(|e| format!("bad {} body: {e}", T::KIND))?;
         Ok(envelope.body)
     }
 }
@@ -206,7 +206,10 @@ impl<T: Message> Consumer<T> {
         );
         let (payload, payload_lossy) = match std::str::from_utf8(&delivery.payload) {
             Ok(text) => (text.to_string(), false),
-            Err(_) => (String::from_utf8_lossy(&delivery.payload).into_owned(), true),
+            Err(_) => (
+                String::from_utf8_lossy(&delivery.payload).into_owned(),
+                true,
+            ),
         };
         let letter = DeadLetter {
             stage: self.stage.clone(),
@@ -248,7 +251,10 @@ mod tests {
 
     #[test]
     fn envelope_round_trips_and_names_what_is_wrong() {
-        let ping = Ping { id: "a".into(), n: 7 };
+        let ping = Ping {
+            id: "a".into(),
+            n: 7,
+        };
         let bytes = Envelope::encode(&ping);
         assert_eq!(
             String::from_utf8(bytes.clone()).unwrap(),
@@ -257,11 +263,17 @@ mod tests {
         assert_eq!(Envelope::<Ping>::decode(&bytes).unwrap(), ping);
 
         let newer = br#"{"kind":"ping","schema_version":3,"body":{}}"#;
-        assert!(Envelope::<Ping>::decode(newer).unwrap_err().contains("newer"));
+        assert!(Envelope::<Ping>::decode(newer)
+            .unwrap_err()
+            .contains("newer"));
         let wrong_kind = br#"{"kind":"pong","schema_version":1,"body":{}}"#;
-        assert!(Envelope::<Ping>::decode(wrong_kind).unwrap_err().contains("\"pong\""));
+        assert!(Envelope::<Ping>::decode(wrong_kind)
+            .unwrap_err()
+            .contains("\"pong\""));
         let bad_body = br#"{"kind":"ping","schema_version":2,"body":{"id":"a"}}"#;
-        assert!(Envelope::<Ping>::decode(bad_body).unwrap_err().contains("missing field `n`"));
+        assert!(Envelope::<Ping>::decode(bad_body)
+            .unwrap_err()
+            .contains("missing field `n`"));
     }
 
     #[tokio::test]
@@ -273,16 +285,29 @@ mod tests {
         raw.publish("x", b"\xff not json".to_vec()).await.unwrap();
         Producer::new(&bus, "in")
             .unwrap()
-            .send(&Ping { id: "b".into(), n: 1 })
+            .send(&Ping {
+                id: "b".into(),
+                n: 1,
+            })
             .await
             .unwrap();
 
         let got = consumer.recv().await.unwrap().unwrap();
-        assert_eq!(got.message, Ping { id: "b".into(), n: 1 });
+        assert_eq!(
+            got.message,
+            Ping {
+                id: "b".into(),
+                n: 1
+            }
+        );
         let letter = dead.recv().await.unwrap().unwrap().message;
         assert_eq!(letter.key, "x");
         assert_eq!(letter.offset, 0);
         assert!(letter.payload_lossy);
-        assert!(letter.error.contains("not a message envelope"), "{}", letter.error);
+        assert!(
+            letter.error.contains("not a message envelope"),
+            "{}",
+            letter.error
+        );
     }
 }

@@ -42,18 +42,16 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
             .captures(head)
             .and_then(|c| Encoding::for_label(&c[1]))
     };
-    let encoding = from_bom
-        .or(declared)
-        .or_else(from_meta)
-        .unwrap_or_else(|| {
-            if std::str::from_utf8(bytes).is_ok() {
-                UTF_8
-            } else {
-                GB18030
-            }
-        });
+    let encoding = from_bom.or(declared).or_else(from_meta).unwrap_or_else(|| {
+        if std::str::from_utf8(bytes).is_ok() {
+            UTF_8
+        } else {
+            GB18030
+        }
+    });
     // A page labelled UTF-8 that is not UTF-8 is, in practice, a mislabelled GBK page.
-    let encoding = if encoding == UTF_8 && from_bom.is_none() && std::str::from_utf8(bytes).is_err() {
+    let encoding = if encoding == UTF_8 && from_bom.is_none() && std::str::from_utf8(bytes).is_err()
+    {
         let (_, _, gb_errors) = GB18030.decode(bytes);
         if gb_errors {
             UTF_8
@@ -90,7 +88,10 @@ mod tests {
     #[test]
     fn header_wins_over_guessing_and_bom_wins_over_header() {
         let bytes = gbk("食堂检查");
-        assert_eq!(decode(&bytes, Some("text/html; charset=GBK")).text, "食堂检查");
+        assert_eq!(
+            decode(&bytes, Some("text/html; charset=GBK")).text,
+            "食堂检查"
+        );
         let mut bom = vec![0xEF, 0xBB, 0xBF];
         bom.extend("校车".as_bytes());
         assert_eq!(decode(&bom, Some("text/html; charset=gbk")).text, "校车");
@@ -99,7 +100,10 @@ mod tests {
     #[test]
     fn mislabelled_and_unlabelled_gbk_is_recognised() {
         let bytes = gbk("<p>防溺水安全教育</p>");
-        assert_eq!(decode(&bytes, Some("text/html; charset=utf-8")).text, "<p>防溺水安全教育</p>");
+        assert_eq!(
+            decode(&bytes, Some("text/html; charset=utf-8")).text,
+            "<p>防溺水安全教育</p>"
+        );
         assert_eq!(decode(&bytes, None).text, "<p>防溺水安全教育</p>");
         assert_eq!(decode("普通的UTF-8".as_bytes(), None).text, "普通的UTF-8");
     }

@@ -66,7 +66,11 @@ pub fn parse_chinese_datetime(text: &str) -> Option<DateTime<FixedOffset>> {
     let caps = DATE_TIME.captures(text)?;
     let number = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
     let date = NaiveDate::from_ymd_opt(number(1)? as i32, number(2)?, number(3)?)?;
-    let time = date.and_hms_opt(number(4).unwrap_or(0), number(5).unwrap_or(0), number(6).unwrap_or(0))?;
+    let time = date.and_hms_opt(
+        number(4).unwrap_or(0),
+        number(5).unwrap_or(0),
+        number(6).unwrap_or(0),
+    )?;
     beijing().from_local_datetime(&time).single()
 }
 
@@ -85,7 +89,11 @@ fn extract_title(doc: &Html) -> String {
     let page_title = doc.select(&TITLE).next().map(text_of).unwrap_or_default();
     // The headline is the longest <h1> that the <title> repeats; sites often also have a
     // logo <h1> with the site name, which the <title> repeats too.
-    let h1s: Vec<String> = doc.select(&H1).map(text_of).filter(|t| t.chars().count() >= 4).collect();
+    let h1s: Vec<String> = doc
+        .select(&H1)
+        .map(text_of)
+        .filter(|t| t.chars().count() >= 4)
+        .collect();
     if let Some(h1) = h1s
         .iter()
         .filter(|h| page_title.contains(h.as_str()))
@@ -118,7 +126,10 @@ fn extract_title(doc: &Html) -> String {
 fn extract_time(doc: &Html, page_text: &str) -> Option<DateTime<FixedOffset>> {
     for meta in doc.select(&META) {
         let el = meta.value();
-        let name = el.attr("property").or(el.attr("name")).or(el.attr("itemprop"));
+        let name = el
+            .attr("property")
+            .or(el.attr("name"))
+            .or(el.attr("itemprop"));
         if name.is_some_and(|n| TIME_META_NAMES.contains(&n.to_ascii_lowercase().as_str())) {
             if let Some(time) = el.attr("content").and_then(parse_chinese_datetime) {
                 return Some(time);
@@ -263,7 +274,11 @@ mod tests {
             ("2023-08-23T07:18:02Z", "2023-08-23T07:18:02+00:00"),
         ];
         for (text, expected) in cases {
-            assert_eq!(parse_chinese_datetime(text).unwrap().to_rfc3339(), expected, "{text}");
+            assert_eq!(
+                parse_chinese_datetime(text).unwrap().to_rfc3339(),
+                expected,
+                "{text}"
+            );
         }
         assert!(parse_chinese_datetime("2023-13-40").is_none());
         assert!(parse_chinese_datetime("没有日期").is_none());
@@ -276,6 +291,9 @@ mod tests {
 <body><p>全市开展校车安全大检查，共检查校车120辆。</p><p>2020年的旧闻链接</p></body></html>"#;
         let article = extract(page);
         assert_eq!(article.title, "校车安全大检查");
-        assert_eq!(article.published_at.unwrap().to_rfc3339(), "2026-11-01T08:00:00+08:00");
+        assert_eq!(
+            article.published_at.unwrap().to_rfc3339(),
+            "2026-11-01T08:00:00+08:00"
+        );
     }
 }

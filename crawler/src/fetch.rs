@@ -68,7 +68,12 @@ impl Fetcher {
             url: url.to_string(),
             message: describe(&e),
         };
-        let mut response = self.client.get(url.clone()).send().await.map_err(request_error)?;
+        let mut response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(request_error)?;
         let status = response.status();
         if !status.is_success() {
             return Err(FetchError::Status {
@@ -80,7 +85,10 @@ impl Fetcher {
             url: url.to_string(),
             limit: self.max_body_bytes,
         };
-        if response.content_length().is_some_and(|n| n as usize > self.max_body_bytes) {
+        if response
+            .content_length()
+            .is_some_and(|n| n as usize > self.max_body_bytes)
+        {
             return Err(too_large());
         }
         let final_url = response.url().clone();

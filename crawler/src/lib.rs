@@ -43,7 +43,10 @@ pub struct CrawlerSettings {
 }
 
 fn default_user_agent() -> String {
-    format!("yuqing/{} (school-safety monitoring)", env!("CARGO_PKG_VERSION"))
+    format!(
+        "yuqing/{} (school-safety monitoring)",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 fn default_timeout_secs() -> u64 {
     20
@@ -123,12 +126,13 @@ impl Crawler {
     pub async fn visit(&self, source: &Source) -> Result<VisitReport, CrawlError> {
         let page = self.fetcher.get(&source.url).await?;
         let text = decode(&page.body, page.content_type.as_deref()).text;
-        let candidates = source
-            .candidates(&page.url, &text)
-            .map_err(|message| CrawlError::Content {
-                url: page.url.to_string(),
-                message,
-            })?;
+        let candidates =
+            source
+                .candidates(&page.url, &text)
+                .map_err(|message| CrawlError::Content {
+                    url: page.url.to_string(),
+                    message,
+                })?;
         let mut report = VisitReport {
             links: candidates.len(),
             ..VisitReport::default()

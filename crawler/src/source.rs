@@ -75,9 +75,14 @@ impl SourceConfig {
         let url_text = self.url.replace("{sample_site}", sample_site);
         let url = Url::parse(&url_text).map_err(|e| format!("url: {e}: {url_text:?}"))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("url: only http and https are crawled, got {:?}", url.scheme()));
+            return Err(format!(
+                "url: only http and https are crawled, got {:?}",
+                url.scheme()
+            ));
         }
-        if self.kind == SourceKind::Feed && (self.link_selector.is_some() || self.link_pattern.is_some()) {
+        if self.kind == SourceKind::Feed
+            && (self.link_selector.is_some() || self.link_pattern.is_some())
+        {
             return Err("link_selector and link_pattern apply to listing sources only".into());
         }
         let link_selector = Selector::parse(self.link_selector.as_deref().unwrap_or("a[href]"))
@@ -143,7 +148,8 @@ impl Source {
 }
 
 fn feed_candidates(feed_url: &Url, text: &str) -> Result<Vec<Candidate>, String> {
-    let feed = feed_rs::parser::parse(text.as_bytes()).map_err(|e| format!("{feed_url}: not a feed: {e}"))?;
+    let feed = feed_rs::parser::parse(text.as_bytes())
+        .map_err(|e| format!("{feed_url}: not a feed: {e}"))?;
     Ok(feed
         .entries
         .into_iter()
@@ -189,21 +195,32 @@ mod tests {
 
     #[test]
     fn feed_items_bring_their_links_and_dates() {
-        let feed = source("name = \"f\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/rss.xml\"").unwrap();
+        let feed =
+            source("name = \"f\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/rss.xml\"").unwrap();
         let rss = r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
             <item><title>校车检查</title><link>/a/1.html</link><pubDate>Fri, 20 Nov 2026 01:30:00 GMT</pubDate></item>
             </channel></rss>"#;
         let found = feed.candidates(&feed.url, rss).unwrap();
         assert_eq!(found[0].url.as_str(), "http://127.0.0.1:9/a/1.html");
-        assert_eq!(found[0].published_at.unwrap().to_rfc3339(), "2026-11-20T09:30:00+08:00");
-        assert!(feed.candidates(&feed.url, "<html>not a feed</html>").unwrap_err().contains("not a feed"));
+        assert_eq!(
+            found[0].published_at.unwrap().to_rfc3339(),
+            "2026-11-20T09:30:00+08:00"
+        );
+        assert!(feed
+            .candidates(&feed.url, "<html>not a feed</html>")
+            .unwrap_err()
+            .contains("not a feed"));
     }
 
     #[test]
     fn bad_source_settings_name_the_field() {
-        let err = source("name = \"x\"\nkind = \"listing\"\nurl = \"http://a.cn\"\nlink_selector = \"((\"").unwrap_err();
+        let err = source(
+            "name = \"x\"\nkind = \"listing\"\nurl = \"http://a.cn\"\nlink_selector = \"((\"",
+        )
+        .unwrap_err();
         assert!(err.starts_with("link_selector:"), "{err}");
-        let err = source("name = \"x\"\nkind = \"feed\"\nurl = \"file:///etc/passwd\"").unwrap_err();
+        let err =
+            source("name = \"x\"\nkind = \"feed\"\nurl = \"file:///etc/passwd\"").unwrap_err();
         assert!(err.contains("only http and https"), "{err}");
         let err = source("name = \"x\"\nkind = \"sitemap\"\nurl = \"http://a.cn\"").unwrap_err();
         assert!(err.contains("unknown variant `sitemap`"), "{err}");

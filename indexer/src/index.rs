@@ -14,7 +14,9 @@ use tantivy::schema::{
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
 use yuqing_model::AnalyzedDocument;
 use yuqing_segmenter::Segmenter;
 
@@ -91,7 +93,7 @@ fn build_schema() -> (Schema, Fields) {
     (builder.build(), fields)
 }
 
-/// A search request. An empty query matches everything, newest first.
+/// A search request. An empty query matches everything, latest published first.
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
     pub query: String,
@@ -163,7 +165,11 @@ impl SearchIndex {
         Self::open_checked(path, segmenter, false)
     }
 
-    fn open_checked(path: &Path, segmenter: Arc<Segmenter>, create: bool) -> Result<Self, IndexError> {
+    fn open_checked(
+        path: &Path,
+        segmenter: Arc<Segmenter>,
+        create: bool,
+    ) -> Result<Self, IndexError> {
         let version_file = path.join(VERSION_FILE);
         match std::fs::read_to_string(&version_file) {
             Ok(found) if found.trim() == SCHEMA_VERSION.to_string() => {}
@@ -252,9 +258,15 @@ impl SearchIndex {
         }
         tdoc.add_text(f.sentiment, doc.analysis.sentiment.label.as_str());
         if let Some(published) = raw.published_at {
-            tdoc.add_date(f.published_at, tantivy::DateTime::from_timestamp_secs(published.timestamp()));
+            tdoc.add_date(
+                f.published_at,
+                tantivy::DateTime::from_timestamp_secs(published.timestamp()),
+            );
         }
-        tdoc.add_date(f.fetched_at, tantivy::DateTime::from_timestamp_secs(raw.fetched_at.timestamp()));
+        tdoc.add_date(
+            f.fetched_at,
+            tantivy::DateTime::from_timestamp_secs(raw.fetched_at.timestamp()),
+        );
         tdoc.add_text(
             f.document,
             serde_json::to_string(doc).expect("documents serialize infallibly"),
@@ -276,7 +288,8 @@ impl SearchIndex {
         if text.trim().is_empty() {
             return Ok(Box::new(AllQuery));
         }
-        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.title, self.fields.content]);
+        let mut parser =
+            QueryParser::for_index(&self.index, vec![self.fields.title, self.fields.content]);
         // The desk's habit: words separated by spaces must all appear.
         parser.set_conjunction_by_default();
         parser.set_field_boost(self.fields.title, 2.0);
@@ -290,7 +303,9 @@ impl SearchIndex {
         let query: Box<dyn Query> = match &request.among_ids {
             None => user_query,
             Some(ids) => {
-                let terms = ids.iter().map(|id| Term::from_field_text(self.fields.id, id));
+                let terms = ids
+                    .iter()
+                    .map(|id| Term::from_field_text(self.fields.id, id));
                 Box::new(BooleanQuery::new(vec![
                     (Occur::Must, user_query.box_clone()),
                     (Occur::Must, Box::new(TermSetQuery::new(terms))),
@@ -304,7 +319,7 @@ impl SearchIndex {
                 &query,
                 &(
                     TopDocs::with_limit(limit)
-                        .order_by_fast_field::<tantivy::DateTime>("fetched_at", Order::Desc),
+                        .order_by_fast_field::<tantivy::DateTime>("published_at", Order::Desc),
                     Count,
                 ),
             )?;
@@ -314,17 +329,22 @@ impl SearchIndex {
             (total, hits.into_iter().map(|(_, a)| a).collect())
         };
 
-        let mut content_snippets = SnippetGenerator::create(&searcher, &*query, self.fields.content)?;
+        let mut content_snippets =
+            SnippetGenerator::create(&searcher, &*query, self.fields.content)?;
         content_snippets.set_max_num_chars(SNIPPET_CHARS);
 
         let mut hits = Vec::with_capacity(addresses.len());
         for address in addresses {
             let stored: TantivyDocument = searcher.doc(address)?;
-            let Some(json) = stored.get_first(self.fields.document).and_then(|v| v.as_str()) else {
+            let Some(json) = stored
+                .get_first(self.fields.document)
+                .and_then(|v| v.as_str())
+            else {
                 continue;
             };
-            let doc: AnalyzedDocument = serde_json::from_str(json)
-                .map_err(|e| tantivy::TantivyError::InternalError(format!("stored document: {e}")))?;
+            let doc: AnalyzedDocument = serde_json::from_str(json).map_err(|e| {
+                tantivy::TantivyError::InternalError(format!("stored document: {e}"))
+            })?;
             let raw = doc.document;
             let mut snippet = render_snippet(&content_snippets.snippet(&raw.content));
             if snippet.is_empty() {
@@ -383,7 +403,11 @@ pub fn html_escape(text: &str) -> String {
 impl SearchHit {
     /// The snippet as plain text for terminals and chat messages, matches in 【】.
     pub fn snippet_text(&self) -> String {
-        html_unescape(&self.snippet.replace("<mark>", "【").replace("</mark>", "】"))
+        let text = self
+            .snippet
+            .replace("<mark>", "【")
+            .replace("</mark>", "】");
+        html_unescape(&text.replace('\n', " "))
     }
 }
 

@@ -97,7 +97,8 @@ pub async fn run_stage(
         };
         let ended = match received {
             Some(Some(received)) => {
-                let upserted = tokio::task::block_in_place(|| index.upsert(&writer, &received.message));
+                let upserted =
+                    tokio::task::block_in_place(|| index.upsert(&writer, &received.message));
                 match upserted {
                     Ok(()) => {
                         pending_ids.push(received.message.document.id.clone());
@@ -106,7 +107,10 @@ pub async fn run_stage(
                     }
                     Err(error) => {
                         input
-                            .dead_letter(&received.delivery, &format!("index upsert failed: {error}"))
+                            .dead_letter(
+                                &received.delivery,
+                                &format!("index upsert failed: {error}"),
+                            )
                             .await?;
                     }
                 }
@@ -123,7 +127,11 @@ pub async fn run_stage(
                 input.commit(delivery).await?;
             }
             indexed += pending.len() as u64;
-            tracing::info!(documents = pending.len(), total = index.num_docs(), "index commit");
+            tracing::info!(
+                documents = pending.len(),
+                total = index.num_docs(),
+                "index commit"
+            );
             let ids = std::mem::take(&mut pending_ids);
             pending.clear();
             deadline = None;
@@ -149,9 +157,7 @@ mod tests {
     use chrono::Utc;
     use std::sync::Arc;
     use yuqing_bus::{EmbeddedBus, Producer};
-    use yuqing_model::{
-        doc_id, Analysis, RawDocument, Sentiment, SentimentTag, TopicTag,
-    };
+    use yuqing_model::{doc_id, Analysis, RawDocument, Sentiment, SentimentTag, TopicTag};
     use yuqing_segmenter::Segmenter;
 
     fn document(url: &str, title: &str, content: &str, topic: &str) -> AnalyzedDocument {
@@ -199,15 +205,30 @@ mod tests {
         let stage = tokio::spawn(run_stage(index.clone(), config, input, tx));
 
         producer
-            .send(&document("http://a.cn/1.html", "学生溺水", "旧的正文", "防溺水"))
+            .send(&document(
+                "http://a.cn/1.html",
+                "学生溺水",
+                "旧的正文",
+                "防溺水",
+            ))
             .await
             .unwrap();
         producer
-            .send(&document("http://a.cn/1.html?utm_source=x", "学生溺水", "新的正文 <script>", "防溺水"))
+            .send(&document(
+                "http://a.cn/1.html?utm_source=x",
+                "学生溺水",
+                "新的正文 <script>",
+                "防溺水",
+            ))
             .await
             .unwrap();
         producer
-            .send(&document("http://a.cn/2.html", "食堂检查", "后厨卫生", "食品安全"))
+            .send(&document(
+                "http://a.cn/2.html",
+                "食堂检查",
+                "后厨卫生",
+                "食品安全",
+            ))
             .await
             .unwrap();
         let committed = commits.recv().await.unwrap();
@@ -225,7 +246,10 @@ mod tests {
         assert_eq!(hit.title, "学生溺水");
         assert_eq!(hit.topics, vec!["防溺水"]);
         assert_eq!(hit.sentiment, "negative");
-        assert_eq!(hit.snippet, "新的正文 &lt;script&gt;", "title-only match shows escaped content");
+        assert_eq!(
+            hit.snippet, "新的正文 &lt;script&gt;",
+            "title-only match shows escaped content"
+        );
 
         let body = index
             .search(&SearchRequest {
@@ -244,7 +268,16 @@ mod tests {
             })
             .unwrap();
         assert_eq!(elsewhere.total, 0);
-        assert_eq!(index.search(&SearchRequest { limit: 10, ..Default::default() }).unwrap().total, 2);
+        assert_eq!(
+            index
+                .search(&SearchRequest {
+                    limit: 10,
+                    ..Default::default()
+                })
+                .unwrap()
+                .total,
+            2
+        );
 
         bus.close();
         drop(producer);
@@ -259,8 +292,13 @@ mod tests {
     fn bad_queries_and_missing_or_foreign_indexes_are_explained() {
         let dir = tempfile::tempdir().unwrap();
         let segmenter = Arc::new(Segmenter::new());
-        let missing = SearchIndex::open(&dir.path().join("none"), segmenter.clone()).err().unwrap();
-        assert!(missing.to_string().contains("run `yuqing run` first"), "{missing}");
+        let missing = SearchIndex::open(&dir.path().join("none"), segmenter.clone())
+            .err()
+            .unwrap();
+        assert!(
+            missing.to_string().contains("run `yuqing run` first"),
+            "{missing}"
+        );
 
         let index = SearchIndex::open_or_create(dir.path(), segmenter.clone()).unwrap();
         let err = index
@@ -274,6 +312,10 @@ mod tests {
 
         std::fs::write(dir.path().join("yuqing-schema-version"), "0").unwrap();
         let old = SearchIndex::open(dir.path(), segmenter).err().unwrap();
-        assert!(old.to_string().contains("schema version 0, this build uses 1"), "{old}");
+        assert!(
+            old.to_string()
+                .contains("schema version 0, this build uses 1"),
+            "{old}"
+        );
     }
 }

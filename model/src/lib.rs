@@ -225,7 +225,10 @@ mod tests {
         };
         let bytes = Envelope::encode(&doc);
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.contains(r#""published_at":"2026-11-20T08:30:00+08:00""#), "{text}");
+        assert!(
+            text.contains(r#""published_at":"2026-11-20T08:30:00+08:00""#),
+            "{text}"
+        );
         assert!(text.contains(r#""label":"negative""#), "{text}");
         assert_eq!(Envelope::<AnalyzedDocument>::decode(&bytes).unwrap(), doc);
     }

@@ -5,8 +5,18 @@ use url::Url;
 /// Query parameters that only track where a click came from; two URLs that differ only
 /// in these are the same page.
 const TRACKING_PARAMS: &[&str] = &[
-    "spm", "from", "share_token", "share_from", "wfr", "isappinstalled", "scene", "clicktime",
-    "enterid", "fbclid", "gclid", "_t",
+    "spm",
+    "from",
+    "share_token",
+    "share_from",
+    "wfr",
+    "isappinstalled",
+    "scene",
+    "clicktime",
+    "enterid",
+    "fbclid",
+    "gclid",
+    "_t",
 ];
 
 /// Index pages that servers print under a folder's URL.
@@ -72,7 +82,8 @@ mod tests {
     #[test]
     fn canonical_form_drops_what_does_not_name_the_page() {
         assert_eq!(
-            canonical_url("HTTP://News.Example.CN:80/a/b.html?utm_source=wx&id=3&spm=1.2#top").unwrap(),
+            canonical_url("HTTP://News.Example.CN:80/a/b.html?utm_source=wx&id=3&spm=1.2#top")
+                .unwrap(),
             "http://news.example.cn/a/b.html?id=3"
         );
         assert_eq!(

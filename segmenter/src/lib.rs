@@ -181,7 +181,12 @@ mod tests {
     fn a_bad_line_is_named_with_file_and_line() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(file, "校车\n食堂 many").unwrap();
-        let err = Segmenter::with_user_dicts(&[file.path()]).unwrap_err().to_string();
-        assert!(err.ends_with(":2: frequency of \"食堂\" must be a whole number, got \"many\""), "{err}");
+        let err = Segmenter::with_user_dicts(&[file.path()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(":2: frequency of \"食堂\" must be a whole number, got \"many\""),
+            "{err}"
+        );
     }
 }

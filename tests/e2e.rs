@@ -1,0 +1,425 @@
+//! End-to-end tests of the embedded pipeline: the real `yuqing` binary crawls the bundled
+//! sample site served on loopback, and the tests look at what a user would see — the
+//! desk's search API, the webhook receiver, the alert log and the exit status.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::Router;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_yuqing");
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The titles of the sample site's articles, each of which must be indexed exactly once.
+const SAMPLE_TITLES: &[&str] = &[
+    "温县一中学食堂发生多名学生腹泻 县教育局已介入调查",
+    "温县一中学23名学生腹泻 涉事食堂暂停营业",
+    "焦作温县通报一中学学生腹泻事件：23人就医 无危重病例",
+    "孟州市两名初中生河边玩耍不慎溺水 一人获救一人不幸身亡",
+    "痛心！孟州两名初中生河边玩耍溺水，一人身亡",
+    "焦作市中小学集中开展冬季消防安全应急演练",
+    "警惕！骗子冒充班主任在家长群收取“资料费”",
+    "沁阳一初中生遭同学围殴视频流传 当地教育局回应",
+    "温县陈家沟举办太极拳国际交流周活动",
+    "武陟怀山药迎来丰收季 农户喜获好收成",
+    "博爱县开展校车安全专项检查",
+];
+
+/// A config for the sample site on a free port, the desk on a free port, a source that
+/// cannot be reached, and one alert rule posting to `webhook`.
+fn write_config(dir: &Path, webhook: &str, interval_secs: u64, sample_site: &str) -> PathBuf {
+    let config = repo().join("config");
+    let text = format!(
+        r#"
+[crawler]
+request_delay_ms = 0
+timeout_secs = 5
+
+[sample_site]
+enabled = true
+listen = "{sample_site}"
+root = "{site}"
+
+[[source]]
+name = "示例列表"
+kind = "listing"
+url = "{{sample_site}}/"
+link_selector = "ul.news-list a"
+interval_secs = {interval_secs}
+
+[[source]]
+name = "示例订阅"
+kind = "feed"
+url = "{{sample_site}}/rss.xml"
+interval_secs = {interval_secs}
+
+[[source]]
+name = "不可达的信源"
+kind = "feed"
+url = "http://127.0.0.1:1/rss.xml"
+interval_secs = 1
+
+[analyzer]
+user_dicts = ["{config}/dicts/user.dict"]
+topics = "{config}/topics.toml"
+sentiment = "{config}/dicts/sentiment.txt"
+
+[indexer]
+commit_interval_ms = 200
+
+[desk]
+listen = "127.0.0.1:0"
+
+[[alert]]
+name = "防溺水预警"
+query = "topic:防溺水"
+webhook = "{webhook}"
+"#,
+        site = repo().join("sample-site").display(),
+        config = config.display(),
+    );
+    let path = dir.join("test.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Records every request body a webhook receives.
+#[derive(Clone, Default)]
+struct Receiver {
+    bodies: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    async fn start_on(listener: tokio::net::TcpListener) -> Self {
+        let receiver = Receiver::default();
+        let app = Router::new()
+            .route(
+                "/hook",
+                post(|State(r): State<Receiver>, body: String| async move {
+                    r.bodies
+                        .lock()
+                        .unwrap()
+                        .push(serde_json::from_str(&body).unwrap());
+                    "ok"
+                }),
+            )
+            .with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        receiver
+    }
+
+    fn titles(&self) -> Vec<String> {
+        let mut titles: Vec<String> = self
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| b["title"].as_str().unwrap().to_string())
+            .collect();
+        titles.sort();
+        titles
+    }
+}
+
+struct Running {
+    child: Child,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(config: &Path, data: &Path) -> Running {
+    let child = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Running { child }
+}
+
+async fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn desk_url(data: &Path) -> String {
+    wait_for("run.json", Duration::from_secs(20), async || {
+        let text = std::fs::read_to_string(data.join("run.json")).ok()?;
+        let info: Value = serde_json::from_str(&text).ok()?;
+        Some(info["desk"].as_str()?.to_string())
+    })
+    .await
+}
+
+async fn search(desk: &str, query: &str) -> Value {
+    let response = reqwest::Client::new()
+        .get(format!("{desk}/api/search"))
+        .query(&[("q", query), ("limit", "100")])
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+fn titles_of(results: &Value) -> Vec<String> {
+    let mut titles: Vec<String> = results["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["title"].as_str().unwrap().to_string())
+        .collect();
+    titles.sort();
+    titles
+}
+
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+fn run_once(config: &Path, data: &Path) -> Output {
+    Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["run", "--once"])
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver_addr: SocketAddr = listener.local_addr().unwrap();
+    let receiver = Receiver::start_on(listener).await;
+    let config = write_config(
+        dir.path(),
+        &format!("http://{receiver_addr}/hook"),
+        1,
+        "127.0.0.1:0",
+    );
+    let data = dir.path().join("data");
+    let _running = start(&config, &data);
+    let desk = desk_url(&data).await;
+
+    // Every sample article is indexed exactly once, although the feed and the listing
+    // both link several of them (the feed with tracking parameters) and the sources are
+    // visited again every second.
+    let everything = wait_for(
+        "all sample documents",
+        Duration::from_secs(60),
+        async || {
+            let results = search(&desk, "").await;
+            (results["total"] == SAMPLE_TITLES.len()).then_some(results)
+        },
+    )
+    .await;
+    let mut expected: Vec<String> = SAMPLE_TITLES.iter().map(|t| t.to_string()).collect();
+    expected.sort();
+    assert_eq!(titles_of(&everything), expected);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        search(&desk, "").await["total"],
+        SAMPLE_TITLES.len(),
+        "revisits add nothing"
+    );
+
+    // Topics and sentiment, through the search API.
+    let drowning = search(&desk, "落水 学生").await;
+    assert_eq!(drowning["total"], 2);
+    for hit in drowning["hits"].as_array().unwrap() {
+        assert_eq!(hit["topics"][0], "防溺水", "{hit}");
+        assert_eq!(hit["sentiment"], "negative", "{hit}");
+        assert!(
+            hit["snippet"]
+                .as_str()
+                .unwrap()
+                .contains("<mark>落水</mark>"),
+            "{hit}"
+        );
+    }
+    // The GBK page was decoded: its title and body are searchable as Chinese.
+    let gbk = search(&desk, "孟州市教育局 紧急会议").await;
+    assert_eq!(
+        titles_of(&gbk),
+        vec!["孟州市两名初中生河边玩耍不慎溺水 一人获救一人不幸身亡"]
+    );
+    assert_eq!(gbk["hits"][0]["published_at"], "2026-11-21T18:20:00+08:00");
+    // Reprints of the canteen story are found together, tagged alike.
+    let canteen = search(&desk, "topic:食品安全").await;
+    assert_eq!(canteen["total"], 3);
+    // Ordinary news gets no school-safety topic.
+    let taiji = search(&desk, "太极拳").await;
+    assert_eq!(taiji["hits"][0]["topics"], serde_json::json!([]));
+    // A query the parser cannot read is a 400 with a message, not a crash.
+    let bad = reqwest::get(format!("{desk}/api/search?q=title:(溺水"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.json::<Value>().await.unwrap()["code"], "bad_query");
+
+    // The webhook got one alert per drowning article, in Chinese, and nothing twice.
+    let alerts = wait_for("two webhook alerts", Duration::from_secs(20), async || {
+        let titles = receiver.titles();
+        (titles.len() >= 2).then_some(titles)
+    })
+    .await;
+    assert_eq!(
+        alerts,
+        vec![
+            "孟州市两名初中生河边玩耍不慎溺水 一人获救一人不幸身亡",
+            "痛心！孟州两名初中生河边玩耍溺水，一人身亡"
+        ]
+    );
+    let first = receiver.bodies.lock().unwrap()[0].clone();
+    assert_eq!(first["rule"], "防溺水预警");
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("【舆情预警】防溺水预警\n标题："),
+        "{first}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.titles().len(), 2, "no alert is sent twice");
+    let log = std::fs::read_to_string(data.join("alerts.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 2, "the alert log has each alert once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_refetches_nothing_and_a_receiver_that_was_down_gets_its_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    // Reserve a port for the receiver, but do not listen yet: it is "down". The sample
+    // site keeps one port across both runs, so its URLs (and document ids) stay the same.
+    let receiver_addr = free_port();
+    let site_addr = free_port();
+    let config = write_config(
+        dir.path(),
+        &format!("http://{receiver_addr}/hook"),
+        300,
+        &site_addr.to_string(),
+    );
+    let data = dir.path().join("data");
+
+    let first = run_once(&config, &data);
+    let log = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{log}");
+    assert!(
+        log.contains("source visit failed") && log.contains("不可达的信源"),
+        "the unreachable source is reported: {log}"
+    );
+    assert!(log.contains("alert delivery failed"), "{log}");
+    assert_eq!(
+        std::fs::read_to_string(data.join("alerts.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+
+    // Second run: nothing new is collected, the index still holds each article once, and
+    // the webhook alerts left in the outbox are delivered once the receiver is up.
+    let listener = tokio::net::TcpListener::bind(receiver_addr).await.unwrap();
+    let receiver = Receiver::start_on(listener).await;
+    let data_clone = data.clone();
+    let config_clone = config.clone();
+    let second = tokio::task::spawn_blocking(move || run_once(&config_clone, &data_clone))
+        .await
+        .unwrap();
+    let log = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{log}");
+    assert!(log.contains("collected=0"), "{log}");
+    assert!(!log.contains("collected=1"), "{log}");
+    assert_eq!(receiver.titles().len(), 2, "{log}");
+
+    let search = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["search", "--json", "--limit", "50"])
+        .output()
+        .unwrap();
+    assert!(search.status.success());
+    let results: Value = serde_json::from_slice(&search.stdout).unwrap();
+    assert_eq!(results["total"], SAMPLE_TITLES.len());
+    let hit = &results["hits"][0];
+    for key in [
+        "id",
+        "title",
+        "url",
+        "source",
+        "published_at",
+        "topics",
+        "sentiment",
+        "snippet",
+    ] {
+        assert!(
+            hit.get(key).is_some(),
+            "search --json hit lacks {key}: {hit}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_config_stops_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 300, "127.0.0.1:0");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "commit_interval_ms = 200",
+            "commit_interval_ms = 200\ncommit_often = true",
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let output = run_once(&config, &data);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let line = text
+        .lines()
+        .position(|l| l == "commit_interval_ms = 200")
+        .unwrap()
+        + 2;
+    assert!(
+        stderr.contains(&format!("test.toml:{line}:1: unknown field `commit_often`")),
+        "{stderr}"
+    );
+    assert!(!data.exists(), "nothing was written");
+
+    let missing = run_once(&dir.path().join("absent.toml"), &data);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr)
+        .contains("absent.toml: cannot read the configuration"));
+}

@@ -253,6 +253,21 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         "revisits add nothing"
     );
 
+    // `yuqing search` works from another process while `yuqing run` holds the writer.
+    let cli = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["search", "太极拳"])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(cli.stdout).unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(printed.starts_with("共 1 条结果"), "{printed}");
+    assert!(printed.contains("1. 温县陈家沟举办太极拳国际交流周活动"), "{printed}");
+    assert!(printed.contains("【太极拳】"), "{printed}");
+
     // Topics and sentiment, through the search API.
     let drowning = search(&desk, "落水 学生").await;
     assert_eq!(drowning["total"], 2);

@@ -263,9 +263,16 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         .output()
         .unwrap();
     let printed = String::from_utf8(cli.stdout).unwrap();
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     assert!(printed.starts_with("共 1 条结果"), "{printed}");
-    assert!(printed.contains("1. 温县陈家沟举办太极拳国际交流周活动"), "{printed}");
+    assert!(
+        printed.contains("1. 温县陈家沟举办太极拳国际交流周活动"),
+        "{printed}"
+    );
     assert!(printed.contains("【太极拳】"), "{printed}");
 
     // Topics and sentiment, through the search API.

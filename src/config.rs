@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use yuqing_alerts::AlertRule;
 use yuqing_analyzer::AnalyzerConfig;
+use yuqing_bus_kafka::KafkaConfig;
 use yuqing_crawler::{CrawlerSettings, Source, SourceConfig};
 use yuqing_indexer::IndexerConfig;
 
@@ -37,12 +38,14 @@ pub struct Config {
     text: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
     /// Bounded in-process channels: one process, nothing to install.
     #[default]
     Embedded,
+    /// Apache Kafka: stages in separate processes, scaled out by consumer groups.
+    Kafka,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,9 +53,11 @@ pub enum Transport {
 pub struct BusConfig {
     #[serde(default)]
     pub transport: Transport,
-    /// Messages a topic holds before publishers wait.
+    /// Embedded transport: messages a topic holds before publishers wait.
     #[serde(default = "default_capacity")]
     pub capacity: usize,
+    #[serde(default)]
+    pub kafka: KafkaConfig,
 }
 
 fn default_capacity() -> usize {
@@ -64,6 +69,7 @@ impl Default for BusConfig {
         BusConfig {
             transport: Transport::Embedded,
             capacity: default_capacity(),
+            kafka: KafkaConfig::default(),
         }
     }
 }
@@ -200,6 +206,12 @@ impl Config {
         }
         if self.bus.capacity == 0 {
             return Err(self.error_at(0, "bus.capacity must be at least 1".into()));
+        }
+        if self.bus.kafka.partitions < 1 || self.bus.kafka.replication < 1 {
+            return Err(self.error_at(0, "bus.kafka.partitions and bus.kafka.replication must be at least 1".into()));
+        }
+        if self.bus.kafka.brokers.trim().is_empty() {
+            return Err(self.error_at(0, "bus.kafka.brokers must not be empty".into()));
         }
         Ok(())
     }

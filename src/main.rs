@@ -9,6 +9,7 @@
 mod config;
 mod pipeline;
 mod sample_site;
+mod status;
 
 use clap::{Parser, Subcommand};
 use config::Config;
@@ -39,9 +40,23 @@ struct Cli {
 enum Command {
     /// Start the whole system: crawler, analyzer, indexer, alerts and the desk API.
     Run {
-        /// Visit each source once, finish indexing and alerting, then exit.
+        /// Visit each source once, finish indexing and alerting, then exit (embedded bus).
         #[arg(long)]
         once: bool,
+        /// The bus linking the stages (default: `[bus] transport` of the configuration).
+        #[arg(long = "bus", value_enum)]
+        transport: Option<config::Transport>,
+        /// The stages this process runs; roles other than `all` need `--bus kafka`.
+        #[arg(long, value_enum, default_value = "all")]
+        role: pipeline::Role,
+    },
+    /// Show the state of the system: documents indexed, alerts waiting, Kafka consumer lag.
+    Status {
+        #[arg(long)]
+        json: bool,
+        /// The bus to inspect (default: `[bus] transport` of the configuration).
+        #[arg(long = "bus", value_enum)]
+        transport: Option<config::Transport>,
     },
     /// Search the collected documents (works while `yuqing run` is writing).
     Search {
@@ -70,7 +85,7 @@ fn init_logging(default: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Search { .. });
+    let quiet = matches!(cli.command, Command::Search { .. } | Command::Status { .. });
     init_logging(if quiet {
         "warn"
     } else {
@@ -92,7 +107,10 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Run { once } => pipeline::run(config, data, RunOptions { once }).await,
+            Command::Run { once, transport, role } => {
+                pipeline::run(config, data, RunOptions { once, role, transport }).await
+            }
+            Command::Status { json, transport } => status::print(&config, &data, transport, json),
             Command::Search { query, json, limit } => {
                 search(&config, &data, &query.join(" "), json, limit)
             }

@@ -1,19 +1,27 @@
-//! `yuqing run`: every stage in one process, linked by the bus.
+//! `yuqing run`: the stages of one process, linked by the bus.
+//!
+//! With the embedded bus every stage runs here (role `all`). With Kafka a process runs
+//! one role (or all of them), and several processes of a role share the work through a
+//! consumer group; the stage code is the same either way.
 //!
 //! Start-up checks everything first (dictionaries, rules, index, state database, alert
 //! queries) and only then starts the stages. Shutdown drains in flow order: the crawler
-//! stops, and each stage ends once the stage before it has ended and its topic is empty,
-//! so a document in flight is indexed and an alert in flight is in the outbox.
+//! stops, and each stage ends once its input has ended (embedded: the stage before it has
+//! ended and the channel is empty; Kafka: the bus was told to stop), committing what it
+//! finished, so a document in flight is indexed and an alert in flight is in the outbox.
 
 use crate::config::{Config, Transport};
 use crate::sample_site;
-use anyhow::Context;
+use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use yuqing_alerts::{Notifier, Outbox};
 use yuqing_analyzer::Analyzer;
 use yuqing_bus::{Bus, Consumer, EmbeddedBus, Producer, Subscription, Topics};
+use yuqing_bus_kafka::KafkaBus;
 use yuqing_crawler::{Crawler, SeenStore};
 use yuqing_indexer::SearchIndex;
 use yuqing_model::{Alert, AnalyzedDocument, RawDocument};
@@ -66,118 +74,101 @@ pub fn open_index(
     Ok((analyzer, index))
 }
 
+/// Which stages a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    All,
+    Crawler,
+    Analyzer,
+    /// The indexer, the alert evaluator (it judges each index commit) and the desk API.
+    Indexer,
+    Notifier,
+}
+
+impl Role {
+    fn runs(self, stage: Role) -> bool {
+        self == Role::All || self == stage
+    }
+}
+
 pub struct RunOptions {
-    /// Visit each source once, drain the pipeline and exit.
+    /// Visit each source once, drain the pipeline and exit (embedded bus only).
     pub once: bool,
+    pub role: Role,
+    /// Overrides `[bus] transport` of the configuration.
+    pub transport: Option<Transport>,
+}
+
+/// The transport behind the `Bus` trait, for the two things only the wiring does with
+/// it: sealing (embedded) and stopping (Kafka).
+enum Link {
+    Embedded(Arc<EmbeddedBus>),
+    Kafka(Arc<KafkaBus>),
+}
+
+impl Link {
+    fn bus(&self) -> Arc<dyn Bus> {
+        match self {
+            Link::Embedded(bus) => bus.clone(),
+            Link::Kafka(bus) => bus.clone(),
+        }
+    }
+}
+
+type Stage = JoinHandle<anyhow::Result<()>>;
+
+fn spawn_stage<E>(name: &'static str, future: impl std::future::Future<Output = Result<(), E>> + Send + 'static) -> (&'static str, Stage)
+where
+    E: Into<anyhow::Error> + Send + 'static,
+{
+    (name, tokio::spawn(async move { future.await.map_err(Into::into) }))
 }
 
 pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::Result<()> {
+    let transport = options.transport.unwrap_or(config.bus.transport);
+    let role = options.role;
+    if transport == Transport::Embedded && role != Role::All {
+        bail!("--role {role:?} needs the Kafka bus (--bus kafka): the embedded bus links stages inside one process");
+    }
+    if transport == Transport::Kafka && options.once {
+        bail!("--once needs the embedded bus: with Kafka the stages do not know when the others are done");
+    }
+
     // ---- checks: nothing has started yet ----
     data.create()?;
-    let (analyzer, index) = open_index(&config, &data, true)?;
+    let needs_index = role.runs(Role::Indexer);
+    let needs_analyzer = role.runs(Role::Analyzer) || needs_index;
+    let (analyzer, index) = if needs_analyzer {
+        let (analyzer, index) = if needs_index {
+            let (a, i) = open_index(&config, &data, true)?;
+            (Some(a), Some(i))
+        } else {
+            (Some(Arc::new(Analyzer::load(&config.analyzer)?)), None)
+        };
+        (analyzer, index)
+    } else {
+        (None, None)
+    };
     let rules = config.alert_rules();
-    for (rule, spanned) in rules.iter().zip(&config.alerts) {
-        yuqing_alerts::validate_rules(&index, std::slice::from_ref(rule))
-            .map_err(|e| config.error_at(spanned.span().start, e.to_string()))?;
+    if let Some(index) = &index {
+        for (rule, spanned) in rules.iter().zip(&config.alerts) {
+            yuqing_alerts::validate_rules(index, std::slice::from_ref(rule))
+                .map_err(|e| config.error_at(spanned.span().start, e.to_string()))?;
+        }
     }
-    let seen = SeenStore::open(&data.state_db())
-        .with_context(|| format!("cannot open state database {}", data.state_db().display()))?;
-    let outbox =
-        Arc::new(Outbox::open(&data.state_db()).with_context(|| {
-            format!("cannot open state database {}", data.state_db().display())
-        })?);
+    let state_error = || format!("cannot open state database {}", data.state_db().display());
+    let seen = if role.runs(Role::Crawler) {
+        Some(SeenStore::open(&data.state_db()).with_context(state_error)?)
+    } else {
+        None
+    };
+    let outbox = if role.runs(Role::Indexer) || role.runs(Role::Notifier) {
+        Some(Arc::new(Outbox::open(&data.state_db()).with_context(state_error)?))
+    } else {
+        None
+    };
 
     let (shutdown_tx, shutdown) = watch::channel(false);
-
-    // ---- the sample site and the desk ----
-    let sample_site = if config.sample_site.enabled {
-        let (base, _task) = sample_site::start(
-            config.sample_site.listen,
-            config.sample_site.root.clone(),
-            shutdown.clone(),
-        )
-        .await?;
-        tracing::info!(url = %base, "sample site serving");
-        base
-    } else {
-        "http://127.0.0.1:1".to_string()
-    };
-    let sources = config.enabled_sources(&sample_site)?;
-    let desk_listener = yuqing_desk::bind(config.desk.listen)
-        .await
-        .with_context(|| format!("desk: cannot listen on {}", config.desk.listen))?;
-    let desk_addr = desk_listener.local_addr()?;
-    let desk_task = tokio::spawn(yuqing_desk::serve(
-        desk_listener,
-        index.clone(),
-        shutdown.clone(),
-    ));
-    tracing::info!(url = %format!("http://{desk_addr}"), "desk API listening");
-    std::fs::write(
-        data.run_info(),
-        serde_json::json!({
-            "desk": format!("http://{desk_addr}"),
-            "sample_site": sample_site,
-            "pid": std::process::id(),
-        })
-        .to_string(),
-    )?;
-
-    // ---- the bus and the stages ----
-    let Transport::Embedded = config.bus.transport;
-    let embedded = Arc::new(EmbeddedBus::new(config.bus.capacity));
-    let bus: Arc<dyn Bus> = embedded.clone();
-    let topics = Topics::default();
-    let raw_out: Producer<RawDocument> = Producer::new(&*bus, &topics.raw)?;
-    let raw_in: Consumer<RawDocument> =
-        Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
-    let analyzed_out: Producer<AnalyzedDocument> = Producer::new(&*bus, &topics.analyzed)?;
-    let analyzed_in: Consumer<AnalyzedDocument> =
-        Consumer::new(&*bus, &topics.analyzed, "indexer", &topics.dead_letter)?;
-    let alerts_out: Producer<Alert> = Producer::new(&*bus, &topics.alerts)?;
-    let alerts_in: Consumer<Alert> =
-        Consumer::new(&*bus, &topics.alerts, "notifier", &topics.dead_letter)?;
-    // Read at byte level: a dead letter is kept as it is, never dead-lettered again.
-    let dead_in = bus.subscribe(&topics.dead_letter, "dead-letter-log")?;
-    // Every publisher exists now; from here a topic ends when its publishers are gone.
-    embedded.close();
-
-    let dead_letter_task = tokio::spawn(log_dead_letters(dead_in, data.dead_letters()));
-    let notifier = Arc::new(Notifier::new(
-        outbox.clone(),
-        rules.clone(),
-        data.alert_log(),
-    )?);
-    let notifier_task = tokio::spawn(yuqing_alerts::run_notifier(notifier, alerts_in));
-    let (commit_tx, commit_rx) = mpsc::channel(64);
-    let evaluator_task = tokio::spawn(yuqing_alerts::run_evaluator(
-        index.clone(),
-        rules,
-        outbox,
-        commit_rx,
-        alerts_out,
-    ));
-    let indexer_task = tokio::spawn(yuqing_indexer::run_stage(
-        index.clone(),
-        config.indexer.clone(),
-        analyzed_in,
-        commit_tx,
-    ));
-    let analyzer_task = tokio::spawn(yuqing_analyzer::run_stage(analyzer, raw_in, analyzed_out));
-    let crawler = Arc::new(Crawler::new(&config.crawler, seen, raw_out)?);
-    tracing::info!(
-        sources = sources.len(),
-        once = options.once,
-        "crawler starting"
-    );
-    let crawler_task = tokio::spawn(yuqing_crawler::run_sources(
-        crawler,
-        sources,
-        options.once,
-        shutdown.clone(),
-    ));
-
-    // ---- run until the crawl is done (--once) or we are told to stop ----
     let stop_signal = shutdown_tx.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -185,16 +176,117 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             let _ = stop_signal.send(true);
         }
     });
-    crawler_task.await?.context("crawler")?;
-    analyzer_task.await?.context("analyzer")?;
-    indexer_task.await?.context("indexer")?;
-    evaluator_task.await?.context("alert evaluator")?;
-    // The notifier delivers what is due once more after its topic ends.
-    notifier_task.await?.context("notifier")?;
+
+    // ---- the bus ----
+    let (link, topics) = match transport {
+        Transport::Embedded => (Link::Embedded(Arc::new(EmbeddedBus::new(config.bus.capacity))), Topics::default()),
+        Transport::Kafka => {
+            let kafka = Arc::new(KafkaBus::new(config.bus.kafka.clone())?);
+            tracing::info!(brokers = %config.bus.kafka.brokers, role = ?role, "connecting to kafka");
+            kafka.ensure_topics().await?;
+            let topics = kafka.topics();
+            (Link::Kafka(kafka), topics)
+        }
+    };
+    let bus = link.bus();
+    let mut run_info = serde_json::Map::new();
+    run_info.insert("pid".into(), std::process::id().into());
+    run_info.insert("role".into(), format!("{role:?}").to_lowercase().into());
+    let mut stages: Vec<(&'static str, Stage)> = Vec::new();
+
+    // ---- the stages, downstream first so that every consumer exists before its producer ----
+    if let Link::Embedded(_) = link {
+        // Read at byte level: a dead letter is kept as it is, never dead-lettered again.
+        let dead_in = bus.subscribe(&topics.dead_letter, "dead-letter-log")?;
+        stages.push(spawn_stage("dead-letter log", log_dead_letters(dead_in, data.dead_letters())));
+    }
+    if role.runs(Role::Notifier) {
+        let alerts_in: Consumer<Alert> = Consumer::new(&*bus, &topics.alerts, "notifier", &topics.dead_letter)?;
+        let outbox = outbox.clone().expect("opened for the notifier");
+        let notifier = Arc::new(Notifier::new(outbox, rules.clone(), data.alert_log())?);
+        stages.push(spawn_stage("notifier", yuqing_alerts::run_notifier(notifier, alerts_in)));
+    }
+    if let (true, Some(index)) = (role.runs(Role::Indexer), &index) {
+        let analyzed_in: Consumer<AnalyzedDocument> =
+            Consumer::new(&*bus, &topics.analyzed, "indexer", &topics.dead_letter)?;
+        let alerts_out: Producer<Alert> = Producer::new(&*bus, &topics.alerts)?;
+        let (commit_tx, commit_rx) = mpsc::channel(64);
+        let outbox = outbox.clone().expect("opened for the evaluator");
+        stages.push(spawn_stage(
+            "alert evaluator",
+            yuqing_alerts::run_evaluator(index.clone(), rules.clone(), outbox, commit_rx, alerts_out),
+        ));
+        stages.push(spawn_stage(
+            "indexer",
+            yuqing_indexer::run_stage(index.clone(), config.indexer.clone(), analyzed_in, commit_tx),
+        ));
+        let desk_listener = yuqing_desk::bind(config.desk.listen)
+            .await
+            .with_context(|| format!("desk: cannot listen on {}", config.desk.listen))?;
+        let desk_url = format!("http://{}", desk_listener.local_addr()?);
+        tracing::info!(url = %desk_url, "desk API listening");
+        run_info.insert("desk".into(), desk_url.into());
+        stages.push(spawn_stage("desk", yuqing_desk::serve(desk_listener, index.clone(), shutdown.clone())));
+    }
+    if let (true, Some(analyzer)) = (role.runs(Role::Analyzer), &analyzer) {
+        let raw_in: Consumer<RawDocument> = Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
+        let analyzed_out: Producer<AnalyzedDocument> = Producer::new(&*bus, &topics.analyzed)?;
+        stages.push(spawn_stage("analyzer", yuqing_analyzer::run_stage(analyzer.clone(), raw_in, analyzed_out)));
+    }
+    let mut crawler_stage = None;
+    if let (true, Some(seen)) = (role.runs(Role::Crawler), seen) {
+        let sample_site = if config.sample_site.enabled {
+            let (base, _task) =
+                sample_site::start(config.sample_site.listen, config.sample_site.root.clone(), shutdown.clone()).await?;
+            tracing::info!(url = %base, "sample site serving");
+            run_info.insert("sample_site".into(), base.clone().into());
+            base
+        } else {
+            "http://127.0.0.1:1".to_string()
+        };
+        let sources = config.enabled_sources(&sample_site)?;
+        let raw_out: Producer<RawDocument> = Producer::new(&*bus, &topics.raw)?;
+        let crawler = Arc::new(Crawler::new(&config.crawler, seen, raw_out)?);
+        tracing::info!(sources = sources.len(), once = options.once, "crawler starting");
+        crawler_stage = Some(tokio::spawn(yuqing_crawler::run_sources(
+            crawler,
+            sources,
+            options.once,
+            shutdown.clone(),
+        )));
+    }
+    if let Link::Embedded(embedded) = &link {
+        // Every publisher exists now; from here a topic ends when its publishers are gone.
+        embedded.close();
+    }
+    drop(bus);
+    std::fs::write(data.run_info(), serde_json::Value::Object(run_info).to_string())?;
+
+    // ---- run until the crawl is done (--once) or we are told to stop ----
+    if let Some(crawler) = crawler_stage {
+        crawler.await?.context("crawler")?;
+    }
+    if let Link::Kafka(kafka) = &link {
+        let mut shutdown = shutdown.clone();
+        let _ = shutdown.wait_for(|stop| *stop).await;
+        kafka.shutdown();
+    }
+    // The desk goes last: it serves searches until the index has its final commit.
+    let desk = stages.iter().position(|(name, _)| *name == "desk").map(|i| stages.remove(i));
+    for (name, stage) in stages {
+        stage.await?.with_context(|| name.to_string())?;
+    }
     let _ = shutdown_tx.send(true);
-    desk_task.await?.context("desk")?;
-    dead_letter_task.await??;
-    tracing::info!(documents = index.num_docs(), "stopped");
+    if let Some((_, desk)) = desk {
+        desk.await?.context("desk")?;
+    }
+    if let Link::Kafka(kafka) = &link {
+        kafka.flush(Duration::from_secs(10));
+    }
+    match &index {
+        Some(index) => tracing::info!(documents = index.num_docs(), "stopped"),
+        None => tracing::info!("stopped"),
+    }
     Ok(())
 }
 

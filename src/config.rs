@@ -208,7 +208,10 @@ impl Config {
             return Err(self.error_at(0, "bus.capacity must be at least 1".into()));
         }
         if self.bus.kafka.partitions < 1 || self.bus.kafka.replication < 1 {
-            return Err(self.error_at(0, "bus.kafka.partitions and bus.kafka.replication must be at least 1".into()));
+            return Err(self.error_at(
+                0,
+                "bus.kafka.partitions and bus.kafka.replication must be at least 1".into(),
+            ));
         }
         if self.bus.kafka.brokers.trim().is_empty() {
             return Err(self.error_at(0, "bus.kafka.brokers must not be empty".into()));

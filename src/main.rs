@@ -107,8 +107,21 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Run { once, transport, role } => {
-                pipeline::run(config, data, RunOptions { once, role, transport }).await
+            Command::Run {
+                once,
+                transport,
+                role,
+            } => {
+                pipeline::run(
+                    config,
+                    data,
+                    RunOptions {
+                        once,
+                        role,
+                        transport,
+                    },
+                )
+                .await
             }
             Command::Status { json, transport } => status::print(&config, &data, transport, json),
             Command::Search { query, json, limit } => {

@@ -117,11 +117,17 @@ impl Link {
 
 type Stage = JoinHandle<anyhow::Result<()>>;
 
-fn spawn_stage<E>(name: &'static str, future: impl std::future::Future<Output = Result<(), E>> + Send + 'static) -> (&'static str, Stage)
+fn spawn_stage<E>(
+    name: &'static str,
+    future: impl std::future::Future<Output = Result<(), E>> + Send + 'static,
+) -> (&'static str, Stage)
 where
     E: Into<anyhow::Error> + Send + 'static,
 {
-    (name, tokio::spawn(async move { future.await.map_err(Into::into) }))
+    (
+        name,
+        tokio::spawn(async move { future.await.map_err(Into::into) }),
+    )
 }
 
 pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::Result<()> {
@@ -163,7 +169,9 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         None
     };
     let outbox = if role.runs(Role::Indexer) || role.runs(Role::Notifier) {
-        Some(Arc::new(Outbox::open(&data.state_db()).with_context(state_error)?))
+        Some(Arc::new(
+            Outbox::open(&data.state_db()).with_context(state_error)?,
+        ))
     } else {
         None
     };
@@ -179,7 +187,10 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
 
     // ---- the bus ----
     let (link, topics) = match transport {
-        Transport::Embedded => (Link::Embedded(Arc::new(EmbeddedBus::new(config.bus.capacity))), Topics::default()),
+        Transport::Embedded => (
+            Link::Embedded(Arc::new(EmbeddedBus::new(config.bus.capacity))),
+            Topics::default(),
+        ),
         Transport::Kafka => {
             let kafka = Arc::new(KafkaBus::new(config.bus.kafka.clone())?);
             tracing::info!(brokers = %config.bus.kafka.brokers, role = ?role, "connecting to kafka");
@@ -198,13 +209,20 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     if let Link::Embedded(_) = link {
         // Read at byte level: a dead letter is kept as it is, never dead-lettered again.
         let dead_in = bus.subscribe(&topics.dead_letter, "dead-letter-log")?;
-        stages.push(spawn_stage("dead-letter log", log_dead_letters(dead_in, data.dead_letters())));
+        stages.push(spawn_stage(
+            "dead-letter log",
+            log_dead_letters(dead_in, data.dead_letters()),
+        ));
     }
     if role.runs(Role::Notifier) {
-        let alerts_in: Consumer<Alert> = Consumer::new(&*bus, &topics.alerts, "notifier", &topics.dead_letter)?;
+        let alerts_in: Consumer<Alert> =
+            Consumer::new(&*bus, &topics.alerts, "notifier", &topics.dead_letter)?;
         let outbox = outbox.clone().expect("opened for the notifier");
         let notifier = Arc::new(Notifier::new(outbox, rules.clone(), data.alert_log())?);
-        stages.push(spawn_stage("notifier", yuqing_alerts::run_notifier(notifier, alerts_in)));
+        stages.push(spawn_stage(
+            "notifier",
+            yuqing_alerts::run_notifier(notifier, alerts_in),
+        ));
     }
     if let (true, Some(index)) = (role.runs(Role::Indexer), &index) {
         let analyzed_in: Consumer<AnalyzedDocument> =
@@ -214,11 +232,22 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         let outbox = outbox.clone().expect("opened for the evaluator");
         stages.push(spawn_stage(
             "alert evaluator",
-            yuqing_alerts::run_evaluator(index.clone(), rules.clone(), outbox, commit_rx, alerts_out),
+            yuqing_alerts::run_evaluator(
+                index.clone(),
+                rules.clone(),
+                outbox,
+                commit_rx,
+                alerts_out,
+            ),
         ));
         stages.push(spawn_stage(
             "indexer",
-            yuqing_indexer::run_stage(index.clone(), config.indexer.clone(), analyzed_in, commit_tx),
+            yuqing_indexer::run_stage(
+                index.clone(),
+                config.indexer.clone(),
+                analyzed_in,
+                commit_tx,
+            ),
         ));
         let desk_listener = yuqing_desk::bind(config.desk.listen)
             .await
@@ -226,18 +255,29 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         let desk_url = format!("http://{}", desk_listener.local_addr()?);
         tracing::info!(url = %desk_url, "desk API listening");
         run_info.insert("desk".into(), desk_url.into());
-        stages.push(spawn_stage("desk", yuqing_desk::serve(desk_listener, index.clone(), shutdown.clone())));
+        stages.push(spawn_stage(
+            "desk",
+            yuqing_desk::serve(desk_listener, index.clone(), shutdown.clone()),
+        ));
     }
     if let (true, Some(analyzer)) = (role.runs(Role::Analyzer), &analyzer) {
-        let raw_in: Consumer<RawDocument> = Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
+        let raw_in: Consumer<RawDocument> =
+            Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
         let analyzed_out: Producer<AnalyzedDocument> = Producer::new(&*bus, &topics.analyzed)?;
-        stages.push(spawn_stage("analyzer", yuqing_analyzer::run_stage(analyzer.clone(), raw_in, analyzed_out)));
+        stages.push(spawn_stage(
+            "analyzer",
+            yuqing_analyzer::run_stage(analyzer.clone(), raw_in, analyzed_out),
+        ));
     }
     let mut crawler_stage = None;
     if let (true, Some(seen)) = (role.runs(Role::Crawler), seen) {
         let sample_site = if config.sample_site.enabled {
-            let (base, _task) =
-                sample_site::start(config.sample_site.listen, config.sample_site.root.clone(), shutdown.clone()).await?;
+            let (base, _task) = sample_site::start(
+                config.sample_site.listen,
+                config.sample_site.root.clone(),
+                shutdown.clone(),
+            )
+            .await?;
             tracing::info!(url = %base, "sample site serving");
             run_info.insert("sample_site".into(), base.clone().into());
             base
@@ -247,7 +287,11 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         let sources = config.enabled_sources(&sample_site)?;
         let raw_out: Producer<RawDocument> = Producer::new(&*bus, &topics.raw)?;
         let crawler = Arc::new(Crawler::new(&config.crawler, seen, raw_out)?);
-        tracing::info!(sources = sources.len(), once = options.once, "crawler starting");
+        tracing::info!(
+            sources = sources.len(),
+            once = options.once,
+            "crawler starting"
+        );
         crawler_stage = Some(tokio::spawn(yuqing_crawler::run_sources(
             crawler,
             sources,
@@ -260,7 +304,10 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         embedded.close();
     }
     drop(bus);
-    std::fs::write(data.run_info(), serde_json::Value::Object(run_info).to_string())?;
+    std::fs::write(
+        data.run_info(),
+        serde_json::Value::Object(run_info).to_string(),
+    )?;
 
     // ---- run until the crawl is done (--once) or we are told to stop ----
     if let Some(crawler) = crawler_stage {
@@ -272,7 +319,10 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         kafka.shutdown();
     }
     // The desk goes last: it serves searches until the index has its final commit.
-    let desk = stages.iter().position(|(name, _)| *name == "desk").map(|i| stages.remove(i));
+    let desk = stages
+        .iter()
+        .position(|(name, _)| *name == "desk")
+        .map(|i| stages.remove(i));
     for (name, stage) in stages {
         stage.await?.with_context(|| name.to_string())?;
     }

@@ -23,9 +23,18 @@ struct GroupLag {
     partitions: Vec<PartitionLag>,
 }
 
-pub fn print(config: &Config, data: &DataDir, transport: Option<Transport>, json: bool) -> anyhow::Result<()> {
-    let documents = pipeline::open_index(config, data, false).ok().map(|(_, index)| index.num_docs());
-    let outbox = Outbox::open(&data.state_db()).ok().and_then(|o| o.counts().ok());
+pub fn print(
+    config: &Config,
+    data: &DataDir,
+    transport: Option<Transport>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let documents = pipeline::open_index(config, data, false)
+        .ok()
+        .map(|(_, index)| index.num_docs());
+    let outbox = Outbox::open(&data.state_db())
+        .ok()
+        .and_then(|o| o.counts().ok());
     let kafka = match transport.unwrap_or(config.bus.transport) {
         Transport::Embedded => None,
         Transport::Kafka => {
@@ -61,12 +70,26 @@ pub fn print(config: &Config, data: &DataDir, transport: Option<Transport>, json
     }
     let or_none = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "无".into());
     println!("已索引文档：{}", or_none(status.documents));
-    println!("待投递预警：{}，已投递：{}", or_none(status.alerts_pending), or_none(status.alerts_delivered));
+    println!(
+        "待投递预警：{}，已投递：{}",
+        or_none(status.alerts_pending),
+        or_none(status.alerts_delivered)
+    );
     if let Some(groups) = &status.kafka {
         println!("Kafka 消费积压（lag）：");
         for g in groups {
-            let parts: Vec<String> = g.partitions.iter().map(|p| format!("p{}={}", p.partition, p.lag)).collect();
-            println!("  {} / {}：{}（{}）", g.topic, g.group, g.lag, parts.join(" "));
+            let parts: Vec<String> = g
+                .partitions
+                .iter()
+                .map(|p| format!("p{}={}", p.partition, p.lag))
+                .collect();
+            println!(
+                "  {} / {}：{}（{}）",
+                g.topic,
+                g.group,
+                g.lag,
+                parts.join(" ")
+            );
         }
     }
     Ok(())

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -21,8 +22,8 @@ use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use serde::Deserialize;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use yuqing_bus::{Bus, BusError, Delivery, Publisher, Subscription, Topics};
 
@@ -92,13 +93,20 @@ fn transport_error(topic: &str, error: impl std::fmt::Display) -> BusError {
 
 /// Longest pause between two attempts to reach Kafka.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Kafka clients try to reconnect at least this often, so a broker that is back is used
+/// within a second or two.
+const RECONNECT_BACKOFF_MAX_MS: &str = "1000";
+/// Pause after a consumer error event (enough to not spin, short enough to drain).
+const CONSUME_ERROR_PAUSE: Duration = Duration::from_millis(20);
+/// While Kafka is failing, one log line per client per this interval says so.
+const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// How long the client itself retries a message before reporting failure to us; we then
 /// log and try again, so an outage is visible in the log while it lasts.
 const MESSAGE_TIMEOUT_MS: &str = "15000";
 
 pub struct KafkaBus {
     config: KafkaConfig,
-    producer: FutureProducer,
+    producer: FutureProducer<KafkaContext>,
     shutdown: watch::Receiver<bool>,
     stop: watch::Sender<bool>,
 }
@@ -107,14 +115,15 @@ impl KafkaBus {
     /// Connects (lazily: nothing fails here if the broker is down) and prepares the
     /// producer. Call [`KafkaBus::ensure_topics`] before use.
     pub fn new(config: KafkaConfig) -> Result<Self, BusError> {
-        let producer: FutureProducer = ClientConfig::new()
+        let producer: FutureProducer<KafkaContext> = ClientConfig::new()
             .set("bootstrap.servers", &config.brokers)
             .set("acks", "all")
             .set("enable.idempotence", "true")
             .set("message.timeout.ms", MESSAGE_TIMEOUT_MS)
             .set("linger.ms", "5")
             .set("compression.type", "lz4")
-            .create()
+            .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS)
+            .create_with_context(KafkaContext::new("producer"))
             .map_err(|e| transport_error("(producer)", e))?;
         let (stop, shutdown) = watch::channel(false);
         Ok(KafkaBus {
@@ -257,7 +266,7 @@ impl Bus for KafkaBus {
     }
 
     fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError> {
-        let consumer: StreamConsumer<RebalanceLogger> = ClientConfig::new()
+        let consumer: StreamConsumer<KafkaContext> = ClientConfig::new()
             .set("bootstrap.servers", &self.config.brokers)
             .set("group.id", self.config.group_id(group))
             .set("auto.offset.reset", "earliest")
@@ -268,9 +277,8 @@ impl Bus for KafkaBus {
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
             .set("max.poll.interval.ms", "300000")
-            .create_with_context(RebalanceLogger {
-                group: self.config.group_id(group),
-            })
+            .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS)
+            .create_with_context(KafkaContext::new(&self.config.group_id(group)))
             .map_err(|e| transport_error(topic, e))?;
         consumer
             .subscribe(&[topic])
@@ -279,14 +287,13 @@ impl Bus for KafkaBus {
             topic: topic.to_string(),
             consumer,
             shutdown: self.shutdown.clone(),
-            failures: 0,
         }))
     }
 }
 
 struct KafkaPublisher {
     topic: String,
-    producer: FutureProducer,
+    producer: FutureProducer<KafkaContext>,
 }
 
 #[async_trait]
@@ -327,9 +334,8 @@ fn is_fatal(error: &KafkaError) -> bool {
 
 struct KafkaSubscription {
     topic: String,
-    consumer: StreamConsumer<RebalanceLogger>,
+    consumer: StreamConsumer<KafkaContext>,
     shutdown: watch::Receiver<bool>,
-    failures: u32,
 }
 
 #[async_trait]
@@ -345,7 +351,6 @@ impl Subscription for KafkaSubscription {
             };
             match received {
                 Ok(message) => {
-                    self.failures = 0;
                     return Ok(Some(Delivery {
                         topic: message.topic().to_string(),
                         partition: message.partition(),
@@ -358,11 +363,12 @@ impl Subscription for KafkaSubscription {
                     }));
                 }
                 Err(error) => {
-                    self.failures += 1;
-                    let backoff = (Duration::from_millis(100) * 2u32.pow(self.failures.min(7)))
-                        .min(MAX_BACKOFF);
-                    tracing::warn!(topic = %self.topic, %error, retry_in_ms = backoff.as_millis() as u64, "kafka consume failed; retrying");
-                    tokio::time::sleep(backoff).await;
+                    // Errors arrive as events in the message stream, one per call, and
+                    // librdkafka reconnects by itself (the client context reports the outage).
+                    // Drain them quickly: a long pause here lets a backlog of outage events
+                    // hold the stream up long after Kafka is back.
+                    tracing::debug!(topic = %self.topic, %error, "kafka consume error");
+                    tokio::time::sleep(CONSUME_ERROR_PAUSE).await;
                 }
             }
         }
@@ -392,14 +398,53 @@ impl Drop for KafkaSubscription {
     }
 }
 
-/// Commits stored offsets before partitions are taken away, and logs assignments.
-struct RebalanceLogger {
-    group: String,
+/// Logs what librdkafka reports, without flooding: while the broker is unreachable the
+/// client reports every reconnect attempt, and one line per interval is enough. For
+/// consumers it also commits stored offsets before partitions are taken away.
+struct KafkaContext {
+    client: String,
+    last_error: Mutex<Option<(Instant, u64)>>,
 }
 
-impl ClientContext for RebalanceLogger {}
+impl KafkaContext {
+    fn new(client: &str) -> Self {
+        KafkaContext {
+            client: client.to_string(),
+            last_error: Mutex::new(None),
+        }
+    }
 
-impl ConsumerContext for RebalanceLogger {
+    fn report(&self, message: &str) {
+        let mut last = self.last_error.lock().expect("log lock poisoned");
+        match &mut *last {
+            Some((at, suppressed)) if at.elapsed() < ERROR_LOG_INTERVAL => *suppressed += 1,
+            _ => {
+                let suppressed = last.map(|(_, n)| n).unwrap_or(0);
+                tracing::warn!(client = %self.client, suppressed, "kafka: {message}");
+                *last = Some((Instant::now(), 0));
+            }
+        }
+    }
+}
+
+impl ClientContext for KafkaContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error
+            | RDKafkaLogLevel::Warning => self.report(&format!("{facility} {message}")),
+            _ => tracing::debug!(client = %self.client, "librdkafka {facility} {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.report(&format!("{error}: {reason}"));
+    }
+}
+
+impl ConsumerContext for KafkaContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(partitions) = rebalance {
             if partitions.count() > 0 {
@@ -409,12 +454,13 @@ impl ConsumerContext for RebalanceLogger {
                         if matches!(
                             error.rdkafka_error_code(),
                             Some(RDKafkaErrorCode::NoOffset)
+                                | Some(RDKafkaErrorCode::AssignmentLost)
                         ) => {}
                     Err(error) => {
-                        tracing::warn!(group = %self.group, %error, "offset commit before revoke failed")
+                        tracing::warn!(group = %self.client, %error, "offset commit before revoke failed")
                     }
                 }
-                tracing::info!(group = %self.group, partitions = partitions.count(), "kafka partitions revoked");
+                tracing::info!(group = %self.client, partitions = partitions.count(), "kafka partitions revoked");
             }
         }
     }
@@ -427,10 +473,10 @@ impl ConsumerContext for RebalanceLogger {
                     .iter()
                     .map(|e| format!("{}/{}", e.topic(), e.partition()))
                     .collect();
-                tracing::info!(group = %self.group, partitions = ?assigned, "kafka partitions assigned");
+                tracing::info!(group = %self.client, partitions = ?assigned, "kafka partitions assigned");
             }
             Rebalance::Error(error) => {
-                tracing::warn!(group = %self.group, %error, "kafka rebalance error")
+                tracing::warn!(group = %self.client, %error, "kafka rebalance error")
             }
             Rebalance::Revoke(_) => {}
         }

@@ -107,8 +107,17 @@ async fn two_members_of_one_group_split_the_partitions() {
     let topic = bus.topics().analyzed;
     let mut a = bus.subscribe(&topic, "indexer").unwrap();
     let mut b = bus.subscribe(&topic, "indexer").unwrap();
-    // Let both join before anything is published, so the group has settled.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Let both join before anything is published, so the group has settled. A member
+    // joins (and takes part in rebalances) only while it is polled.
+    let settle = tokio::time::sleep(Duration::from_secs(8));
+    tokio::pin!(settle);
+    loop {
+        tokio::select! {
+            _ = a.recv() => panic!("nothing was published yet"),
+            _ = b.recv() => panic!("nothing was published yet"),
+            _ = &mut settle => break,
+        }
+    }
     let publisher = bus.publisher(&topic).unwrap();
     let n = 200;
     for i in 0..n {

@@ -109,14 +109,10 @@ async fn two_members_of_one_group_split_the_partitions() {
     let mut b = bus.subscribe(&topic, "indexer").unwrap();
     // Let both join before anything is published, so the group has settled. A member
     // joins (and takes part in rebalances) only while it is polled.
-    let settle = tokio::time::sleep(Duration::from_secs(8));
-    tokio::pin!(settle);
-    loop {
-        tokio::select! {
-            _ = a.recv() => panic!("nothing was published yet"),
-            _ = b.recv() => panic!("nothing was published yet"),
-            _ = &mut settle => break,
-        }
+    tokio::select! {
+        _ = a.recv() => panic!("nothing was published yet"),
+        _ = b.recv() => panic!("nothing was published yet"),
+        _ = tokio::time::sleep(Duration::from_secs(8)) => {}
     }
     let publisher = bus.publisher(&topic).unwrap();
     let n = 200;

@@ -23,7 +23,7 @@ use yuqing_analyzer::Analyzer;
 use yuqing_bus::{Bus, Consumer, EmbeddedBus, Producer, Subscription, Topics};
 use yuqing_bus_kafka::KafkaBus;
 use yuqing_crawler::{Crawler, SeenStore};
-use yuqing_indexer::SearchIndex;
+use yuqing_indexer::{Committed, SearchIndex};
 use yuqing_model::{Alert, AnalyzedDocument, RawDocument};
 
 /// Where everything the system writes lives, under `--data-dir`.
@@ -164,7 +164,19 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     }
     let state_error = || format!("cannot open state database {}", data.state_db().display());
     let seen = if role.runs(Role::Crawler) {
-        Some(SeenStore::open(&data.state_db()).with_context(state_error)?)
+        let seen = Arc::new(SeenStore::open(&data.state_db()).with_context(state_error)?);
+        if transport == Transport::Embedded {
+            // Documents that were in the channels when the last run died were never
+            // indexed: fetch their pages again.
+            let forgotten = seen.forget_unconfirmed()?;
+            if forgotten > 0 {
+                tracing::info!(
+                    pages = forgotten,
+                    "refetching pages whose documents the last run did not index"
+                );
+            }
+        }
+        Some(seen)
     } else {
         None
     };
@@ -229,6 +241,11 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             Consumer::new(&*bus, &topics.analyzed, "indexer", &topics.dead_letter)?;
         let alerts_out: Producer<Alert> = Producer::new(&*bus, &topics.alerts)?;
         let (commit_tx, commit_rx) = mpsc::channel(64);
+        // With the embedded bus a page is safe only once its document is committed.
+        let commit_rx = match (&link, &seen) {
+            (Link::Embedded(_), Some(seen)) => confirm_commits(seen.clone(), commit_rx),
+            _ => commit_rx,
+        };
         let outbox = outbox.clone().expect("opened for the evaluator");
         stages.push(spawn_stage(
             "alert evaluator",
@@ -270,7 +287,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         ));
     }
     let mut crawler_stage = None;
-    if let (true, Some(seen)) = (role.runs(Role::Crawler), seen) {
+    if let (true, Some(seen)) = (role.runs(Role::Crawler), seen.clone()) {
         let sample_site = if config.sample_site.enabled {
             let (base, _task) = sample_site::start(
                 config.sample_site.listen,
@@ -286,7 +303,8 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         };
         let sources = config.enabled_sources(&sample_site)?;
         let raw_out: Producer<RawDocument> = Producer::new(&*bus, &topics.raw)?;
-        let crawler = Arc::new(Crawler::new(&config.crawler, seen, raw_out)?);
+        let durable = transport == Transport::Kafka;
+        let crawler = Arc::new(Crawler::new(&config.crawler, seen, raw_out, durable)?);
         tracing::info!(
             sources = sources.len(),
             once = options.once,
@@ -338,6 +356,32 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         None => tracing::info!("stopped"),
     }
     Ok(())
+}
+
+/// Passes index commits on (to the alert evaluator) after marking their pages safe in
+/// the crawler's seen-store.
+fn confirm_commits(
+    seen: Arc<SeenStore>,
+    mut commits: mpsc::Receiver<Committed>,
+) -> mpsc::Receiver<Committed> {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        while let Some(committed) = commits.recv().await {
+            let seen = seen.clone();
+            let ids = committed.ids.clone();
+            match tokio::task::spawn_blocking(move || seen.confirm(&ids)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "seen-store: cannot confirm indexed pages; they will be refetched")
+                }
+                Err(panic) => tracing::error!(%panic, "seen-store confirmation panicked"),
+            }
+            if tx.send(committed).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// Appends every dead letter to a JSON-lines file in the data directory: nothing that

@@ -239,3 +239,52 @@ fn a_bad_config_stops_before_anything_runs() {
     assert!(String::from_utf8_lossy(&missing.stderr)
         .contains("absent.toml: cannot read the configuration"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_the_index_commit_loses_no_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = free_port().to_string();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 300, &site);
+    let text = std::fs::read_to_string(&config).unwrap();
+    // Nothing gets committed: every collected document is still in memory when we kill.
+    let never_commit = dir.path().join("never-commit.toml");
+    std::fs::write(
+        &never_commit,
+        text.replace(
+            "commit_interval_ms = 200",
+            "commit_interval_ms = 3600000\ncommit_max_docs = 100000",
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let mut running = start(&never_commit, &data);
+    wait_for(
+        "both sample sources visited",
+        Duration::from_secs(30),
+        async || (running.log_text().matches("source visited").count() >= 2).then_some(()),
+    )
+    .await;
+    running.kill_hard();
+
+    let rerun = run_once(&config, &data);
+    let log = String::from_utf8_lossy(&rerun.stderr);
+    assert!(rerun.status.success(), "{log}");
+    assert!(
+        log.contains("refetching pages whose documents the last run did not index"),
+        "{log}"
+    );
+    let search = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["search", "--json", "--limit", "50"])
+        .output()
+        .unwrap();
+    let results: Value = serde_json::from_slice(&search.stdout).unwrap();
+    assert_eq!(
+        results["total"],
+        SAMPLE_TITLES.len(),
+        "every page was fetched again and indexed"
+    );
+}

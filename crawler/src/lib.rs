@@ -96,16 +96,20 @@ pub struct VisitReport {
 
 pub struct Crawler {
     fetcher: Fetcher,
-    seen: SeenStore,
+    seen: Arc<SeenStore>,
     output: Producer<RawDocument>,
+    /// Whether a published document is safe at once (Kafka acknowledged it) or only after
+    /// its index commit (embedded bus), which the wiring then reports to the seen-store.
+    handoff_is_durable: bool,
     request_delay: Duration,
 }
 
 impl Crawler {
     pub fn new(
         settings: &CrawlerSettings,
-        seen: SeenStore,
+        seen: Arc<SeenStore>,
         output: Producer<RawDocument>,
+        handoff_is_durable: bool,
     ) -> Result<Self, reqwest::Error> {
         Ok(Crawler {
             fetcher: Fetcher::new(FetcherOptions {
@@ -116,6 +120,7 @@ impl Crawler {
             })?,
             seen,
             output,
+            handoff_is_durable,
             request_delay: Duration::from_millis(settings.request_delay_ms),
         })
     }
@@ -153,7 +158,12 @@ impl Crawler {
             match self.collect(source, &candidate, &canonical).await {
                 Ok(document) => {
                     self.output.send(&document).await?;
-                    self.seen.mark(&canonical, &document.id, source.name())?;
+                    self.seen.mark(
+                        &canonical,
+                        &document.id,
+                        source.name(),
+                        self.handoff_is_durable,
+                    )?;
                     report.collected += 1;
                 }
                 Err(CrawlError::Bus(error)) => return Err(CrawlError::Bus(error)),

@@ -6,6 +6,7 @@
 //! yuqing serve               # the desk API alone, over an existing index
 //! ```
 
+mod bench;
 mod config;
 mod pipeline;
 mod sample_site;
@@ -70,6 +71,26 @@ enum Command {
     },
     /// Serve the desk API over the existing index, without crawling.
     Serve,
+    /// Measure the system's speed; prints figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Documents per second from hand-off to index commit, and the latency from hand-off
+    /// to searchable, through the embedded bus and (with --kafka) through Kafka.
+    Pipeline {
+        #[arg(long, default_value_t = 5000)]
+        docs: usize,
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        /// Kafka brokers to measure beside the embedded bus, e.g. 127.0.0.1:9092.
+        #[arg(long)]
+        kafka: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        commit_interval_ms: u64,
+    },
 }
 
 fn init_logging(default: &str) {
@@ -85,7 +106,10 @@ fn init_logging(default: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Search { .. } | Command::Status { .. });
+    let quiet = matches!(
+        cli.command,
+        Command::Search { .. } | Command::Status { .. } | Command::Bench(_)
+    );
     init_logging(if quiet {
         "warn"
     } else {
@@ -128,6 +152,20 @@ fn main() -> ExitCode {
                 search(&config, &data, &query.join(" "), json, limit)
             }
             Command::Serve => serve(&config, &data).await,
+            Command::Bench(BenchCommand::Pipeline {
+                docs,
+                repeat,
+                kafka,
+                commit_interval_ms,
+            }) => {
+                let options = bench::PipelineBench {
+                    docs,
+                    repeat,
+                    kafka,
+                    commit_interval_ms,
+                };
+                bench::pipeline(&config, options).await
+            }
         }
     });
     match result {

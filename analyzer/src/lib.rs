@@ -13,7 +13,8 @@ pub use topics::{RuleFileError, TopicRule, TopicSet};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use yuqing_bus::{BusError, Consumer, Producer};
+use tokio::task::JoinHandle;
+use yuqing_bus::{BusError, Consumer, Delivery, Producer};
 use yuqing_model::{Analysis, AnalyzedDocument, RawDocument};
 use yuqing_segmenter::{Segmenter, SegmenterError};
 
@@ -88,40 +89,102 @@ impl Analyzer {
     }
 }
 
+/// Most documents analyzed and published together. Publishing a batch at once lets a
+/// transport with acknowledgements (Kafka) have many messages in flight instead of one.
+const BATCH: usize = 256;
+
+/// A batch being published, with the deliveries to commit once it is acknowledged.
+type InFlight = (JoinHandle<Result<Vec<()>, BusError>>, Vec<Delivery>);
+
 /// Consumes raw documents until the topic ends, publishing each analyzed document and
 /// committing the raw one only after the analyzed one is accepted downstream.
+///
+/// Batches overlap: while one batch is being acknowledged the next is analyzed, and
+/// commits still happen in order, each after its batch's acknowledgement.
 pub async fn run_stage(
     analyzer: Arc<Analyzer>,
     mut input: Consumer<RawDocument>,
     output: Producer<AnalyzedDocument>,
 ) -> Result<(), BusError> {
     let mut analyzed_count = 0u64;
-    while let Some(received) = input.recv().await? {
-        let analyzer = analyzer.clone();
-        let document = received.message;
-        // Segmentation is CPU work; keep it off the async workers.
-        let analyzed = tokio::task::spawn_blocking(move || {
-            let analysis = analyzer.analyze(&document.title, &document.content);
-            AnalyzedDocument { document, analysis }
-        })
-        .await;
-        match analyzed {
-            Ok(analyzed) => {
-                tracing::debug!(
-                    id = %analyzed.document.id,
-                    topics = ?analyzed.analysis.topics.iter().map(|t| &t.name).collect::<Vec<_>>(),
-                    "analyzed"
-                );
-                output.send(&analyzed).await?;
-                input.commit(&received.delivery).await?;
-                analyzed_count += 1;
-            }
-            Err(panic) => {
-                let error = format!("analysis panicked: {panic}");
-                input.dead_letter(&received.delivery, &error).await?;
+    let mut ended = false;
+    let mut in_flight: Option<InFlight> = None;
+    while !ended {
+        // Wait for one message, then take whatever else is already there.
+        let Some(first) = input.recv().await? else {
+            break;
+        };
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match tokio::time::timeout(std::time::Duration::ZERO, input.recv()).await {
+                Ok(Ok(Some(received))) => batch.push(received),
+                Ok(Ok(None)) => {
+                    ended = true;
+                    break;
+                }
+                Ok(Err(error)) => return Err(error),
+                Err(_) => break, // nothing more ready now
             }
         }
+        let (deliveries, documents): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|r| (r.delivery, r.message)).unzip();
+        let worker = analyzer.clone();
+        // Segmentation is CPU work; keep it off the async workers.
+        let analyzed = tokio::task::spawn_blocking(move || {
+            documents
+                .into_iter()
+                .map(|document| {
+                    let analysis = worker.analyze(&document.title, &document.content);
+                    AnalyzedDocument { document, analysis }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        let analyzed = match analyzed {
+            Ok(analyzed) => analyzed,
+            Err(panic) => {
+                let error = format!("analysis panicked: {panic}");
+                finish(&mut input, in_flight.take()).await?;
+                for delivery in &deliveries {
+                    input.dead_letter(delivery, &error).await?;
+                }
+                continue;
+            }
+        };
+        analyzed_count += analyzed.len() as u64;
+        finish(&mut input, in_flight.take()).await?;
+        let publisher = output.clone();
+        let publishing = tokio::spawn(async move {
+            futures_util::future::try_join_all(analyzed.iter().map(|a| publisher.send(a))).await
+        });
+        in_flight = Some((publishing, deliveries));
     }
+    finish(&mut input, in_flight.take()).await?;
     tracing::info!(analyzed = analyzed_count, "analyzer stage finished");
+    Ok(())
+}
+
+/// Waits for a batch's acknowledgement, then commits its input messages.
+async fn finish(
+    input: &mut Consumer<RawDocument>,
+    in_flight: Option<InFlight>,
+) -> Result<(), BusError> {
+    let Some((publishing, deliveries)) = in_flight else {
+        return Ok(());
+    };
+    match publishing.await {
+        Ok(published) => {
+            published?;
+        }
+        Err(panic) => {
+            return Err(BusError::Transport {
+                topic: "(publish)".into(),
+                message: format!("publishing task failed: {panic}"),
+            })
+        }
+    }
+    for delivery in &deliveries {
+        input.commit(delivery).await?;
+    }
     Ok(())
 }

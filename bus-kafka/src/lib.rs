@@ -121,7 +121,7 @@ impl KafkaBus {
             .set("enable.idempotence", "true")
             .set("message.timeout.ms", MESSAGE_TIMEOUT_MS)
             .set("linger.ms", "5")
-            .set("compression.type", "lz4")
+            .set("compression.type", "none")
             .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS)
             .create_with_context(KafkaContext::new("producer"))
             .map_err(|e| transport_error("(producer)", e))?;

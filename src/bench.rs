@@ -1,0 +1,271 @@
+//! `yuqing bench pipeline`: documents per second from the crawler's hand-off to the index
+//! commit, and the latency from hand-off to searchable, through the embedded bus and
+//! through Kafka, with the same stage code and the same corpus in one process.
+//!
+//! The corpus is built from the bundled sample site's articles (real Chinese news text
+//! written for this project), each document a different mix of their paragraphs.
+
+use crate::config::Config;
+use anyhow::{bail, Context};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use yuqing_analyzer::Analyzer;
+use yuqing_bus::{Bus, Consumer, EmbeddedBus, Producer, Topics};
+use yuqing_bus_kafka::{KafkaBus, KafkaConfig};
+use yuqing_crawler::extract;
+use yuqing_indexer::{IndexerConfig, SearchIndex};
+use yuqing_model::{doc_id, AnalyzedDocument, RawDocument};
+
+pub struct PipelineBench {
+    pub docs: usize,
+    pub repeat: usize,
+    pub kafka: Option<String>,
+    pub commit_interval_ms: u64,
+}
+
+struct Measurement {
+    docs_per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Paragraphs and titles of the sample site's articles.
+fn sample_texts(config: &Config) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let folder = config.sample_site.root.join("news/2026");
+    let mut titles = Vec::new();
+    let mut paragraphs = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&folder)
+        .with_context(|| format!("bench corpus: cannot read {}", folder.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let bytes = std::fs::read(&path)?;
+        let article = extract(&yuqing_crawler::decode(&bytes, None).text);
+        titles.push(article.title);
+        paragraphs.extend(article.content.lines().map(str::to_string));
+    }
+    if paragraphs.is_empty() {
+        bail!("bench corpus: no articles in {}", folder.display());
+    }
+    Ok((titles, paragraphs))
+}
+
+fn corpus(config: &Config, n: usize, run: &str) -> anyhow::Result<Vec<RawDocument>> {
+    let (titles, paragraphs) = sample_texts(config)?;
+    Ok((0..n)
+        .map(|i| {
+            let url = format!("http://bench.invalid/{run}/{i}.html");
+            // A deterministic mix: 3–6 paragraphs picked by the document number.
+            let count = 3 + i % 4;
+            let content: Vec<&str> = (0..count)
+                .map(|k| paragraphs[(i * 7 + k * 13) % paragraphs.len()].as_str())
+                .collect();
+            RawDocument {
+                id: doc_id(&url).expect("valid URL"),
+                url,
+                source: "基准测试".into(),
+                origin: None,
+                author: None,
+                title: format!("{}（{i}）", titles[i % titles.len()]),
+                content: content.join("\n"),
+                published_at: None,
+                fetched_at: chrono::Utc::now(),
+                charset: "UTF-8".into(),
+            }
+        })
+        .collect())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank]
+}
+
+/// Runs analyzer and indexer stages on `bus`, feeds the corpus, and times it.
+async fn measure(
+    bus: Arc<dyn Bus>,
+    topics: &Topics,
+    analyzer: &Arc<Analyzer>,
+    corpus: &[RawDocument],
+    commit_interval_ms: u64,
+    seal: impl FnOnce(),
+) -> anyhow::Result<(Measurement, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let index = SearchIndex::open_or_create(dir.path(), analyzer.segmenter())?;
+    let raw_in: Consumer<RawDocument> =
+        Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
+    let analyzed_out: Producer<AnalyzedDocument> = Producer::new(&*bus, &topics.analyzed)?;
+    let analyzed_in: Consumer<AnalyzedDocument> =
+        Consumer::new(&*bus, &topics.analyzed, "indexer", &topics.dead_letter)?;
+    let raw_out: Producer<RawDocument> = Producer::new(&*bus, &topics.raw)?;
+    seal();
+    let (commit_tx, mut commits) = mpsc::channel(1024);
+    let analyzer_stage = tokio::spawn(yuqing_analyzer::run_stage(
+        analyzer.clone(),
+        raw_in,
+        analyzed_out,
+    ));
+    let indexer_config = IndexerConfig {
+        commit_interval_ms,
+        ..IndexerConfig::default()
+    };
+    let indexer_stage = tokio::spawn(yuqing_indexer::run_stage(
+        index.clone(),
+        indexer_config,
+        analyzed_in,
+        commit_tx,
+    ));
+
+    let n = corpus.len();
+    let collector = tokio::spawn(async move {
+        let mut committed_at = HashMap::with_capacity(n);
+        while committed_at.len() < n {
+            let Some(commit) = commits.recv().await else {
+                break;
+            };
+            let now = Instant::now();
+            for id in commit.ids {
+                committed_at.entry(id).or_insert(now);
+            }
+        }
+        committed_at
+    });
+
+    let start = Instant::now();
+    let mut sent_at = HashMap::with_capacity(n);
+    // Hand documents over as many crawler tasks would: several in flight at once.
+    for chunk in corpus.chunks(64) {
+        let now = Instant::now();
+        for doc in chunk {
+            sent_at.insert(doc.id.clone(), now);
+        }
+        futures_util::future::try_join_all(chunk.iter().map(|doc| raw_out.send(doc))).await?;
+    }
+    drop(raw_out);
+    let committed_at = tokio::time::timeout(Duration::from_secs(600), collector)
+        .await
+        .context("the pipeline did not index the corpus within 10 minutes")??;
+    if committed_at.len() < n {
+        bail!("only {} of {n} documents were indexed", committed_at.len());
+    }
+    let end = committed_at.values().max().copied().unwrap_or(start);
+    let mut latencies: Vec<Duration> = committed_at
+        .iter()
+        .filter_map(|(id, at)| {
+            sent_at
+                .get(id)
+                .map(|sent| at.saturating_duration_since(*sent))
+        })
+        .collect();
+    latencies.sort();
+    drop(analyzer_stage);
+    drop(indexer_stage);
+    Ok((
+        Measurement {
+            docs_per_sec: n as f64 / end.duration_since(start).as_secs_f64(),
+            p50: percentile(&latencies, 0.5),
+            p99: percentile(&latencies, 0.99),
+        },
+        dir,
+    ))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn summarize(name: &str, runs: &[Measurement]) -> f64 {
+    let rate = median(runs.iter().map(|m| m.docs_per_sec).collect());
+    let p50 = median(runs.iter().map(|m| m.p50.as_secs_f64() * 1000.0).collect());
+    let p99 = median(runs.iter().map(|m| m.p99.as_secs_f64() * 1000.0).collect());
+    let all: Vec<String> = runs
+        .iter()
+        .map(|m| format!("{:.0}", m.docs_per_sec))
+        .collect();
+    println!(
+        "{name:<9} {rate:>8.0} docs/s   latency p50 {p50:>6.0} ms   p99 {p99:>6.0} ms   (runs: {})",
+        all.join(", ")
+    );
+    rate
+}
+
+pub async fn pipeline(config: &Config, options: PipelineBench) -> anyhow::Result<()> {
+    let analyzer = Arc::new(Analyzer::load(&config.analyzer)?);
+    let probe = corpus(config, options.docs.min(100), "probe")?;
+    let average_bytes = probe
+        .iter()
+        .map(|d| d.title.len() + d.content.len())
+        .sum::<usize>()
+        / probe.len().max(1);
+    println!(
+        "pipeline benchmark: {} documents of {:.1} KB on average, analyzer + indexer stages, commit interval {} ms, {} run(s) each, medians",
+        options.docs,
+        average_bytes as f64 / 1024.0,
+        options.commit_interval_ms,
+        options.repeat
+    );
+
+    let mut embedded_runs = Vec::new();
+    let mut kafka_runs = Vec::new();
+    for run in 0..options.repeat.max(1) {
+        let docs = corpus(config, options.docs, &format!("embedded-{run}"))?;
+        let bus = Arc::new(EmbeddedBus::new(config.bus.capacity));
+        let seal_bus = bus.clone();
+        let (m, _dir) = measure(
+            bus,
+            &Topics::default(),
+            &analyzer,
+            &docs,
+            options.commit_interval_ms,
+            move || seal_bus.close(),
+        )
+        .await?;
+        embedded_runs.push(m);
+
+        if let Some(brokers) = &options.kafka {
+            let prefix = format!(
+                "bench-{}-{run}-{}",
+                std::process::id(),
+                chrono::Utc::now().timestamp_millis()
+            );
+            let kafka = Arc::new(KafkaBus::new(KafkaConfig {
+                brokers: brokers.clone(),
+                prefix: prefix.clone(),
+                ..config.bus.kafka.clone()
+            })?);
+            kafka.ensure_topics().await?;
+            let docs = corpus(config, options.docs, &prefix)?;
+            let topics = kafka.topics();
+            let (m, _dir) = measure(
+                kafka.clone(),
+                &topics,
+                &analyzer,
+                &docs,
+                options.commit_interval_ms,
+                || {},
+            )
+            .await?;
+            kafka.shutdown();
+            kafka_runs.push(m);
+        }
+    }
+    let embedded = summarize("embedded", &embedded_runs);
+    if !kafka_runs.is_empty() {
+        let kafka = summarize("kafka", &kafka_runs);
+        println!(
+            "kafka / embedded throughput: {:.0}%",
+            100.0 * kafka / embedded
+        );
+    } else {
+        println!("(add --kafka 127.0.0.1:9092 to measure the Kafka transport beside it)");
+    }
+    Ok(())
+}

@@ -70,34 +70,10 @@ async fn separate_processes_crawl_analyze_index_and_alert_through_kafka() {
     .await;
     let _crawler = start_with(&config, &data("crawler"), &["--role", "crawler"]);
 
-    let everything = wait_for(
-        "all sample documents indexed",
-        Duration::from_secs(90),
-        async || {
-            let results = search(&desk, "").await;
-            (results["total"] == SAMPLE_TITLES.len()).then_some(results)
-        },
-    )
-    .await;
-    let mut expected: Vec<String> = SAMPLE_TITLES.iter().map(|t| t.to_string()).collect();
-    expected.sort();
-    assert_eq!(titles_of(&everything), expected);
+    assert_sample_indexed_once(&desk, Duration::from_secs(90)).await;
     assert_eq!(search(&desk, "topic:食品安全").await["total"], 3);
 
-    let alerts = wait_for("two webhook alerts", Duration::from_secs(30), async || {
-        let titles = receiver.titles();
-        (titles.len() >= 2).then_some(titles)
-    })
-    .await;
-    assert_eq!(
-        alerts,
-        vec![
-            "孟州市两名初中生河边玩耍不慎溺水 一人获救一人不幸身亡",
-            "痛心！孟州两名初中生河边玩耍溺水，一人身亡"
-        ]
-    );
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(receiver.titles().len(), 2, "no alert twice");
+    assert_drowning_alerted_once(&receiver).await;
 
     // The work was shared: each analyzer analyzed some documents of its own partitions.
     let analyzed = |log: String| log.contains("kafka partitions assigned");

@@ -15,7 +15,7 @@
 //! 非常 1.5
 //! ```
 
-use crate::topics::RuleFileError;
+use crate::topics::{read_rule_file, RuleFileError};
 use std::collections::HashMap;
 use std::path::Path;
 use yuqing_model::{Sentiment, SentimentTag, TermMatch, TextField};
@@ -38,11 +38,7 @@ const NEUTRAL_BAND: f32 = 0.15;
 
 impl Lexicon {
     pub fn load(path: &Path) -> Result<Self, RuleFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RuleFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(path, &text)
+        Self::parse(path, &read_rule_file(path)?)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, RuleFileError> {

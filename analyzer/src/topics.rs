@@ -33,6 +33,14 @@ pub enum RuleFileError {
     },
 }
 
+/// Reads an analyst-edited file, naming it in the error.
+pub(crate) fn read_rule_file(path: &Path) -> Result<String, RuleFileError> {
+    std::fs::read_to_string(path).map_err(|source| RuleFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 impl RuleFileError {
     pub(crate) fn invalid(path: &Path, text: &str, offset: usize, message: String) -> Self {
         let (line, column) = line_column(text, offset);
@@ -83,11 +91,7 @@ const CONTENT_WEIGHT: f32 = 1.0;
 
 impl TopicSet {
     pub fn load(path: &Path) -> Result<Self, RuleFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RuleFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(path, &text)
+        Self::parse(path, &read_rule_file(path)?)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, RuleFileError> {

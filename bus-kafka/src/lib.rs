@@ -482,3 +482,28 @@ impl ConsumerContext for KafkaContext {
         }
     }
 }
+
+/// For tests that need a broker.
+pub mod testing {
+    /// The Kafka broker of the test run (`YUQING_KAFKA`, set by scripts/test). Without one
+    /// the caller should skip, and this says so on the terminal; in CI (`CI=true`) a
+    /// missing broker is a failure, so nothing is skipped silently there.
+    pub fn broker_from_env() -> Option<String> {
+        match std::env::var("YUQING_KAFKA") {
+            Ok(address) if !address.is_empty() => Some(address),
+            _ if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("CI=true but YUQING_KAFKA is not set: the Kafka broker did not start")
+            }
+            _ => {
+                // Written to the stream itself: the test harness hides `eprintln!` of
+                // passing tests.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nSKIPPED: no Kafka broker (run ./scripts/test, or scripts/kafka start and set YUQING_KAFKA)"
+                );
+                None
+            }
+        }
+    }
+}

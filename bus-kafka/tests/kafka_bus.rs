@@ -8,21 +8,7 @@ use yuqing_bus::Bus;
 use yuqing_bus_kafka::{KafkaBus, KafkaConfig};
 
 fn broker() -> Option<String> {
-    match std::env::var("YUQING_KAFKA") {
-        Ok(address) if !address.is_empty() => Some(address),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but YUQING_KAFKA is not set: the Kafka broker did not start")
-        }
-        _ => {
-            // Written to the stream itself: the test harness hides `eprintln!` of passing tests.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "\nSKIPPED: no Kafka broker (run ./scripts/test, or scripts/kafka start and set YUQING_KAFKA)"
-            );
-            None
-        }
-    }
+    yuqing_bus_kafka::testing::broker_from_env()
 }
 
 /// A bus on topics no other test uses.

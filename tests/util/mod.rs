@@ -255,21 +255,7 @@ pub fn run_once(config: &Path, data: &Path) -> Output {
 /// The Kafka broker of the test run (`YUQING_KAFKA`, set by scripts/test). Without one the
 /// Kafka tests say so and pass, except in CI (`CI=true`), where that is a failure.
 pub fn broker() -> Option<String> {
-    match std::env::var("YUQING_KAFKA") {
-        Ok(address) if !address.is_empty() => Some(address),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but YUQING_KAFKA is not set: the Kafka broker did not start")
-        }
-        _ => {
-            // Written to the stream itself: the test harness hides `eprintln!` of passing tests.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "\nSKIPPED: no Kafka broker (run ./scripts/test, or scripts/kafka start and set YUQING_KAFKA)"
-            );
-            None
-        }
-    }
+    yuqing_bus_kafka::testing::broker_from_env()
 }
 
 /// A topic prefix no other test uses.
@@ -284,4 +270,53 @@ pub fn unique_prefix(name: &str) -> String {
 /// The `[bus]` section for Kafka on `brokers` with topics under `prefix`.
 pub fn kafka_bus_toml(brokers: &str, prefix: &str) -> String {
     format!("\n[bus]\ntransport = \"kafka\"\n\n[bus.kafka]\nbrokers = \"{brokers}\"\nprefix = \"{prefix}\"\npartitions = 4\n")
+}
+
+/// Waits until the desk at `desk` has every sample article, and checks each is there once.
+pub async fn assert_sample_indexed_once(desk: &str, timeout: Duration) {
+    let everything = wait_for("all sample documents indexed", timeout, async || {
+        let results = search(desk, "").await;
+        (results["total"] == SAMPLE_TITLES.len()).then_some(results)
+    })
+    .await;
+    let mut expected: Vec<String> = SAMPLE_TITLES.iter().map(|t| t.to_string()).collect();
+    expected.sort();
+    assert_eq!(titles_of(&everything), expected);
+}
+
+/// The titles of the sample site's drowning stories: what the test rule `topic:防溺水`
+/// must alert on, once each.
+pub const DROWNING_TITLES: [&str; 2] = [
+    "孟州市两名初中生河边玩耍不慎溺水 一人获救一人不幸身亡",
+    "痛心！孟州两名初中生河边玩耍溺水，一人身亡",
+];
+
+/// Waits for the receiver to get the two drowning alerts, and checks none comes twice.
+pub async fn assert_drowning_alerted_once(receiver: &Receiver) {
+    let alerts = wait_for("two webhook alerts", Duration::from_secs(30), async || {
+        let titles = receiver.titles();
+        (titles.len() >= 2).then_some(titles)
+    })
+    .await;
+    assert_eq!(alerts, DROWNING_TITLES);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.titles().len(), 2, "no alert is sent twice");
+}
+
+/// `yuqing search --json --limit 50` (everything) as a separate process.
+pub fn search_cli_json(config: &Path, data: &Path) -> Value {
+    let output = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["search", "--json", "--limit", "50"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -13,6 +13,7 @@
 use crate::config::{Config, Transport};
 use crate::sample_site;
 use anyhow::{bail, Context};
+use axum::response::IntoResponse;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -252,7 +253,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             yuqing_alerts::run_evaluator(
                 index.clone(),
                 rules.clone(),
-                outbox,
+                outbox.clone(),
                 commit_rx,
                 alerts_out,
             ),
@@ -272,9 +273,18 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         let desk_url = format!("http://{}", desk_listener.local_addr()?);
         tracing::info!(url = %desk_url, "desk API listening");
         run_info.insert("desk".into(), desk_url.into());
+        let kafka = match &link {
+            Link::Kafka(kafka) => Some(kafka.clone()),
+            Link::Embedded(_) => None,
+        };
+        let router = yuqing_desk::app(index.clone()).merge(status_route(
+            index.clone(),
+            Some(outbox.clone()),
+            kafka,
+        ));
         stages.push(spawn_stage(
             "desk",
-            yuqing_desk::serve(desk_listener, index.clone(), shutdown.clone()),
+            yuqing_desk::serve_router(desk_listener, router, shutdown.clone()),
         ));
     }
     if let (true, Some(analyzer)) = (role.runs(Role::Analyzer), &analyzer) {
@@ -356,6 +366,34 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         None => tracing::info!("stopped"),
     }
     Ok(())
+}
+
+/// `GET /api/status`: documents, alert outbox, Kafka reachability and consumer lag.
+fn status_route(
+    index: SearchIndex,
+    outbox: Option<Arc<Outbox>>,
+    kafka: Option<Arc<KafkaBus>>,
+) -> axum::Router {
+    axum::Router::new().route(
+        "/api/status",
+        axum::routing::get(move || {
+            let (index, outbox, kafka) = (index.clone(), outbox.clone(), kafka.clone());
+            async move {
+                let status = tokio::task::spawn_blocking(move || {
+                    crate::status::collect(
+                        Some(index.num_docs()),
+                        outbox.as_deref(),
+                        kafka.as_deref(),
+                    )
+                })
+                .await;
+                match status {
+                    Ok(status) => axum::Json(status).into_response(),
+                    Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                }
+            }
+        }),
+    )
 }
 
 /// Passes index commits on (to the alert evaluator) after marking their pages safe in

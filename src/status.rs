@@ -1,5 +1,6 @@
-//! `yuqing status`: what an operator checks first: documents indexed, alerts waiting for
-//! delivery, and, with Kafka, how far each consumer group is behind on each partition.
+//! What an operator checks first: documents indexed, alerts waiting for delivery, and,
+//! with Kafka, whether it answers and how far each consumer group is behind on each
+//! partition. Printed by `yuqing status` and served as `GET /api/status` by the desk.
 
 use crate::config::{Config, Transport};
 use crate::pipeline::{self, DataDir};
@@ -8,11 +9,19 @@ use yuqing_alerts::Outbox;
 use yuqing_bus_kafka::{KafkaBus, PartitionLag};
 
 #[derive(Serialize)]
-struct Status {
+pub struct Status {
     documents: Option<u64>,
     alerts_pending: Option<u64>,
     alerts_delivered: Option<u64>,
-    kafka: Option<Vec<GroupLag>>,
+    kafka: Option<KafkaStatus>,
+}
+
+#[derive(Serialize)]
+struct KafkaStatus {
+    reachable: bool,
+    /// Why Kafka could not be asked, when it could not.
+    error: Option<String>,
+    groups: Vec<GroupLag>,
 }
 
 #[derive(Serialize)]
@@ -21,6 +30,52 @@ struct GroupLag {
     group: String,
     lag: i64,
     partitions: Vec<PartitionLag>,
+}
+
+fn kafka_status(bus: &KafkaBus) -> KafkaStatus {
+    let topics = bus.topics();
+    let mut groups = Vec::new();
+    for (topic, group) in [
+        (&topics.raw, "analyzer"),
+        (&topics.analyzed, "indexer"),
+        (&topics.alerts, "notifier"),
+    ] {
+        match bus.lag(topic, group) {
+            Ok(partitions) => groups.push(GroupLag {
+                topic: topic.clone(),
+                group: group.to_string(),
+                lag: partitions.iter().map(|p| p.lag).sum(),
+                partitions,
+            }),
+            Err(error) => {
+                return KafkaStatus {
+                    reachable: false,
+                    error: Some(error.to_string()),
+                    groups,
+                }
+            }
+        }
+    }
+    KafkaStatus {
+        reachable: true,
+        error: None,
+        groups,
+    }
+}
+
+/// Gathers the status. Blocking: it may wait a few seconds for Kafka.
+pub fn collect(
+    documents: Option<u64>,
+    outbox: Option<&Outbox>,
+    kafka: Option<&KafkaBus>,
+) -> Status {
+    let counts = outbox.and_then(|o| o.counts().ok());
+    Status {
+        documents,
+        alerts_pending: counts.map(|(pending, _)| pending),
+        alerts_delivered: counts.map(|(_, delivered)| delivered),
+        kafka: kafka.map(kafka_status),
+    }
 }
 
 pub fn print(
@@ -32,38 +87,12 @@ pub fn print(
     let documents = pipeline::open_index(config, data, false)
         .ok()
         .map(|(_, index)| index.num_docs());
-    let outbox = Outbox::open(&data.state_db())
-        .ok()
-        .and_then(|o| o.counts().ok());
+    let outbox = Outbox::open(&data.state_db()).ok();
     let kafka = match transport.unwrap_or(config.bus.transport) {
         Transport::Embedded => None,
-        Transport::Kafka => {
-            let bus = KafkaBus::new(config.bus.kafka.clone())?;
-            let topics = bus.topics();
-            let mut groups = Vec::new();
-            for (topic, group) in [
-                (&topics.raw, "analyzer"),
-                (&topics.analyzed, "indexer"),
-                (&topics.alerts, "notifier"),
-                (&topics.dead_letter, "dead-letter-log"),
-            ] {
-                let partitions = bus.lag(topic, group)?;
-                groups.push(GroupLag {
-                    topic: topic.clone(),
-                    group: group.to_string(),
-                    lag: partitions.iter().map(|p| p.lag).sum(),
-                    partitions,
-                });
-            }
-            Some(groups)
-        }
+        Transport::Kafka => Some(KafkaBus::new(config.bus.kafka.clone())?),
     };
-    let status = Status {
-        documents,
-        alerts_pending: outbox.map(|(pending, _)| pending),
-        alerts_delivered: outbox.map(|(_, delivered)| delivered),
-        kafka,
-    };
+    let status = collect(documents, outbox.as_ref(), kafka.as_ref());
     if json {
         println!("{}", serde_json::to_string(&status)?);
         return Ok(());
@@ -75,9 +104,12 @@ pub fn print(
         or_none(status.alerts_pending),
         or_none(status.alerts_delivered)
     );
-    if let Some(groups) = &status.kafka {
+    if let Some(kafka) = &status.kafka {
+        if let Some(error) = &kafka.error {
+            println!("Kafka 无法连接：{error}");
+        }
         println!("Kafka 消费积压（lag）：");
-        for g in groups {
+        for g in &kafka.groups {
             let parts: Vec<String> = g
                 .partitions
                 .iter()

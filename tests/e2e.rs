@@ -36,6 +36,19 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         "revisits add nothing"
     );
 
+    let status: Value = reqwest::get(format!("{desk}/api/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["documents"], SAMPLE_TITLES.len());
+    assert_eq!(
+        status["kafka"],
+        Value::Null,
+        "the embedded bus has no Kafka to report"
+    );
+
     // `yuqing search` works from another process while `yuqing run` holds the writer.
     let cli = Command::new(BIN)
         .arg("--config")

@@ -75,6 +75,21 @@ async fn separate_processes_crawl_analyze_index_and_alert_through_kafka() {
 
     assert_drowning_alerted_once(&receiver).await;
 
+    // The desk reports Kafka as reachable and, once offsets are committed, nothing behind.
+    let status = wait_for("no consumer lag", Duration::from_secs(30), async || {
+        let status: Value = reqwest::get(format!("{desk}/api/status"))
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let groups = status["kafka"]["groups"].as_array()?.clone();
+        (groups.len() == 3 && groups.iter().all(|g| g["lag"] == 0)).then_some(status)
+    })
+    .await;
+    assert_eq!(status["kafka"]["reachable"], true);
+    assert_eq!(status["documents"], SAMPLE_TITLES.len());
+
     // The work was shared: each analyzer analyzed some documents of its own partitions.
     let analyzed = |log: String| log.contains("kafka partitions assigned");
     assert!(analyzed(analyzer_a.log_text()) && analyzed(analyzer_b.log_text()));

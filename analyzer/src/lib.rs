@@ -110,10 +110,17 @@ pub async fn run_stage(
     let mut ended = false;
     let mut in_flight: Option<InFlight> = None;
     while !ended {
-        // Wait for one message, then take whatever else is already there.
-        let Some(first) = input.recv().await? else {
-            break;
+        // Wait for one message, then take whatever else is already there. When the input
+        // is idle, first finish the batch in flight, so its offsets do not wait for more
+        // traffic to be committed.
+        let next = match tokio::time::timeout(std::time::Duration::ZERO, input.recv()).await {
+            Ok(next) => next?,
+            Err(_) => {
+                finish(&mut input, in_flight.take()).await?;
+                input.recv().await?
+            }
         };
+        let Some(first) = next else { break };
         let mut batch = vec![first];
         while batch.len() < BATCH {
             match tokio::time::timeout(std::time::Duration::ZERO, input.recv()).await {

@@ -108,9 +108,19 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub async fn serve(
     listener: TcpListener,
     index: SearchIndex,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    serve_router(listener, app(index), shutdown).await
+}
+
+/// Serves the desk's routes with more merged in (for example `/api/status`, which needs
+/// parts of the system the desk does not know).
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(index))
+    axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
         })

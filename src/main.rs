@@ -6,6 +6,7 @@
 //! yuqing serve               # the desk API alone, over an existing index
 //! ```
 
+mod analyze;
 mod bench;
 mod config;
 mod pipeline;
@@ -71,6 +72,16 @@ enum Command {
     },
     /// Serve the desk API over the existing index, without crawling.
     Serve,
+    /// Analyze text from stdin with the configured rules: topics, sentiment, regions,
+    /// schools and risk, with the matched words and their offsets.
+    Analyze {
+        /// All of stdin is one text; print one JSON object.
+        #[arg(long, conflicts_with = "jsonl")]
+        json: bool,
+        /// Each stdin line is {"id","title","text"}; print one result per line.
+        #[arg(long)]
+        jsonl: bool,
+    },
     /// Measure the system's speed; prints figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -108,7 +119,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Search { .. } | Command::Status { .. } | Command::Bench(_)
+        Command::Search { .. }
+            | Command::Status { .. }
+            | Command::Bench(_)
+            | Command::Analyze { .. }
     );
     init_logging(if quiet {
         "warn"
@@ -152,6 +166,10 @@ fn main() -> ExitCode {
                 search(&config, &data, &query.join(" "), json, limit)
             }
             Command::Serve => serve(&config, &data).await,
+            Command::Analyze { json: _, jsonl } => {
+                let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;
+                analyze::run(&analyzer, jsonl)
+            }
             Command::Bench(BenchCommand::Pipeline {
                 docs,
                 repeat,
@@ -221,10 +239,16 @@ fn print_results(out: &mut impl Write, results: &SearchResults) -> std::io::Resu
             .map(|s| s.zh())
             .unwrap_or("未知");
         writeln!(out, "\n{}. {}", n + 1, hit.title)?;
+        let districts = if hit.districts.is_empty() {
+            String::new()
+        } else {
+            format!(" | 属地：{}", hit.districts.join("、"))
+        };
+        let risk = yuqing_model::RiskLevel::parse(&hit.risk).map_or("未知", |r| r.zh());
         writeln!(
             out,
-            "   来源：{} | {} | 话题：{} | 情感：{}",
-            hit.source, time, topics, sentiment
+            "   来源：{} | {} | 话题：{} | 情感：{} | 风险：{}{}",
+            hit.source, time, topics, sentiment, risk, districts
         )?;
         writeln!(out, "   {}", hit.snippet_text())?;
         writeln!(out, "   {}", hit.url)?;

@@ -92,6 +92,21 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         vec!["孟州市两名初中生河边玩耍不慎溺水 一人获救一人不幸身亡"]
     );
     assert_eq!(gbk["hits"][0]["published_at"], "2026-11-21T18:20:00+08:00");
+    // Districts and risk: the canteen story happened in 温县, the drowning is grave.
+    let wen = search(&desk, "district:温县 topic:食品安全").await;
+    assert_eq!(wen["total"], 3, "{wen}");
+    assert_eq!(gbk["hits"][0]["districts"][0], "孟州市");
+    assert_eq!(gbk["hits"][0]["risk"], "high");
+    let drill = search(&desk, "演练 消防").await;
+    assert_eq!(
+        drill["hits"][0]["risk"], "low",
+        "a fire drill is not an incident: {drill}"
+    );
+    assert_eq!(
+        search(&desk, "risk:高").await["total"],
+        search(&desk, "risk:high").await["total"]
+    );
+
     // Reprints of the canteen story are found together, tagged alike.
     let canteen = search(&desk, "topic:食品安全").await;
     assert_eq!(canteen["total"], 3);
@@ -259,4 +274,52 @@ async fn a_crash_before_the_index_commit_loses_no_page() {
         SAMPLE_TITLES.len(),
         "every page was fetched again and indexed"
     );
+}
+
+#[test]
+fn analyze_reads_jsonl_and_reports_bad_lines_without_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 300, "127.0.0.1:0");
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["analyze", "--jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(
+            stdin,
+            r#"{{"id":"a","title":"沁阳一初中生遭同学围殴","text":"视频在网络流传，网友愤怒。"}}"#
+        )
+        .unwrap();
+        writeln!(stdin, "not json").unwrap();
+        writeln!(
+            stdin,
+            r#"{{"id":7,"title":"武陟怀山药丰收","text":"农户喜获丰收。"}}"#
+        )
+        .unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[0]["topics"][0]["name"], "校园欺凌");
+    assert_eq!(lines[0]["topics"][0]["matches"][0]["term"], "围殴");
+    assert_eq!(lines[0]["regions"][0]["name"], "沁阳市");
+    assert_eq!(lines[0]["sentiment"]["label"], "negative");
+    assert_eq!(lines[0]["risk"]["level"], "high");
+    assert_eq!(lines[1]["line"], 2);
+    assert!(lines[1]["error"].as_str().unwrap().starts_with("line 2:"));
+    assert_eq!(lines[2]["id"], 7);
+    assert_eq!(lines[2]["topics"], serde_json::json!([]));
+    assert_eq!(lines[2]["risk"]["level"], "low");
 }

@@ -4,9 +4,13 @@
 //! Analysis itself is plain synchronous code ([`Analyzer::analyze`]); [`run_stage`] is the
 //! thin async loop that takes raw documents from the bus and hands analyzed ones on.
 
+mod places;
+mod risk;
 mod sentiment;
 mod topics;
 
+pub use places::{Gazetteer, SchoolRegistry};
+pub use risk::{assess as assess_risk, RiskInputs, DEFAULT_SOURCE_WEIGHT};
 pub use sentiment::Lexicon;
 pub use topics::{RuleFileError, TopicRule, TopicSet};
 
@@ -29,6 +33,10 @@ pub struct AnalyzerConfig {
     pub topics: PathBuf,
     /// The sentiment lexicon.
     pub sentiment: PathBuf,
+    /// The city's gazetteer (districts, aliases, towns).
+    pub regions: Option<PathBuf>,
+    /// The school registry.
+    pub schools: Option<PathBuf>,
 }
 
 impl AnalyzerConfig {
@@ -37,6 +45,8 @@ impl AnalyzerConfig {
             .user_dicts
             .iter_mut()
             .chain([&mut self.topics, &mut self.sentiment])
+            .chain(self.regions.iter_mut())
+            .chain(self.schools.iter_mut())
         {
             *path = base.join(&*path);
         }
@@ -55,6 +65,8 @@ pub struct Analyzer {
     segmenter: Arc<Segmenter>,
     topics: TopicSet,
     lexicon: Lexicon,
+    gazetteer: Gazetteer,
+    schools: SchoolRegistry,
 }
 
 impl Analyzer {
@@ -63,13 +75,25 @@ impl Analyzer {
     pub fn load(config: &AnalyzerConfig) -> Result<Analyzer, LoadError> {
         let topics = TopicSet::load(&config.topics)?;
         let lexicon = Lexicon::load(&config.sentiment)?;
+        let gazetteer = match &config.regions {
+            Some(path) => Gazetteer::load(path)?,
+            None => Gazetteer::default(),
+        };
+        let schools = match &config.schools {
+            Some(path) => SchoolRegistry::load(path, config.regions.as_ref().map(|_| &gazetteer))?,
+            None => SchoolRegistry::default(),
+        };
         let mut segmenter = Segmenter::with_user_dicts(&config.user_dicts)?;
         segmenter.add_words(topics.words());
         segmenter.add_words(lexicon.words());
+        segmenter.add_words(gazetteer.words());
+        segmenter.add_words(schools.words());
         Ok(Analyzer {
             segmenter: Arc::new(segmenter),
             topics,
             lexicon,
+            gazetteer,
+            schools,
         })
     }
 
@@ -82,9 +106,24 @@ impl Analyzer {
     }
 
     pub fn analyze(&self, title: &str, content: &str) -> Analysis {
+        let topics = self.topics.tag(&self.segmenter, title, content);
+        let sentiment = self.lexicon.score(&self.segmenter, title, content);
+        let gravest_topic = topics
+            .iter()
+            .filter_map(|t| Some((t.name.as_str(), self.topics.severity(&t.name)?)))
+            .max_by_key(|(_, severity)| *severity);
+        let risk = risk::assess(&RiskInputs {
+            gravest_topic,
+            sentiment: &sentiment,
+            source_weight: DEFAULT_SOURCE_WEIGHT,
+            reprints: 0,
+        });
         Analysis {
-            topics: self.topics.tag(&self.segmenter, title, content),
-            sentiment: self.lexicon.score(&self.segmenter, title, content),
+            regions: self.gazetteer.tag(&self.segmenter, title, content),
+            schools: self.schools.tag(&self.segmenter, title, content),
+            topics,
+            sentiment,
+            risk,
         }
     }
 }

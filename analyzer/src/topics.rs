@@ -69,6 +69,13 @@ pub struct TopicRule {
     pub words: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// How grave an incident on this topic is, 1–3 (default 2); drives the risk level.
+    #[serde(default = "default_severity")]
+    pub severity: u8,
+}
+
+fn default_severity() -> u8 {
+    2
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,6 +116,11 @@ impl TopicSet {
                 Some(format!("topic {:?} is defined twice", rule.name))
             } else if rule.words.iter().all(|w| w.trim().is_empty()) {
                 Some(format!("topic {:?} has no event words", rule.name))
+            } else if !(1..=3).contains(&rule.severity) {
+                Some(format!(
+                    "topic {:?}: severity must be 1, 2 or 3, got {}",
+                    rule.name, rule.severity
+                ))
             } else {
                 None
             };
@@ -146,6 +158,14 @@ impl TopicSet {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.rules.iter().map(|r| r.name.as_str())
+    }
+
+    /// The severity (1–3) of a topic, if it exists.
+    pub fn severity(&self, name: &str) -> Option<u8> {
+        self.rules
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.severity)
     }
 
     /// The topics whose rules fire on the document, best first.

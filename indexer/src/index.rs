@@ -21,7 +21,8 @@ use yuqing_model::AnalyzedDocument;
 use yuqing_segmenter::Segmenter;
 
 /// Raised whenever fields change meaning; an index of another version is not opened.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: district, school and risk fields.
+pub const SCHEMA_VERSION: u32 = 2;
 const VERSION_FILE: &str = "yuqing-schema-version";
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,9 @@ pub(crate) struct Fields {
     pub content: Field,
     pub topic: Field,
     pub sentiment: Field,
+    pub district: Field,
+    pub school: Field,
+    pub risk: Field,
     pub published_at: Field,
     pub fetched_at: Field,
     /// The whole analyzed document as JSON: what the desk shows, explanations included.
@@ -86,6 +90,10 @@ fn build_schema() -> (Schema, Fields) {
         content: builder.add_text_field("content", text),
         topic: builder.add_text_field("topic", STRING | FAST),
         sentiment: builder.add_text_field("sentiment", STRING | FAST),
+        district: builder.add_text_field("district", STRING | FAST),
+        school: builder.add_text_field("school", STRING | FAST),
+        // Both spellings, so `risk:高` and `risk:high` find the same documents.
+        risk: builder.add_text_field("risk", STRING | FAST),
         published_at: builder.add_date_field("published_at", date.clone()),
         fetched_at: builder.add_date_field("fetched_at", date),
         document: builder.add_text_field("document", STORED),
@@ -111,6 +119,10 @@ pub struct SearchHit {
     pub published_at: Option<DateTime<FixedOffset>>,
     pub topics: Vec<String>,
     pub sentiment: String,
+    pub districts: Vec<String>,
+    pub schools: Vec<String>,
+    /// `high`, `medium` or `low`.
+    pub risk: String,
     /// HTML-escaped text around the match, matched words in `<mark>…</mark>`.
     pub snippet: String,
 }
@@ -257,6 +269,15 @@ impl SearchIndex {
             tdoc.add_text(f.topic, &topic.name);
         }
         tdoc.add_text(f.sentiment, doc.analysis.sentiment.label.as_str());
+        for region in &doc.analysis.regions {
+            tdoc.add_text(f.district, &region.name);
+        }
+        for school in &doc.analysis.schools {
+            tdoc.add_text(f.school, &school.name);
+        }
+        let risk = doc.analysis.risk.level;
+        tdoc.add_text(f.risk, risk.as_str());
+        tdoc.add_text(f.risk, risk.zh());
         if let Some(published) = raw.published_at {
             tdoc.add_date(
                 f.published_at,
@@ -359,6 +380,9 @@ impl SearchIndex {
                 published_at: raw.published_at,
                 topics: doc.analysis.topics.into_iter().map(|t| t.name).collect(),
                 sentiment: doc.analysis.sentiment.label.as_str().to_string(),
+                districts: doc.analysis.regions.into_iter().map(|r| r.name).collect(),
+                schools: doc.analysis.schools.into_iter().map(|s| s.name).collect(),
+                risk: doc.analysis.risk.level.as_str().to_string(),
                 snippet,
             });
         }

@@ -157,7 +157,7 @@ mod tests {
     use chrono::Utc;
     use std::sync::Arc;
     use yuqing_bus::{EmbeddedBus, Producer};
-    use yuqing_model::{doc_id, Analysis, RawDocument, Sentiment, SentimentTag, TopicTag};
+    use yuqing_model::{doc_id, Analysis, RawDocument, RiskTag, Sentiment, SentimentTag, TopicTag};
     use yuqing_segmenter::Segmenter;
 
     fn document(url: &str, title: &str, content: &str, topic: &str) -> AnalyzedDocument {
@@ -185,6 +185,9 @@ mod tests {
                     score: -0.4,
                     matches: vec![],
                 },
+                regions: vec![],
+                schools: vec![],
+                risk: RiskTag::unknown(),
             },
         }
     }
@@ -314,7 +317,7 @@ mod tests {
         let old = SearchIndex::open(dir.path(), segmenter).err().unwrap();
         assert!(
             old.to_string()
-                .contains("schema version 0, this build uses 1"),
+                .contains("schema version 0, this build uses 2"),
             "{old}"
         );
     }

@@ -119,11 +119,97 @@ pub struct SentimentTag {
     pub matches: Vec<TermMatch>,
 }
 
+/// A district or county (属地) of the bureau's city that a document mentions, directly
+/// or through one of its towns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RegionTag {
+    /// The district's name as the gazetteer spells it (e.g. `温县`).
+    pub name: String,
+    pub matches: Vec<TermMatch>,
+}
+
+/// A school named in a document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SchoolTag {
+    /// The registry's name for a known school, else the name as found.
+    pub name: String,
+    /// The school's district, when the registry knows it.
+    pub district: Option<String>,
+    /// The responsible office (主管部门), when the registry knows it.
+    pub office: Option<String>,
+    /// `registry` (a known school) or `pattern` (looks like a school name).
+    pub rule: String,
+    pub matches: Vec<TermMatch>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskLevel {
+    Low,
+    Medium,
+    High,
+}
+
+impl RiskLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Low => "low",
+            RiskLevel::Medium => "medium",
+            RiskLevel::High => "high",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RiskLevel> {
+        match text {
+            "low" | "低" => Some(RiskLevel::Low),
+            "medium" | "中" => Some(RiskLevel::Medium),
+            "high" | "高" => Some(RiskLevel::High),
+            _ => None,
+        }
+    }
+
+    /// 高 / 中 / 低, as the desk and the alerts show it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            RiskLevel::Low => "低",
+            RiskLevel::Medium => "中",
+            RiskLevel::High => "高",
+        }
+    }
+}
+
+/// The risk of a document, with the parts of its score.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RiskTag {
+    pub level: RiskLevel,
+    /// In [0, 1].
+    pub score: f32,
+    /// How the score was made, e.g. `topic 校园欺凌 severity 3/3 → 0.45; negativity 0.62 → 0.22`.
+    pub explanation: String,
+}
+
 /// Everything the analyzer concluded about a document.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Analysis {
     pub topics: Vec<TopicTag>,
     pub sentiment: SentimentTag,
+    #[serde(default)]
+    pub regions: Vec<RegionTag>,
+    #[serde(default)]
+    pub schools: Vec<SchoolTag>,
+    #[serde(default = "RiskTag::unknown")]
+    pub risk: RiskTag,
+}
+
+impl RiskTag {
+    /// For documents analyzed before risk existed (schema version 1).
+    pub fn unknown() -> RiskTag {
+        RiskTag {
+            level: RiskLevel::Low,
+            score: 0.0,
+            explanation: "not assessed (analyzed before risk scoring)".into(),
+        }
+    }
 }
 
 /// A document with its analysis, ready for the index.
@@ -135,7 +221,8 @@ pub struct AnalyzedDocument {
 
 impl Message for AnalyzedDocument {
     const KIND: &'static str = "analyzed_document";
-    const SCHEMA_VERSION: u32 = 1;
+    /// 2: regions, schools and risk (version 1 bodies still decode, without them).
+    const SCHEMA_VERSION: u32 = 2;
     fn key(&self) -> &str {
         &self.document.id
     }
@@ -221,6 +308,9 @@ mod tests {
                     score: -0.5,
                     matches: vec![],
                 },
+                regions: vec![],
+                schools: vec![],
+                risk: RiskTag::unknown(),
             },
         };
         let bytes = Envelope::encode(&doc);

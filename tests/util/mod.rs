@@ -82,6 +82,8 @@ interval_secs = 1
 user_dicts = ["{config}/dicts/user.dict"]
 topics = "{config}/topics.toml"
 sentiment = "{config}/dicts/sentiment.txt"
+regions = "{config}/regions.toml"
+schools = "{config}/schools.toml"
 
 [indexer]
 commit_interval_ms = 200

@@ -1,0 +1,380 @@
+//! Where a story happened and which school it concerns: the city's gazetteer (districts
+//! with their aliases and towns) and the school registry, both TOML files analysts edit,
+//! plus school names recognised by their shape (…中学, …小学, …幼儿园, …).
+
+use crate::topics::{read_rule_file, RuleFileError};
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::LazyLock;
+use yuqing_model::{RegionTag, SchoolTag, TermMatch, TextField};
+use yuqing_segmenter::Segmenter;
+
+fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RuleFileError> {
+    toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0);
+        RuleFileError::invalid(path, text, offset, e.message().to_string())
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GazetteerFile {
+    city: String,
+    #[serde(default)]
+    district: Vec<toml::Spanned<District>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct District {
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    towns: Vec<String>,
+}
+
+/// The districts (属地) of the bureau's city and every name that points to one.
+#[derive(Debug, Default)]
+pub struct Gazetteer {
+    pub city: String,
+    districts: Vec<String>,
+    by_word: HashMap<String, usize>,
+}
+
+impl Gazetteer {
+    pub fn load(path: &Path) -> Result<Self, RuleFileError> {
+        let text = read_rule_file(path)?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, RuleFileError> {
+        let file: GazetteerFile = parse_toml(path, text)?;
+        let mut gazetteer = Gazetteer {
+            city: file.city,
+            ..Gazetteer::default()
+        };
+        for spanned in file.district {
+            let offset = spanned.span().start;
+            let district = spanned.into_inner();
+            let index = gazetteer.districts.len();
+            for word in std::iter::once(&district.name)
+                .chain(&district.aliases)
+                .chain(&district.towns)
+            {
+                let word = word.trim();
+                if word.is_empty() {
+                    continue;
+                }
+                if let Some(&other) = gazetteer.by_word.get(word) {
+                    return Err(RuleFileError::invalid(
+                        path,
+                        text,
+                        offset,
+                        format!(
+                            "{word:?} names both {} and {}; a name must point to one district",
+                            gazetteer.districts[other], district.name
+                        ),
+                    ));
+                }
+                gazetteer.by_word.insert(word.to_string(), index);
+            }
+            gazetteer.districts.push(district.name);
+        }
+        Ok(gazetteer)
+    }
+
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.by_word.keys().map(String::as_str)
+    }
+
+    pub fn has_district(&self, name: &str) -> bool {
+        self.districts.iter().any(|d| d == name)
+    }
+
+    /// The districts a document mentions, most mentioned first.
+    pub fn tag(&self, segmenter: &Segmenter, title: &str, content: &str) -> Vec<RegionTag> {
+        let mut found: Vec<RegionTag> = Vec::new();
+        for (field, text) in [(TextField::Title, title), (TextField::Content, content)] {
+            for word in segmenter.words(text) {
+                let Some(&district) = self.by_word.get(word.text) else {
+                    continue;
+                };
+                let name = &self.districts[district];
+                let matched = TermMatch {
+                    term: word.text.to_string(),
+                    field,
+                    start: word.char_start,
+                    end: word.char_end,
+                };
+                match found.iter_mut().find(|r| &r.name == name) {
+                    Some(region) => region.matches.push(matched),
+                    None => found.push(RegionTag {
+                        name: name.clone(),
+                        matches: vec![matched],
+                    }),
+                }
+            }
+        }
+        found.sort_by_key(|r| std::cmp::Reverse(r.matches.len()));
+        found
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryFile {
+    #[serde(default)]
+    school: Vec<toml::Spanned<School>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct School {
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    district: Option<String>,
+    office: Option<String>,
+}
+
+/// Known schools, and the shape of school names for the others.
+#[derive(Debug, Default)]
+pub struct SchoolRegistry {
+    schools: Vec<School>,
+    by_word: HashMap<String, usize>,
+}
+
+/// A school name: a few characters, then a school word. The shortest run that ends in
+/// a school word, so "某中学多名学生" does not swallow what follows.
+static SCHOOL_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[\p{Han}0-9]{2,14}?(?:职业技术学院|高级中学|初级中学|实验学校|外国语学校|中学|小学|幼儿园|大学)")
+        .expect("valid regex")
+});
+
+/// Particles and prepositions a school name does not contain: the name starts after the
+/// last of them ("一起参加了焦作市实验幼儿园" → "焦作市实验幼儿园").
+const NOT_IN_NAME: &[char] = &[
+    '在', '到', '的', '于', '对', '从', '向', '与', '及', '是', '为', '该', '据', '了', '等', '由',
+    '将', '把', '被', '让', '给', '名', '所', '个', '，', '、',
+];
+/// Words that make a match a description rather than a name (某中学 = "a middle school").
+const NOT_A_NAME: &[&str] = &[
+    "某", "一所", "多所", "各", "全市", "全县", "全区", "本校", "其他", "多名", "两名", "部分",
+];
+
+impl SchoolRegistry {
+    pub fn load(path: &Path, gazetteer: Option<&Gazetteer>) -> Result<Self, RuleFileError> {
+        let text = read_rule_file(path)?;
+        Self::parse(path, &text, gazetteer)
+    }
+
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        gazetteer: Option<&Gazetteer>,
+    ) -> Result<Self, RuleFileError> {
+        let file: RegistryFile = parse_toml(path, text)?;
+        let mut registry = SchoolRegistry::default();
+        for spanned in file.school {
+            let offset = spanned.span().start;
+            let school = spanned.into_inner();
+            if let (Some(district), Some(gazetteer)) = (&school.district, gazetteer) {
+                if !gazetteer.has_district(district) {
+                    return Err(RuleFileError::invalid(
+                        path,
+                        text,
+                        offset,
+                        format!(
+                            "school {:?}: district {district:?} is not in the gazetteer",
+                            school.name
+                        ),
+                    ));
+                }
+            }
+            let index = registry.schools.len();
+            for word in std::iter::once(&school.name).chain(&school.aliases) {
+                if registry
+                    .by_word
+                    .insert(word.trim().to_string(), index)
+                    .is_some()
+                {
+                    return Err(RuleFileError::invalid(
+                        path,
+                        text,
+                        offset,
+                        format!("{word:?} names two schools"),
+                    ));
+                }
+            }
+            registry.schools.push(school);
+        }
+        Ok(registry)
+    }
+
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.by_word.keys().map(String::as_str)
+    }
+
+    /// Schools named in the document: registry schools first, then names by shape.
+    pub fn tag(&self, segmenter: &Segmenter, title: &str, content: &str) -> Vec<SchoolTag> {
+        let mut found: Vec<SchoolTag> = Vec::new();
+        let mut add = |tag_name: String, school: Option<&School>, matched: TermMatch| match found
+            .iter_mut()
+            .find(|s| s.name == tag_name)
+        {
+            Some(tag) => tag.matches.push(matched),
+            None => found.push(SchoolTag {
+                name: tag_name,
+                district: school.and_then(|s| s.district.clone()),
+                office: school.and_then(|s| s.office.clone()),
+                rule: if school.is_some() {
+                    "registry"
+                } else {
+                    "pattern"
+                }
+                .to_string(),
+                matches: vec![matched],
+            }),
+        };
+        for (field, text) in [(TextField::Title, title), (TextField::Content, content)] {
+            let mut known_spans: Vec<(usize, usize)> = Vec::new();
+            for word in segmenter.words(text) {
+                if let Some(&index) = self.by_word.get(word.text) {
+                    let school = &self.schools[index];
+                    known_spans.push((word.byte_start, word.byte_end));
+                    let matched = TermMatch {
+                        term: word.text.to_string(),
+                        field,
+                        start: word.char_start,
+                        end: word.char_end,
+                    };
+                    add(school.name.clone(), Some(school), matched);
+                }
+            }
+            for m in SCHOOL_SHAPE.find_iter(text) {
+                let found = m.as_str();
+                let name = match found.rfind(NOT_IN_NAME) {
+                    Some(at) => &found[at + found[at..].chars().next().map_or(0, char::len_utf8)..],
+                    None => found,
+                };
+                let start = m.end() - name.len();
+                let next = text[m.end()..].chars().next();
+                let is_name = name.chars().count() >= 4
+                    && !NOT_A_NAME.iter().any(|w| name.contains(w))
+                    && next != Some('生') // 小学生, 中学生, 大学生 are pupils
+                    && !known_spans.iter().any(|&(s, e)| start < e && m.end() > s);
+                if is_name {
+                    let char_start = text[..start].chars().count();
+                    let matched = TermMatch {
+                        term: name.to_string(),
+                        field,
+                        start: char_start,
+                        end: char_start + name.chars().count(),
+                    };
+                    add(name.to_string(), None, matched);
+                }
+            }
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GAZETTEER: &str = r#"
+city = "焦作市"
+[[district]]
+name = "温县"
+towns = ["祥云镇", "陈家沟"]
+[[district]]
+name = "孟州市"
+aliases = ["孟州"]
+"#;
+
+    const REGISTRY: &str = r#"
+[[school]]
+name = "温县第一高级中学"
+aliases = ["温县一高"]
+district = "温县"
+office = "温县教育局"
+"#;
+
+    fn setup() -> (Gazetteer, SchoolRegistry, Segmenter) {
+        let gazetteer = Gazetteer::parse(Path::new("regions.toml"), GAZETTEER).unwrap();
+        let registry =
+            SchoolRegistry::parse(Path::new("schools.toml"), REGISTRY, Some(&gazetteer)).unwrap();
+        let mut segmenter = Segmenter::new();
+        segmenter.add_words(gazetteer.words());
+        segmenter.add_words(registry.words());
+        (gazetteer, registry, segmenter)
+    }
+
+    #[test]
+    fn districts_are_found_by_name_alias_and_town() {
+        let (gazetteer, _, segmenter) = setup();
+        let regions = gazetteer.tag(
+            &segmenter,
+            "孟州两名学生溺水",
+            "事发祥云镇附近，温县和孟州市已介入",
+        );
+        let names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, vec!["孟州市", "温县"]);
+        assert_eq!(regions[0].matches[0].term, "孟州");
+        assert_eq!(regions[0].matches[0].field, TextField::Title);
+        assert_eq!(regions[1].matches[0].term, "祥云镇");
+        assert_eq!(
+            (regions[1].matches[0].start, regions[1].matches[0].end),
+            (2, 5)
+        );
+    }
+
+    #[test]
+    fn schools_come_from_the_registry_or_their_name_shape() {
+        let (_, registry, segmenter) = setup();
+        let schools = registry.tag(
+            &segmenter,
+            "温县一高学生获奖",
+            "在博爱县第二中学就读的学生，与某中学多名小学生、全市各中学一起参加了焦作市实验幼儿园的活动。",
+        );
+        let found: Vec<(&str, &str)> = schools
+            .iter()
+            .map(|s| (s.name.as_str(), s.rule.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("温县第一高级中学", "registry"),
+                ("博爱县第二中学", "pattern"),
+                ("焦作市实验幼儿园", "pattern"),
+            ]
+        );
+        assert_eq!(schools[0].district.as_deref(), Some("温县"));
+        assert_eq!(schools[0].office.as_deref(), Some("温县教育局"));
+        assert_eq!(schools[1].matches[0].start, 1);
+    }
+
+    #[test]
+    fn a_name_of_two_districts_or_an_unknown_district_is_refused_with_its_line() {
+        let text = "city = \"x\"\n[[district]]\nname = \"甲\"\ntowns = [\"乙镇\"]\n\n[[district]]\nname = \"丙\"\ntowns = [\"乙镇\"]\n";
+        let err = Gazetteer::parse(Path::new("r.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("r.toml:6:1:"), "{err}");
+        assert!(err.contains("\"乙镇\" names both 甲 and 丙"), "{err}");
+
+        let (gazetteer, _, _) = setup();
+        let text = "[[school]]\nname = \"某校\"\ndistrict = \"火星区\"\n";
+        let err = SchoolRegistry::parse(Path::new("s.toml"), text, Some(&gazetteer))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("district \"火星区\" is not in the gazetteer"),
+            "{err}"
+        );
+    }
+}

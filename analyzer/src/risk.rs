@@ -1,0 +1,150 @@
+//! Risk (预警等级) of a document: how much the desk should care, from what happened, how
+//! it is told, who tells it and how far it has spread.
+//!
+//! ```text
+//! score = 0.35 × severity + 0.45 × negativity + 0.10 × source weight + 0.10 × spread
+//!   severity     the highest `severity` (1–3) of the topics that fired, divided by 3
+//!   negativity   max(0, −sentiment score)
+//!   source weight 0–1, by the kind of source (until source kinds are configured: 0.5)
+//!   spread       ln(1 + reprints) / ln(21), capped at 1 (20 reprints count fully)
+//! level = 高 if score ≥ 0.60, 中 if score ≥ 0.45, else 低; a document with no topic is 低.
+//! ```
+//!
+//! Negativity weighs most: a report of safety work on a severe topic (a drowning
+//! prevention class, a fire drill) stays 低, an incident on it becomes 中 or 高.
+
+use yuqing_model::{RiskLevel, RiskTag, SentimentTag};
+
+pub const SEVERITY_WEIGHT: f32 = 0.35;
+pub const NEGATIVITY_WEIGHT: f32 = 0.45;
+pub const SOURCE_WEIGHT: f32 = 0.10;
+pub const SPREAD_WEIGHT: f32 = 0.10;
+pub const HIGH_FROM: f32 = 0.60;
+pub const MEDIUM_FROM: f32 = 0.45;
+/// Source weight used while sources have no configured kind.
+pub const DEFAULT_SOURCE_WEIGHT: f32 = 0.5;
+
+/// The inputs of a risk assessment.
+pub struct RiskInputs<'a> {
+    /// The fired topic with the highest severity, and that severity (1–3).
+    pub gravest_topic: Option<(&'a str, u8)>,
+    pub sentiment: &'a SentimentTag,
+    pub source_weight: f32,
+    pub reprints: u32,
+}
+
+pub fn assess(inputs: &RiskInputs) -> RiskTag {
+    let severity = inputs
+        .gravest_topic
+        .map(|(_, s)| f32::from(s.clamp(1, 3)) / 3.0)
+        .unwrap_or(0.0);
+    let negativity = (-inputs.sentiment.score).clamp(0.0, 1.0);
+    let source = inputs.source_weight.clamp(0.0, 1.0);
+    let spread = ((1.0 + inputs.reprints as f32).ln() / 21f32.ln()).min(1.0);
+    let score = SEVERITY_WEIGHT * severity
+        + NEGATIVITY_WEIGHT * negativity
+        + SOURCE_WEIGHT * source
+        + SPREAD_WEIGHT * spread;
+    let score = (score * 1000.0).round() / 1000.0;
+    let level = match inputs.gravest_topic {
+        None => RiskLevel::Low,
+        Some(_) if score >= HIGH_FROM => RiskLevel::High,
+        Some(_) if score >= MEDIUM_FROM => RiskLevel::Medium,
+        Some(_) => RiskLevel::Low,
+    };
+    let topic = match inputs.gravest_topic {
+        Some((name, s)) => format!("话题「{name}」严重度 {s}/3"),
+        None => "未命中话题".to_string(),
+    };
+    RiskTag {
+        level,
+        score,
+        explanation: format!(
+            "{topic} ×{SEVERITY_WEIGHT}；负面程度 {negativity:.2} ×{NEGATIVITY_WEIGHT}；信源权重 {source:.2} ×{SOURCE_WEIGHT}；转载 {} 次 ×{SPREAD_WEIGHT}；得分 {score:.3} → {}",
+            inputs.reprints,
+            level.zh()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yuqing_model::Sentiment;
+
+    fn sentiment(score: f32) -> SentimentTag {
+        SentimentTag {
+            label: if score < 0.0 {
+                Sentiment::Negative
+            } else {
+                Sentiment::Neutral
+            },
+            score,
+            matches: vec![],
+        }
+    }
+
+    fn level(topic: Option<(&str, u8)>, score: f32) -> RiskLevel {
+        assess(&RiskInputs {
+            gravest_topic: topic,
+            sentiment: &sentiment(score),
+            source_weight: DEFAULT_SOURCE_WEIGHT,
+            reprints: 0,
+        })
+        .level
+    }
+
+    #[test]
+    fn incidents_rank_above_reports_of_safety_work() {
+        assert_eq!(
+            level(Some(("防溺水", 3)), -0.8),
+            RiskLevel::High,
+            "a drowning"
+        );
+        assert_eq!(
+            level(Some(("防溺水", 3)), 0.3),
+            RiskLevel::Low,
+            "a prevention class"
+        );
+        assert_eq!(
+            level(Some(("消防安全", 2)), 0.4),
+            RiskLevel::Low,
+            "a fire drill"
+        );
+        assert_eq!(
+            level(Some(("电信网络诈骗", 2)), -0.5),
+            RiskLevel::Medium,
+            "a fraud warning"
+        );
+        assert_eq!(
+            level(None, -0.9),
+            RiskLevel::Low,
+            "bad news, but not about schools"
+        );
+    }
+
+    #[test]
+    fn spread_raises_the_score_and_the_explanation_shows_the_parts() {
+        let worried = SentimentTag {
+            label: Sentiment::Negative,
+            score: -0.05,
+            matches: vec![],
+        };
+        let inputs = |reprints| RiskInputs {
+            gravest_topic: Some(("校园欺凌", 3)),
+            sentiment: &worried,
+            source_weight: 0.5,
+            reprints,
+        };
+        let alone = assess(&inputs(0));
+        let spread = assess(&inputs(20));
+        assert!(spread.score > alone.score);
+        assert_eq!(alone.level, RiskLevel::Low);
+        assert_eq!(spread.level, RiskLevel::Medium);
+        assert!(
+            alone.explanation.contains("话题「校园欺凌」严重度 3/3"),
+            "{}",
+            alone.explanation
+        );
+    }
+}

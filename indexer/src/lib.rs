@@ -291,6 +291,52 @@ mod tests {
         assert_eq!(reader.num_docs(), 2);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn words_inside_longer_words_are_found_and_phrases_still_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut segmenter = Segmenter::new();
+        segmenter.add_words(["防溺水"]);
+        let index = SearchIndex::open_or_create(dir.path(), Arc::new(segmenter)).unwrap();
+        let mut writer = index.writer(15 * 1024 * 1024).unwrap();
+        let doc = document(
+            "http://a.cn/1.html",
+            "学校开展防溺水教育",
+            "暑假前开展防溺水安全教育。",
+            "防溺水",
+        );
+        index.upsert(&writer, &doc).unwrap();
+        writer.commit().unwrap();
+        index.reload().unwrap();
+        let total = |query: &str| {
+            index
+                .search(&SearchRequest {
+                    query: query.into(),
+                    limit: 5,
+                    among_ids: None,
+                })
+                .unwrap()
+                .total
+        };
+        assert_eq!(total("溺水"), 1, "a word inside 防溺水");
+        assert_eq!(total("防溺水"), 1);
+        assert_eq!(
+            total("\"防溺水安全教育\""),
+            1,
+            "a phrase across the longer word"
+        );
+        assert_eq!(total("\"安全防溺水\""), 0, "word order still counts");
+        let hit = index
+            .search(&SearchRequest {
+                query: "溺水".into(),
+                limit: 5,
+                among_ids: None,
+            })
+            .unwrap()
+            .hits
+            .remove(0);
+        assert_eq!(hit.snippet, "暑假前开展防<mark>溺水</mark>安全教育");
+    }
+
     #[test]
     fn bad_queries_and_missing_or_foreign_indexes_are_explained() {
         let dir = tempfile::tempdir().unwrap();

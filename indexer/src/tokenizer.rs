@@ -29,16 +29,14 @@ impl Tokenizer for JiebaTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
         let tokens = self
             .segmenter
-            .words(text)
+            .index_words(text)
             .into_iter()
-            .filter(|w| w.is_term())
-            .enumerate()
-            .map(|(position, w)| Token {
-                offset_from: w.byte_start,
-                offset_to: w.byte_end,
-                position,
+            .map(|w| Token {
+                offset_from: w.word.byte_start,
+                offset_to: w.word.byte_end,
+                position: w.position,
                 // Latin words are matched case-insensitively; Chinese has no case.
-                text: w.text.to_lowercase(),
+                text: w.word.text.to_lowercase(),
                 position_length: 1,
             })
             .collect();

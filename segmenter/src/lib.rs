@@ -132,6 +132,63 @@ impl Segmenter {
     }
 }
 
+/// A word of segmented text as the index sees it: the word's position in the text, so
+/// that the dictionary words inside a longer word can share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexWord<'a> {
+    pub word: Word<'a>,
+    pub position: usize,
+}
+
+/// Longest word whose inner dictionary words are also indexed (longer runs are names
+/// and phrases jieba glued together; their parts are found by the main cut anyway).
+const MAX_SPLIT_CHARS: usize = 8;
+
+impl Segmenter {
+    /// The words to index: every term of [`Segmenter::words`], plus, at the same
+    /// position, the dictionary words inside each longer word. So "防溺水" is found by a
+    /// search for "溺水", and "校园欺凌" by "欺凌", while the analyzer keeps matching the
+    /// whole words.
+    pub fn index_words<'a>(&self, text: &'a str) -> Vec<IndexWord<'a>> {
+        let mut out = Vec::new();
+        for (position, word) in self
+            .words(text)
+            .into_iter()
+            .filter(Word::is_term)
+            .enumerate()
+        {
+            out.push(IndexWord { word, position });
+            let chars: Vec<(usize, char)> = word.text.char_indices().collect();
+            if chars.len() <= 2 || chars.len() > MAX_SPLIT_CHARS {
+                continue;
+            }
+            for start in 0..chars.len() {
+                for end in start + 2..=chars.len() {
+                    if end - start == chars.len() {
+                        continue; // the word itself
+                    }
+                    let from = chars[start].0;
+                    let to = chars.get(end).map_or(word.text.len(), |c| c.0);
+                    let inner = &word.text[from..to];
+                    if self.jieba.has_word(inner) {
+                        out.push(IndexWord {
+                            word: Word {
+                                text: inner,
+                                byte_start: word.byte_start + from,
+                                byte_end: word.byte_start + to,
+                                char_start: word.char_start + start,
+                                char_end: word.char_start + end,
+                            },
+                            position,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 impl Default for Segmenter {
     fn default() -> Self {
         Segmenter::new()
@@ -175,6 +232,26 @@ mod tests {
         assert_eq!(&text[last.byte_start..last.byte_end], "溺水");
         assert_eq!((last.char_start, last.char_end), (5, 7));
         assert!(!words.iter().find(|w| w.text == "，").unwrap().is_term());
+    }
+
+    #[test]
+    fn index_words_add_the_dictionary_words_inside_longer_words_at_their_position() {
+        let mut segmenter = Segmenter::new();
+        segmenter.add_words(["防溺水"]);
+        let words: Vec<(&str, usize)> = segmenter
+            .index_words("开展防溺水教育")
+            .iter()
+            .map(|w| (w.word.text, w.position))
+            .collect();
+        assert!(words.contains(&("防溺水", 1)), "{words:?}");
+        assert!(words.contains(&("溺水", 1)), "{words:?}");
+        assert!(words.contains(&("教育", 2)), "{words:?}");
+        let inner = segmenter
+            .index_words("防溺水")
+            .into_iter()
+            .find(|w| w.word.text == "溺水")
+            .unwrap();
+        assert_eq!((inner.word.byte_start, inner.word.char_start), (3, 1));
     }
 
     #[test]

@@ -269,3 +269,92 @@ pub async fn pipeline(config: &Config, options: PipelineBench) -> anyhow::Result
     }
     Ok(())
 }
+
+pub struct AnalyzeBench {
+    pub docs: usize,
+    pub repeat: usize,
+    /// Also time Python jieba on the same text (scripts/peers/jieba_cut.py; needs
+    /// `pip install jieba`).
+    pub peer: bool,
+}
+
+fn megabytes_per_sec(bytes: usize, elapsed: Duration) -> f64 {
+    bytes as f64 / 1e6 / elapsed.as_secs_f64()
+}
+
+/// Throughput of the analyzer beside jieba-rs segmentation alone (and Python jieba).
+pub fn analyze(config: &Config, options: AnalyzeBench) -> anyhow::Result<()> {
+    let analyzer = Analyzer::load(&config.analyzer)?;
+    let segmenter = analyzer.segmenter();
+    let docs = corpus(config, options.docs, "analyze")?;
+    let bytes: usize = docs.iter().map(|d| d.title.len() + d.content.len()).sum();
+    println!(
+        "analyzer benchmark: {} documents, {:.1} MB of Chinese text, {} run(s), medians, one thread",
+        docs.len(),
+        bytes as f64 / 1e6,
+        options.repeat
+    );
+    let mut segmentation = Vec::new();
+    let mut analysis = Vec::new();
+    let mut words = 0usize;
+    for _ in 0..options.repeat.max(1) {
+        let start = Instant::now();
+        words = 0;
+        for doc in &docs {
+            words += segmenter.words(&doc.title).len() + segmenter.words(&doc.content).len();
+        }
+        segmentation.push(megabytes_per_sec(bytes, start.elapsed()));
+
+        let start = Instant::now();
+        let mut tags = 0usize;
+        for doc in &docs {
+            tags += analyzer.analyze(&doc.title, &doc.content).topics.len();
+        }
+        analysis.push(megabytes_per_sec(bytes, start.elapsed()));
+        std::hint::black_box(tags);
+    }
+    let segmentation = median(segmentation);
+    let analysis = median(analysis);
+    println!("jieba-rs segmentation  {segmentation:>7.2} MB/s   ({words} words)");
+    println!(
+        "yuqing analyzer        {analysis:>7.2} MB/s   ({:.0}% of segmentation alone; it segments title and body once per tagger)",
+        100.0 * analysis / segmentation
+    );
+    if options.peer {
+        let file = tempfile::NamedTempFile::new()?;
+        let text: String = docs
+            .iter()
+            .map(|d| format!("{} {}\n", d.title, d.content.replace('\n', " ")))
+            .collect();
+        std::fs::write(file.path(), text)?;
+        let script = [
+            "scripts/peers/jieba_cut.py",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/peers/jieba_cut.py"),
+        ]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .context("scripts/peers/jieba_cut.py not found")?;
+        let output = std::process::Command::new("python3")
+            .arg(script)
+            .arg(file.path())
+            .arg(options.repeat.max(1).to_string())
+            .output()
+            .context("cannot run python3")?;
+        if !output.status.success() {
+            bail!(
+                "the Python jieba peer failed (pip install jieba?): {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+        let python = result["mb_per_sec"]
+            .as_f64()
+            .context("peer printed no mb_per_sec")?;
+        println!(
+            "Python jieba (peer)    {python:>7.2} MB/s   (analyzer {:.0}×, segmentation {:.0}× faster)",
+            analysis / python,
+            segmentation / python
+        );
+    }
+    Ok(())
+}

@@ -102,6 +102,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         commit_interval_ms: u64,
     },
+    /// Analyzer throughput in MB/s beside jieba-rs segmentation alone and (with --peer)
+    /// Python jieba on the same text.
+    Analyze {
+        #[arg(long, default_value_t = 5000)]
+        docs: usize,
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        #[arg(long)]
+        peer: bool,
+    },
 }
 
 fn init_logging(default: &str) {
@@ -183,6 +193,9 @@ fn main() -> ExitCode {
                     commit_interval_ms,
                 };
                 bench::pipeline(&config, options).await
+            }
+            Command::Bench(BenchCommand::Analyze { docs, repeat, peer }) => {
+                bench::analyze(&config, bench::AnalyzeBench { docs, repeat, peer })
             }
         }
     });

@@ -6,11 +6,13 @@
 
 mod places;
 mod risk;
+mod segmented;
 mod sentiment;
 mod topics;
 
 pub use places::{Gazetteer, SchoolRegistry};
 pub use risk::{assess as assess_risk, RiskInputs, DEFAULT_SOURCE_WEIGHT};
+use segmented::Segmented;
 pub use sentiment::Lexicon;
 pub use topics::{RuleFileError, TopicRule, TopicSet};
 
@@ -106,8 +108,9 @@ impl Analyzer {
     }
 
     pub fn analyze(&self, title: &str, content: &str) -> Analysis {
-        let topics = self.topics.tag(&self.segmenter, title, content);
-        let sentiment = self.lexicon.score(&self.segmenter, title, content);
+        let doc = Segmented::new(&self.segmenter, title, content);
+        let topics = self.topics.tag_segmented(&doc);
+        let sentiment = self.lexicon.score_segmented(&doc);
         let gravest_topic = topics
             .iter()
             .filter_map(|t| Some((t.name.as_str(), self.topics.severity(&t.name)?)))
@@ -119,8 +122,8 @@ impl Analyzer {
             reprints: 0,
         });
         Analysis {
-            regions: self.gazetteer.tag(&self.segmenter, title, content),
-            schools: self.schools.tag(&self.segmenter, title, content),
+            regions: self.gazetteer.tag_segmented(&doc),
+            schools: self.schools.tag_segmented(&doc),
             topics,
             sentiment,
             risk,

@@ -2,12 +2,11 @@
 //! with their aliases and towns) and the school registry, both TOML files analysts edit,
 //! plus school names recognised by their shape (…中学, …小学, …幼儿园, …).
 
+use crate::segmented::Segmented;
 use crate::topics::{read_rule_file, RuleFileError};
-use regex::Regex;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::LazyLock;
 use yuqing_model::{RegionTag, SchoolTag, TermMatch, TextField};
 use yuqing_segmenter::Segmenter;
 
@@ -96,9 +95,13 @@ impl Gazetteer {
 
     /// The districts a document mentions, most mentioned first.
     pub fn tag(&self, segmenter: &Segmenter, title: &str, content: &str) -> Vec<RegionTag> {
+        self.tag_segmented(&Segmented::new(segmenter, title, content))
+    }
+
+    pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<RegionTag> {
         let mut found: Vec<RegionTag> = Vec::new();
-        for (field, text) in [(TextField::Title, title), (TextField::Content, content)] {
-            for word in segmenter.words(text) {
+        for field in [TextField::Title, TextField::Content] {
+            for word in doc.words_of(field).iter().copied() {
                 let Some(&district) = self.by_word.get(word.text) else {
                     continue;
                 };
@@ -147,12 +150,55 @@ pub struct SchoolRegistry {
     by_word: HashMap<String, usize>,
 }
 
-/// A school name: a few characters, then a school word. The shortest run that ends in
-/// a school word, so "某中学多名学生" does not swallow what follows.
-static SCHOOL_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\p{Han}0-9]{2,14}?(?:职业技术学院|高级中学|初级中学|实验学校|外国语学校|中学|小学|幼儿园|大学)")
-        .expect("valid regex")
-});
+/// Words a school name ends with. A name is the run of (at most
+/// [`MAX_SCHOOL_PREFIX`]) Chinese characters or digits just before one of them.
+const SCHOOL_WORDS: &[&str] = &[
+    "中学",
+    "小学",
+    "幼儿园",
+    "大学",
+    "职业技术学院",
+    "实验学校",
+    "外国语学校",
+];
+const MAX_SCHOOL_PREFIX: usize = 14;
+
+/// Names shaped like school names in `text`: (byte start, byte end) of each, in order.
+/// A scan for the school words and a short walk back, instead of a regular expression
+/// over the whole text: this runs on every document.
+fn school_shaped(text: &str) -> Vec<(usize, usize)> {
+    let mut ends: Vec<(usize, usize)> = SCHOOL_WORDS
+        .iter()
+        .flat_map(|word| text.match_indices(word).map(|(at, w)| (at, at + w.len())))
+        .collect();
+    ends.sort_unstable();
+    ends.dedup_by_key(|(_, end)| *end);
+    let mut names = Vec::new();
+    // A name does not reach back over an earlier school word ("…各中学一起参加了…幼儿园").
+    let mut previous_end = 0;
+    for (word_start, end) in ends {
+        let floor = previous_end.min(word_start);
+        previous_end = end;
+        let mut start = word_start;
+        for (taken, (at, c)) in text[floor..word_start]
+            .char_indices()
+            .map(|(at, c)| (at + floor, c))
+            .rev()
+            .enumerate()
+        {
+            let part_of_name =
+                (c.is_alphanumeric() && !c.is_ascii_alphabetic()) && taken < MAX_SCHOOL_PREFIX;
+            if !part_of_name {
+                break;
+            }
+            start = at;
+        }
+        if start < word_start && names.last().is_none_or(|&(_, last_end)| start >= last_end) {
+            names.push((start, end));
+        }
+    }
+    names
+}
 
 /// Particles and prepositions a school name does not contain: the name starts after the
 /// last of them ("一起参加了焦作市实验幼儿园" → "焦作市实验幼儿园").
@@ -220,6 +266,11 @@ impl SchoolRegistry {
 
     /// Schools named in the document: registry schools first, then names by shape.
     pub fn tag(&self, segmenter: &Segmenter, title: &str, content: &str) -> Vec<SchoolTag> {
+        self.tag_segmented(&Segmented::new(segmenter, title, content))
+    }
+
+    pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<SchoolTag> {
+        let (title, content) = (doc.title, doc.content);
         let mut found: Vec<SchoolTag> = Vec::new();
         let mut add = |tag_name: String, school: Option<&School>, matched: TermMatch| match found
             .iter_mut()
@@ -241,7 +292,7 @@ impl SchoolRegistry {
         };
         for (field, text) in [(TextField::Title, title), (TextField::Content, content)] {
             let mut known_spans: Vec<(usize, usize)> = Vec::new();
-            for word in segmenter.words(text) {
+            for word in doc.words_of(field).iter().copied() {
                 if let Some(&index) = self.by_word.get(word.text) {
                     let school = &self.schools[index];
                     known_spans.push((word.byte_start, word.byte_end));
@@ -254,18 +305,18 @@ impl SchoolRegistry {
                     add(school.name.clone(), Some(school), matched);
                 }
             }
-            for m in SCHOOL_SHAPE.find_iter(text) {
-                let found = m.as_str();
+            for (shape_start, shape_end) in school_shaped(text) {
+                let found = &text[shape_start..shape_end];
                 let name = match found.rfind(NOT_IN_NAME) {
                     Some(at) => &found[at + found[at..].chars().next().map_or(0, char::len_utf8)..],
                     None => found,
                 };
-                let start = m.end() - name.len();
-                let next = text[m.end()..].chars().next();
+                let start = shape_end - name.len();
+                let next = text[shape_end..].chars().next();
                 let is_name = name.chars().count() >= 4
                     && !NOT_A_NAME.iter().any(|w| name.contains(w))
                     && next != Some('生') // 小学生, 中学生, 大学生 are pupils
-                    && !known_spans.iter().any(|&(s, e)| start < e && m.end() > s);
+                    && !known_spans.iter().any(|&(s, e)| start < e && shape_end > s);
                 if is_name {
                     let char_start = text[..start].chars().count();
                     let matched = TermMatch {

@@ -15,8 +15,9 @@
 //! 非常 1.5
 //! ```
 
+use crate::segmented::Segmented;
 use crate::topics::{read_rule_file, RuleFileError};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use yuqing_model::{Sentiment, SentimentTag, TermMatch, TextField};
 use yuqing_segmenter::{Segmenter, Word};
@@ -115,12 +116,18 @@ impl Lexicon {
     }
 
     pub fn score(&self, segmenter: &Segmenter, title: &str, content: &str) -> SentimentTag {
+        self.score_segmented(&Segmented::new(segmenter, title, content))
+    }
+
+    pub(crate) fn score_segmented(&self, doc: &Segmented) -> SentimentTag {
+        let (title, content) = (doc.title, doc.content);
         let mut total = 0.0f32;
         let mut matches = Vec::new();
-        for (field, text) in [(TextField::Title, title), (TextField::Content, content)] {
-            let words: Vec<Word> = segmenter
-                .words(text)
-                .into_iter()
+        for (field, _text) in [(TextField::Title, title), (TextField::Content, content)] {
+            let words: Vec<Word> = doc
+                .words_of(field)
+                .iter()
+                .copied()
                 .filter(Word::is_term)
                 .collect();
             for (i, word) in words.iter().enumerate() {

@@ -11,8 +11,9 @@
 //! Words are matched against the shared segmentation (every rule word is added to the
 //! segmenter's dictionary so it stays one word), which keeps a tag and a search in step.
 
+use crate::segmented::Segmented;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use yuqing_model::{line_column, TermMatch, TextField, TopicTag};
 use yuqing_segmenter::Segmenter;
@@ -129,7 +130,7 @@ impl TopicSet {
             }
             rules.push(rule);
         }
-        let mut by_word: HashMap<String, Vec<(usize, Group)>> = HashMap::new();
+        let mut by_word: HashMap<String, Vec<(usize, Group)>> = HashMap::default();
         for (index, rule) in rules.iter().enumerate() {
             let groups = [
                 (&rule.subjects, Group::Subject),
@@ -170,6 +171,11 @@ impl TopicSet {
 
     /// The topics whose rules fire on the document, best first.
     pub fn tag(&self, segmenter: &Segmenter, title: &str, content: &str) -> Vec<TopicTag> {
+        self.tag_segmented(&Segmented::new(segmenter, title, content))
+    }
+
+    pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<TopicTag> {
+        let (title, content) = (doc.title, doc.content);
         #[derive(Default)]
         struct Hits {
             subject: bool,
@@ -178,11 +184,11 @@ impl TopicSet {
             matches: Vec<TermMatch>,
         }
         let mut hits: Vec<Hits> = (0..self.rules.len()).map(|_| Hits::default()).collect();
-        for (field, text, weight) in [
+        for (field, _text, weight) in [
             (TextField::Title, title, TITLE_WEIGHT),
             (TextField::Content, content, CONTENT_WEIGHT),
         ] {
-            for word in segmenter.words(text) {
+            for word in doc.words_of(field).iter().copied() {
                 let Some(uses) = self.by_word.get(word.text) else {
                     continue;
                 };

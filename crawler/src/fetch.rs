@@ -1,7 +1,11 @@
 //! HTTP fetching with the bounds every crawled response gets: a timeout, a redirect
-//! limit, and a maximum body size read incrementally (a hostile server cannot make the
-//! crawler buffer more than that).
+//! limit checked hop by hop against the [`AddressGuard`], a maximum body size read
+//! incrementally (a hostile server cannot make the crawler buffer more than that), and
+//! retries with exponential backoff and jitter on timeouts, 5xx and 429 (honouring
+//! `Retry-After`).
 
+use crate::guard::AddressGuard;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -27,6 +31,8 @@ pub struct Page {
 pub struct Fetcher {
     client: reqwest::Client,
     max_body_bytes: usize,
+    retries: u32,
+    guard: AddressGuard,
 }
 
 pub struct FetcherOptions {
@@ -34,7 +40,15 @@ pub struct FetcherOptions {
     pub timeout: Duration,
     pub max_body_bytes: usize,
     pub max_redirects: usize,
+    /// Attempts after the first one, for failures that may pass (timeouts, 5xx, 429).
+    pub retries: u32,
+    pub guard: AddressGuard,
 }
+
+/// First retry delay; doubled each attempt, plus up to half of it at random.
+const RETRY_BASE: Duration = Duration::from_millis(500);
+/// The longest `Retry-After` honoured; a server asking for more fails this visit.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Describes a reqwest error with its causes ("connection refused", "timed out"): the
 /// top-level message alone says only "error sending request".
@@ -51,35 +65,88 @@ fn describe(error: &reqwest::Error) -> String {
 
 impl Fetcher {
     pub fn new(options: FetcherOptions) -> Result<Self, reqwest::Error> {
+        let guard = options.guard.clone();
+        let max_redirects = options.max_redirects;
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > max_redirects {
+                return attempt.error(format!("more than {max_redirects} redirects"));
+            }
+            match guard.check_url(attempt.url()) {
+                Ok(()) => attempt.follow(),
+                Err(refused) => attempt.error(refused),
+            }
+        });
         let client = reqwest::Client::builder()
             .user_agent(options.user_agent)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .timeout(options.timeout)
-            .redirect(reqwest::redirect::Policy::limited(options.max_redirects))
+            .redirect(redirects)
+            .dns_resolver(Arc::new(options.guard.clone()))
             .build()?;
         Ok(Fetcher {
             client,
             max_body_bytes: options.max_body_bytes,
+            retries: options.retries,
+            guard: options.guard,
         })
     }
 
+    /// GET with retries: timeouts, connection failures, 5xx and 429 are tried again
+    /// after a growing pause (or the server's `Retry-After`); anything else fails at once.
     pub async fn get(&self, url: &Url) -> Result<Page, FetchError> {
+        self.guard
+            .check_url(url)
+            .map_err(|message| FetchError::Request {
+                url: url.to_string(),
+                message,
+            })?;
+        let mut attempt = 0;
+        loop {
+            let (result, retry_after) = self.get_once(url).await;
+            let retryable = match &result {
+                Ok(_) => false,
+                Err(FetchError::Status { status, .. }) => *status == 429 || *status >= 500,
+                Err(FetchError::Request { message, .. }) => !message.contains("refused "),
+                Err(FetchError::TooLarge { .. }) => false,
+            };
+            if !retryable || attempt >= self.retries {
+                return result;
+            }
+            let backoff = RETRY_BASE * 2u32.pow(attempt);
+            let jitter = backoff.mul_f64(jitter_fraction() * 0.5);
+            let wait = match retry_after {
+                Some(asked) if asked > MAX_RETRY_AFTER => return result,
+                Some(asked) => asked,
+                None => backoff + jitter,
+            };
+            tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, "retrying fetch");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn get_once(&self, url: &Url) -> (Result<Page, FetchError>, Option<Duration>) {
         let request_error = |e: reqwest::Error| FetchError::Request {
             url: url.to_string(),
             message: describe(&e),
         };
-        let mut response = self
-            .client
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(request_error)?;
+        let mut response = match self.client.get(url.clone()).send().await {
+            Ok(response) => response,
+            Err(error) => return (Err(request_error(error)), None),
+        };
         let status = response.status();
         if !status.is_success() {
-            return Err(FetchError::Status {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let error = FetchError::Status {
                 url: url.to_string(),
                 status: status.as_u16(),
-            });
+            };
+            return (Err(error), retry_after);
         }
         let too_large = || FetchError::TooLarge {
             url: url.to_string(),
@@ -89,7 +156,7 @@ impl Fetcher {
             .content_length()
             .is_some_and(|n| n as usize > self.max_body_bytes)
         {
-            return Err(too_large());
+            return (Err(too_large()), None);
         }
         let final_url = response.url().clone();
         let content_type = response
@@ -98,16 +165,33 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(request_error)? {
-            if body.len() + chunk.len() > self.max_body_bytes {
-                return Err(too_large());
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.max_body_bytes {
+                        return (Err(too_large()), None);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(error) => return (Err(request_error(error)), None),
             }
-            body.extend_from_slice(&chunk);
         }
-        Ok(Page {
+        let page = Page {
             url: final_url,
             content_type,
             body,
-        })
+        };
+        (Ok(page), None)
     }
+}
+
+/// A number in [0, 1) that differs between calls, for retry jitter (no need for a
+/// random number generator: it only spreads retries of many tasks apart).
+fn jitter_fraction() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos % 1000) / 1000.0
 }

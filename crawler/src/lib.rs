@@ -8,18 +8,21 @@
 mod decode;
 mod extract;
 mod fetch;
+mod guard;
 mod seen;
 mod source;
 
 pub use decode::{decode, Decoded};
 pub use extract::{extract, parse_chinese_datetime, Article};
 pub use fetch::{FetchError, Fetcher, FetcherOptions, Page};
+pub use guard::AddressGuard;
 pub use seen::SeenStore;
 pub use source::{Candidate, Source, SourceConfig, SourceKind};
 
 use chrono::Utc;
 use serde::Deserialize;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use yuqing_bus::{BusError, Producer};
@@ -40,6 +43,13 @@ pub struct CrawlerSettings {
     /// Pause between two requests of one source.
     #[serde(default = "default_request_delay_ms")]
     pub request_delay_ms: u64,
+    /// Further attempts of a request that timed out or got 5xx or 429.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+}
+
+fn default_retries() -> u32 {
+    2
 }
 
 fn default_user_agent() -> String {
@@ -69,6 +79,7 @@ impl Default for CrawlerSettings {
             max_body_bytes: default_max_body_bytes(),
             max_redirects: default_max_redirects(),
             request_delay_ms: default_request_delay_ms(),
+            retries: default_retries(),
         }
     }
 }
@@ -95,7 +106,10 @@ pub struct VisitReport {
 }
 
 pub struct Crawler {
-    fetcher: Fetcher,
+    settings: CrawlerSettings,
+    /// One HTTP client per source (each source has its own address guard), kept across
+    /// visits so connections are reused.
+    fetchers: Mutex<HashMap<String, Fetcher>>,
     seen: Arc<SeenStore>,
     output: Producer<RawDocument>,
     /// Whether a published document is safe at once (Kafka acknowledged it) or only after
@@ -112,12 +126,8 @@ impl Crawler {
         handoff_is_durable: bool,
     ) -> Result<Self, reqwest::Error> {
         Ok(Crawler {
-            fetcher: Fetcher::new(FetcherOptions {
-                user_agent: settings.user_agent.clone(),
-                timeout: Duration::from_secs(settings.timeout_secs.max(1)),
-                max_body_bytes: settings.max_body_bytes,
-                max_redirects: settings.max_redirects,
-            })?,
+            settings: settings.clone(),
+            fetchers: Mutex::new(HashMap::new()),
             seen,
             output,
             handoff_is_durable,
@@ -125,11 +135,32 @@ impl Crawler {
         })
     }
 
+    fn fetcher(&self, source: &Source) -> Result<Fetcher, reqwest::Error> {
+        let mut fetchers = self.fetchers.lock().expect("fetcher cache lock poisoned");
+        if let Some(fetcher) = fetchers.get(source.name()) {
+            return Ok(fetcher.clone());
+        }
+        let fetcher = Fetcher::new(FetcherOptions {
+            user_agent: self.settings.user_agent.clone(),
+            timeout: Duration::from_secs(self.settings.timeout_secs.max(1)),
+            max_body_bytes: self.settings.max_body_bytes,
+            max_redirects: self.settings.max_redirects,
+            retries: self.settings.retries,
+            guard: source.guard.clone(),
+        })?;
+        fetchers.insert(source.name().to_string(), fetcher.clone());
+        Ok(fetcher)
+    }
+
     /// Visits a source once: fetches its page, then every article link not seen before.
     /// A failing article is logged and counted; only a failure of the source page itself
     /// (or of the bus or state database) fails the visit.
     pub async fn visit(&self, source: &Source) -> Result<VisitReport, CrawlError> {
-        let page = self.fetcher.get(&source.url).await?;
+        let fetcher = self.fetcher(source).map_err(|e| CrawlError::Content {
+            url: source.url.to_string(),
+            message: format!("cannot build an HTTP client: {e}"),
+        })?;
+        let page = fetcher.get(&source.url).await?;
         let text = decode(&page.body, page.content_type.as_deref()).text;
         let candidates =
             source
@@ -155,7 +186,7 @@ impl Crawler {
                 continue;
             }
             tokio::time::sleep(self.request_delay).await;
-            match self.collect(source, &candidate, &canonical).await {
+            match self.collect(&fetcher, source, &candidate, &canonical).await {
                 Ok(document) => {
                     self.output.send(&document).await?;
                     self.seen.mark(
@@ -178,11 +209,12 @@ impl Crawler {
 
     async fn collect(
         &self,
+        fetcher: &Fetcher,
         source: &Source,
         candidate: &Candidate,
         canonical: &str,
     ) -> Result<RawDocument, CrawlError> {
-        let page = self.fetcher.get(&candidate.url).await?;
+        let page = fetcher.get(&candidate.url).await?;
         let decoded = decode(&page.body, page.content_type.as_deref());
         let article = extract(&decoded.text);
         if article.content.trim().is_empty() {

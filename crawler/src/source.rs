@@ -1,5 +1,6 @@
 //! Configured sources (信源) and how each kind finds its article links.
 
+use crate::guard::AddressGuard;
 use chrono::{DateTime, FixedOffset};
 use regex::Regex;
 use scraper::{Html, Selector};
@@ -36,6 +37,11 @@ pub struct SourceConfig {
     /// At most this many article links are followed per visit.
     #[serde(default = "default_max_articles")]
     pub max_articles: usize,
+    /// Networks this source may reach although they are loopback, private or special
+    /// (refused by default, so a hostile page cannot point the crawler at the intranet),
+    /// e.g. `["127.0.0.0/8"]` for a site served on this machine.
+    #[serde(default)]
+    pub allowed_networks: Vec<String>,
 }
 
 fn default_interval_secs() -> u64 {
@@ -53,6 +59,7 @@ fn default_max_articles() -> usize {
 pub struct Source {
     pub config: SourceConfig,
     pub url: Url,
+    pub guard: AddressGuard,
     link_selector: Selector,
     link_pattern: Option<Regex>,
 }
@@ -96,9 +103,21 @@ impl SourceConfig {
         if self.interval_secs == 0 {
             return Err("interval_secs: must be at least 1".into());
         }
+        let allowed = self
+            .allowed_networks
+            .iter()
+            .map(|net| {
+                net.parse::<ipnet::IpNet>()
+                    .or_else(|_| net.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("allowed_networks: {net:?} is not a network like \"127.0.0.0/8\"")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Source {
             config: self.clone(),
             url,
+            guard: AddressGuard::new(allowed),
             link_selector,
             link_pattern,
         })
@@ -129,7 +148,7 @@ impl Source {
                 let href = a.value().attr("href")?;
                 let mut url = page_url.join(href.trim()).ok()?;
                 url.set_fragment(None);
-                let followed = matches!(url.scheme(), "http" | "https")
+                let followed = self.guard.check_url(&url).is_ok()
                     && url != *page_url
                     && match &self.link_pattern {
                         Some(pattern) => pattern.is_match(url.as_str()),

@@ -65,18 +65,21 @@ kind = "listing"
 url = "{{sample_site}}/"
 link_selector = "ul.news-list a"
 interval_secs = {interval_secs}
+allowed_networks = ["127.0.0.0/8"]
 
 [[source]]
 name = "示例订阅"
 kind = "feed"
 url = "{{sample_site}}/rss.xml"
 interval_secs = {interval_secs}
+allowed_networks = ["127.0.0.0/8"]
 
 [[source]]
 name = "不可达的信源"
 kind = "feed"
 url = "http://127.0.0.1:1/rss.xml"
 interval_secs = 1
+allowed_networks = ["127.0.0.1"]
 
 [analyzer]
 user_dicts = ["{config}/dicts/user.dict"]

@@ -9,6 +9,7 @@ mod decode;
 mod extract;
 mod fetch;
 mod guard;
+mod robots;
 mod seen;
 mod source;
 
@@ -100,6 +101,8 @@ pub enum CrawlError {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct VisitReport {
     pub links: usize,
+    /// Links robots.txt does not let us fetch.
+    pub blocked: usize,
     pub already_seen: usize,
     pub collected: usize,
     pub failed: usize,
@@ -110,6 +113,7 @@ pub struct Crawler {
     /// One HTTP client per source (each source has its own address guard), kept across
     /// visits so connections are reused.
     fetchers: Mutex<HashMap<String, Fetcher>>,
+    robots: robots::RobotsCache,
     seen: Arc<SeenStore>,
     output: Producer<RawDocument>,
     /// Whether a published document is safe at once (Kafka acknowledged it) or only after
@@ -128,6 +132,7 @@ impl Crawler {
         Ok(Crawler {
             settings: settings.clone(),
             fetchers: Mutex::new(HashMap::new()),
+            robots: robots::RobotsCache::default(),
             seen,
             output,
             handoff_is_durable,
@@ -160,6 +165,16 @@ impl Crawler {
             url: source.url.to_string(),
             message: format!("cannot build an HTTP client: {e}"),
         })?;
+        let rules = self.robots.rules_for(&fetcher, &source.url).await?;
+        if !rules.allowed(&source.url) {
+            return Err(CrawlError::Content {
+                url: source.url.to_string(),
+                message: "robots.txt does not allow fetching this page".into(),
+            });
+        }
+        let delay = rules
+            .crawl_delay()
+            .map_or(self.request_delay, |asked| asked.max(self.request_delay));
         let page = fetcher.get(&source.url).await?;
         let text = decode(&page.body, page.content_type.as_deref()).text;
         let candidates =
@@ -185,7 +200,19 @@ impl Crawler {
                 report.already_seen += 1;
                 continue;
             }
-            tokio::time::sleep(self.request_delay).await;
+            // Articles may live on another site than the listing: ask that site's robots.txt.
+            let allowed = match self.robots.rules_for(&fetcher, &candidate.url).await {
+                Ok(rules) => rules.allowed(&candidate.url),
+                Err(error) => {
+                    tracing::warn!(source = source.name(), %error, "robots.txt unavailable; article skipped for now");
+                    false
+                }
+            };
+            if !allowed {
+                report.blocked += 1;
+                continue;
+            }
+            tokio::time::sleep(delay).await;
             match self.collect(&fetcher, source, &candidate, &canonical).await {
                 Ok(document) => {
                     self.output.send(&document).await?;
@@ -271,6 +298,7 @@ pub async fn run_sources(
                             links = report.links,
                             collected = report.collected,
                             already_seen = report.already_seen,
+                            blocked = report.blocked,
                             failed = report.failed,
                             "source visited"
                         );

@@ -47,6 +47,7 @@ async fn page(State(hits): State<Hits>, Path(name): Path<String>) -> Response {
                 "loop.html",
                 "huge.html",
                 "http://192.168.1.1/x.html",
+                "secret.html",
             ];
             let items: String = links
                 .iter()
@@ -76,9 +77,14 @@ async fn page(State(hits): State<Hits>, Path(name): Path<String>) -> Response {
     }
 }
 
+async fn robots_txt() -> &'static str {
+    "User-agent: *\nDisallow: /page/secret.html\n\nUser-agent: yuqing\nDisallow: /page/secret.html\nCrawl-delay: 0.1\n"
+}
+
 async fn serve(hits: Hits) -> String {
     let app = Router::new()
         .route("/page/{name}", get(page))
+        .route("/robots.txt", get(robots_txt))
         .with_state(hits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -122,9 +128,14 @@ async fn hostile_pages_fail_alone_and_passing_troubles_are_retried() {
         .await
         .unwrap();
     assert_eq!(
-        report.links, 7,
+        report.links, 8,
         "the link into 192.168.1.1 is not followed: {report:?}"
     );
+    assert_eq!(
+        report.blocked, 1,
+        "robots.txt disallows secret.html: {report:?}"
+    );
+    assert_eq!(hits.count("secret.html"), 0);
     assert_eq!(report.collected, 3, "{report:?}");
     assert_eq!(
         report.failed, 4,

@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn listing_follows_matching_links_once() {
         let listing = source(
-            "name = \"示例\"\nkind = \"listing\"\nurl = \"{sample_site}/news/\"\nlink_selector = \".list a\"\nlink_pattern = '/news/\\d+\\.html$'",
+            "name = \"示例\"\nkind = \"listing\"\nurl = \"{sample_site}/news/\"\nlink_selector = \".list a\"\nlink_pattern = '/news/\\d+\\.html$'\nallowed_networks = [\"127.0.0.0/8\"]",
         )
         .unwrap();
         let html = r#"<div class="nav"><a href="/news/9.html">导航</a></div>

@@ -317,7 +317,7 @@ pub fn analyze(config: &Config, options: AnalyzeBench) -> anyhow::Result<()> {
     let analysis = median(analysis);
     println!("jieba-rs segmentation  {segmentation:>7.2} MB/s   ({words} words)");
     println!(
-        "yuqing analyzer        {analysis:>7.2} MB/s   ({:.0}% of segmentation alone; it segments title and body once per tagger)",
+        "yuqing analyzer        {analysis:>7.2} MB/s   ({:.0}% of segmentation alone)",
         100.0 * analysis / segmentation
     );
     if options.peer {

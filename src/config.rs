@@ -124,21 +124,8 @@ impl Default for DeskConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: cannot read the configuration: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-}
+/// Configuration problems are reported as file:line:column.
+pub type ConfigError = yuqing_model::FileError;
 
 /// Stands in for the sample site's address while checking source URLs, before the site
 /// is bound.
@@ -146,17 +133,14 @@ const SAMPLE_SITE_PLACEHOLDER: &str = "http://127.0.0.1:1";
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = yuqing_model::read_text_file(path)?;
         Self::parse(path, text)
     }
 
     pub fn parse(path: &Path, text: String) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(&text).map_err(|e| {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
-            invalid(path, &text, offset, e.message().trim().to_string())
+            ConfigError::invalid(path, &text, offset, e.message().trim().to_string())
         })?;
         config.path = path.to_path_buf();
         config.text = text;
@@ -177,7 +161,7 @@ impl Config {
 
     /// An error pointing at a spanned item of this file.
     pub fn error_at(&self, offset: usize, message: String) -> ConfigError {
-        invalid(&self.path, &self.text, offset, message)
+        ConfigError::invalid(&self.path, &self.text, offset, message)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -234,16 +218,6 @@ impl Config {
 
     pub fn alert_rules(&self) -> Vec<AlertRule> {
         self.alerts.iter().map(|r| r.get_ref().clone()).collect()
-    }
-}
-
-fn invalid(path: &Path, text: &str, offset: usize, message: String) -> ConfigError {
-    let (line, column) = yuqing_model::line_column(text, offset);
-    ConfigError::Invalid {
-        path: path.to_path_buf(),
-        line,
-        column,
-        message,
     }
 }
 
@@ -312,7 +286,7 @@ sentiment = "sentiment.txt"
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("/nonexistent/yuqing.toml: cannot read the configuration"),
+            err.starts_with("/nonexistent/yuqing.toml: cannot read"),
             "{err}"
         );
     }

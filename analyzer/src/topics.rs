@@ -14,45 +14,14 @@
 use crate::segmented::Segmented;
 use rustc_hash::FxHashMap as HashMap;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
-use yuqing_model::{line_column, TermMatch, TextField, TopicTag};
+use std::path::Path;
+use yuqing_model::{TermMatch, TextField, TopicTag};
 use yuqing_segmenter::Segmenter;
 
-#[derive(Debug, thiserror::Error)]
-pub enum RuleFileError {
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-}
+/// Rule files report problems as file:line:column.
+pub type RuleFileError = yuqing_model::FileError;
 
-/// Reads an analyst-edited file, naming it in the error.
-pub(crate) fn read_rule_file(path: &Path) -> Result<String, RuleFileError> {
-    std::fs::read_to_string(path).map_err(|source| RuleFileError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-impl RuleFileError {
-    pub(crate) fn invalid(path: &Path, text: &str, offset: usize, message: String) -> Self {
-        let (line, column) = line_column(text, offset);
-        RuleFileError::Invalid {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-        }
-    }
-}
+pub(crate) use yuqing_model::read_text_file as read_rule_file;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -331,6 +331,45 @@ mod tests {
     }
 }
 
+/// A problem with a file people edit (configuration, rules, dictionaries), said with
+/// the file, line and column so it can be fixed without guessing.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: std::path::PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+impl FileError {
+    /// An error at byte `offset` of `text`, the contents of `path`.
+    pub fn invalid(path: &std::path::Path, text: &str, offset: usize, message: String) -> Self {
+        let (line, column) = line_column(text, offset);
+        FileError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+/// Reads a file people edit, naming it in the error.
+pub fn read_text_file(path: &std::path::Path) -> Result<String, FileError> {
+    std::fs::read_to_string(path).map_err(|source| FileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// The 1-based line and column (in characters) of a byte offset in `text`, for error
 /// messages that point into configuration and dictionary files.
 pub fn line_column(text: &str, byte_offset: usize) -> (usize, usize) {

@@ -25,6 +25,18 @@ pub struct Page {
     pub url: Url,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
+    /// The server answered 304: the page is as it was when `validators` were taken
+    /// (the body is empty).
+    pub not_modified: bool,
+    /// What to send next time so that an unchanged page costs a 304.
+    pub validators: Validators,
+}
+
+/// The `ETag` and `Last-Modified` of a page, for conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
 }
 
 #[derive(Clone)]
@@ -94,6 +106,16 @@ impl Fetcher {
     /// GET with retries: timeouts, connection failures, 5xx and 429 are tried again
     /// after a growing pause (or the server's `Retry-After`); anything else fails at once.
     pub async fn get(&self, url: &Url) -> Result<Page, FetchError> {
+        self.get_conditional(url, &Validators::default()).await
+    }
+
+    /// GET that sends `If-None-Match` / `If-Modified-Since` from `validators`; an
+    /// unchanged page comes back with `not_modified` set.
+    pub async fn get_conditional(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<Page, FetchError> {
         self.guard
             .check_url(url)
             .map_err(|message| FetchError::Request {
@@ -102,7 +124,7 @@ impl Fetcher {
             })?;
         let mut attempt = 0;
         loop {
-            let (result, retry_after) = self.get_once(url).await;
+            let (result, retry_after) = self.get_once(url, validators).await;
             let retryable = match &result {
                 Ok(_) => false,
                 Err(FetchError::Status { status, .. }) => *status == 429 || *status >= 500,
@@ -125,16 +147,48 @@ impl Fetcher {
         }
     }
 
-    async fn get_once(&self, url: &Url) -> (Result<Page, FetchError>, Option<Duration>) {
+    async fn get_once(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> (Result<Page, FetchError>, Option<Duration>) {
         let request_error = |e: reqwest::Error| FetchError::Request {
             url: url.to_string(),
             message: describe(&e),
         };
-        let mut response = match self.client.get(url.clone()).send().await {
+        let mut request = self.client.get(url.clone());
+        if let Some(etag) = &validators.etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(date) = &validators.last_modified {
+            request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
+        }
+        let mut response = match request.send().await {
             Ok(response) => response,
             Err(error) => return (Err(request_error(error)), None),
         };
         let status = response.status();
+        let header = |name: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let page_validators = Validators {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        };
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            let page = Page {
+                url: response.url().clone(),
+                content_type: None,
+                body: Vec::new(),
+                not_modified: true,
+                validators: validators.clone(),
+            };
+            return (Ok(page), None);
+        }
         if !status.is_success() {
             let retry_after = response
                 .headers()
@@ -181,6 +235,8 @@ impl Fetcher {
             url: final_url,
             content_type,
             body,
+            not_modified: false,
+            validators: page_validators,
         };
         (Ok(page), None)
     }

@@ -15,7 +15,7 @@ mod source;
 
 pub use decode::{decode, Decoded};
 pub use extract::{extract, parse_chinese_datetime, Article};
-pub use fetch::{FetchError, Fetcher, FetcherOptions, Page};
+pub use fetch::{FetchError, Fetcher, FetcherOptions, Page, Validators};
 pub use guard::AddressGuard;
 pub use seen::SeenStore;
 pub use source::{Candidate, Source, SourceConfig, SourceKind};
@@ -100,6 +100,8 @@ pub enum CrawlError {
 /// What one visit of a source did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct VisitReport {
+    /// The source page answered 304: nothing changed since the last complete visit.
+    pub unchanged: bool,
     pub links: usize,
     /// Links robots.txt does not let us fetch.
     pub blocked: usize,
@@ -175,7 +177,14 @@ impl Crawler {
         let delay = rules
             .crawl_delay()
             .map_or(self.request_delay, |asked| asked.max(self.request_delay));
-        let page = fetcher.get(&source.url).await?;
+        let known = self.seen.validators(source.url.as_str())?;
+        let page = fetcher.get_conditional(&source.url, &known).await?;
+        if page.not_modified {
+            return Ok(VisitReport {
+                unchanged: true,
+                ..VisitReport::default()
+            });
+        }
         let text = decode(&page.body, page.content_type.as_deref()).text;
         let candidates =
             source
@@ -188,6 +197,7 @@ impl Crawler {
             links: candidates.len(),
             ..VisitReport::default()
         };
+        let mut complete = true;
         for candidate in candidates {
             let canonical = match canonical_url(candidate.url.as_str()) {
                 Ok(url) => url,
@@ -205,6 +215,7 @@ impl Crawler {
                 Ok(rules) => rules.allowed(&candidate.url),
                 Err(error) => {
                     tracing::warn!(source = source.name(), %error, "robots.txt unavailable; article skipped for now");
+                    complete = false;
                     false
                 }
             };
@@ -230,6 +241,12 @@ impl Crawler {
                     report.failed += 1;
                 }
             }
+        }
+        // Only a visit that took everything lets the next one stop at a 304: otherwise
+        // the articles that failed would never be tried again.
+        if complete && report.failed == 0 {
+            self.seen
+                .store_validators(source.url.as_str(), &page.validators)?;
         }
         Ok(report)
     }
@@ -295,6 +312,7 @@ pub async fn run_sources(
                         failures = 0;
                         tracing::info!(
                             source = source.name(),
+                            unchanged = report.unchanged,
                             links = report.links,
                             collected = report.collected,
                             already_seen = report.already_seen,

@@ -6,6 +6,7 @@
 //! the embedded bus (whose channels die with the process). At start, pages still `handed`
 //! are forgotten, so a crash in between means a refetch, never a lost document.
 
+use crate::fetch::Validators;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
@@ -29,7 +30,12 @@ impl SeenStore {
                  state TEXT NOT NULL,
                  handed_on_at TEXT NOT NULL
              );
-             CREATE INDEX IF NOT EXISTS crawl_seen_doc ON crawl_seen (doc_id);",
+             CREATE INDEX IF NOT EXISTS crawl_seen_doc ON crawl_seen (doc_id);
+             CREATE TABLE IF NOT EXISTS crawl_validators (
+                 url TEXT PRIMARY KEY,
+                 etag TEXT,
+                 last_modified TEXT
+             );",
         )?;
         Ok(SeenStore { db: Mutex::new(db) })
     }
@@ -84,6 +90,31 @@ impl SeenStore {
             }
         }
         tx.commit()
+    }
+
+    /// The validators of a source page's last complete visit, for conditional GET.
+    pub fn validators(&self, url: &str) -> rusqlite::Result<Validators> {
+        self.db()
+            .query_row(
+                "SELECT etag, last_modified FROM crawl_validators WHERE url = ?1",
+                [url],
+                |row| {
+                    Ok(Validators {
+                        etag: row.get(0)?,
+                        last_modified: row.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+    }
+
+    pub fn store_validators(&self, url: &str, validators: &Validators) -> rusqlite::Result<()> {
+        self.db().execute(
+            "INSERT OR REPLACE INTO crawl_validators (url, etag, last_modified) VALUES (?1, ?2, ?3)",
+            params![url, validators.etag, validators.last_modified],
+        )?;
+        Ok(())
     }
 
     /// Forgets pages handed on but never confirmed (the process died in between), so they

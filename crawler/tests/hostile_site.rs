@@ -2,7 +2,7 @@
 //! limits, redirect loops, redirects and links into private networks, huge bodies.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -77,6 +77,37 @@ async fn page(State(hits): State<Hits>, Path(name): Path<String>) -> Response {
     }
 }
 
+/// A listing that supports conditional GET: the same ETag while nothing changes.
+async fn conditional(
+    State(hits): State<Hits>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some("\"v1\"");
+    let key = if unchanged {
+        format!("{name} 304")
+    } else {
+        name.clone()
+    };
+    *hits.0.lock().unwrap().entry(key).or_default() += 1;
+    match name.as_str() {
+        "list.html" if unchanged => StatusCode::NOT_MODIFIED.into_response(),
+        "list.html" => (
+            [
+                (header::CONTENT_TYPE, "text/html"),
+                (header::ETAG, "\"v1\""),
+            ],
+            "<ul class=\"list\"><li><a href=\"a.html\">a</a></li></ul>",
+        )
+            .into_response(),
+        "a.html" => article("家长会通知").into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn robots_txt() -> &'static str {
     "User-agent: *\nDisallow: /page/secret.html\n\nUser-agent: yuqing\nDisallow: /page/secret.html\nCrawl-delay: 0.1\n"
 }
@@ -85,6 +116,7 @@ async fn serve(hits: Hits) -> String {
     let app = Router::new()
         .route("/page/{name}", get(page))
         .route("/robots.txt", get(robots_txt))
+        .route("/cond/{name}", get(conditional))
         .with_state(hits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -191,4 +223,32 @@ async fn a_source_on_loopback_is_refused_unless_allowed() {
         "{error}"
     );
     assert_eq!(hits.count("list.html"), 0, "no request was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_listing_costs_a_304_and_nothing_else() {
+    let hits = Hits::default();
+    let base = serve(hits.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::new(64);
+    let _raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
+    let crawler = crawler(dir.path(), &bus);
+    let text = format!(
+        "name = \"条件请求\"\nkind = \"listing\"\nurl = \"{base}/cond/list.html\"\nlink_selector = \".list a\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
+    );
+    let source = toml::from_str::<SourceConfig>(&text)
+        .unwrap()
+        .build("")
+        .unwrap();
+
+    let first = crawler.visit(&source).await.unwrap();
+    assert_eq!((first.unchanged, first.collected), (false, 1), "{first:?}");
+    let second = crawler.visit(&source).await.unwrap();
+    assert!(second.unchanged, "{second:?}");
+    assert_eq!(
+        hits.count("list.html 304"),
+        1,
+        "the second visit asked with If-None-Match"
+    );
+    assert_eq!(hits.count("a.html"), 1);
 }

@@ -69,6 +69,9 @@ enum Command {
         json: bool,
         #[arg(long, default_value_t = 10)]
         limit: usize,
+        /// relevance (default; time for an empty query), time or risk.
+        #[arg(long, default_value = "relevance")]
+        sort: yuqing_indexer::Sort,
     },
     /// Serve the desk API over the existing index, without crawling.
     Serve,
@@ -172,9 +175,12 @@ fn main() -> ExitCode {
                 .await
             }
             Command::Status { json, transport } => status::print(&config, &data, transport, json),
-            Command::Search { query, json, limit } => {
-                search(&config, &data, &query.join(" "), json, limit)
-            }
+            Command::Search {
+                query,
+                json,
+                limit,
+                sort,
+            } => search(&config, &data, &query.join(" "), json, limit, sort),
             Command::Serve => serve(&config, &data).await,
             Command::Analyze { json: _, jsonl } => {
                 let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;
@@ -214,11 +220,13 @@ fn search(
     query: &str,
     json: bool,
     limit: usize,
+    sort: yuqing_indexer::Sort,
 ) -> anyhow::Result<()> {
     let (_, index) = pipeline::open_index(config, data, false)?;
     let results = index.search(&SearchRequest {
         query: query.to_string(),
         limit: limit.max(1),
+        sort,
         among_ids: None,
     })?;
     let mut out = std::io::stdout().lock();

@@ -107,6 +107,38 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         search(&desk, "risk:high").await["total"]
     );
 
+    // The query language: Chinese habits, fields, time ranges, sorting.
+    assert_eq!(search(&desk, "溺水 | 腹泻").await["total"], 5);
+    assert_eq!(
+        search(&desk, "topic:食品安全 -district:温县").await["total"],
+        0
+    );
+    assert_eq!(
+        search(&desk, "from:2026-11-20 to:2026-11-20").await["total"],
+        3,
+        "the canteen story and its reprints"
+    );
+    let by_risk: Value = reqwest::get(format!("{desk}/api/search?q=&sort=risk&limit=3"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_risk["hits"][0]["risk"], "high", "{by_risk}");
+    let unclosed = reqwest::get(format!("{desk}/api/search?q=溺水 (学生"))
+        .await
+        .unwrap();
+    assert_eq!(unclosed.status(), 400);
+    let body: Value = unclosed.json().await.unwrap();
+    assert_eq!(body["position"], 3, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("unclosed parenthesis"),
+        "{body}"
+    );
+
     // Reprints of the canteen story are found together, tagged alike.
     let canteen = search(&desk, "topic:食品安全").await;
     assert_eq!(canteen["total"], 3);

@@ -59,6 +59,7 @@ pub fn validate_rules(index: &SearchIndex, rules: &[AlertRule]) -> Result<(), Al
             .search(&SearchRequest {
                 query: rule.query.clone(),
                 limit: 1,
+                sort: Default::default(),
                 among_ids: Some(Vec::new()),
             })
             .map_err(|source| AlertError::Rule {
@@ -84,6 +85,7 @@ pub async fn run_evaluator(
                 index.search(&SearchRequest {
                     query: rule.query.clone(),
                     limit: committed.ids.len(),
+                    sort: Default::default(),
                     among_ids: Some(committed.ids.clone()),
                 })
             })

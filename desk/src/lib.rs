@@ -1,7 +1,8 @@
 //! The monitoring desk's HTTP API, served by `yuqing run` and `yuqing serve`.
 //!
-//! - `GET /api/search?q=…&limit=…` → `{"total": N, "hits": [...]}`, the same shape as
-//!   `yuqing search --json`;
+//! - `GET /api/search?q=…&limit=…&sort=relevance|time|risk` → `{"total": N, "hits": [...]}`,
+//!   the same shape as `yuqing search --json`; a bad query is a 400 with the character
+//!   position of the problem;
 //! - `GET /api/health` → `{"status": "ok", "documents": N}`.
 //!
 //! Errors are `{"message", "code"}` with a 4xx/5xx status; nothing a user types can crash
@@ -16,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use yuqing_indexer::{SearchError, SearchIndex, SearchRequest, SearchResults};
+use yuqing_indexer::query::QueryError;
+use yuqing_indexer::{SearchError, SearchIndex, SearchRequest, SearchResults, Sort};
 
 /// Most hits one request may ask for.
 const MAX_LIMIT: usize = 200;
@@ -26,24 +28,45 @@ const DEFAULT_LIMIT: usize = 20;
 struct ApiError {
     message: String,
     code: &'static str,
+    /// For a bad query: the character of the query where the problem is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<usize>,
 }
 
 enum DeskError {
-    BadQuery(String),
+    BadQuery(QueryError),
+    BadParameter(String),
     Internal,
 }
 
 impl IntoResponse for DeskError {
     fn into_response(self) -> Response {
-        let (status, code, message) = match self {
-            DeskError::BadQuery(message) => (StatusCode::BAD_REQUEST, "bad_query", message),
+        let (status, code, message, position) = match self {
+            DeskError::BadQuery(error) => (
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                error.message,
+                Some(error.position),
+            ),
+            DeskError::BadParameter(message) => {
+                (StatusCode::BAD_REQUEST, "bad_parameter", message, None)
+            }
             DeskError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "the search failed; see the server log".to_string(),
+                None,
             ),
         };
-        (status, Json(ApiError { message, code })).into_response()
+        (
+            status,
+            Json(ApiError {
+                message,
+                code,
+                position,
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -52,15 +75,22 @@ struct SearchParams {
     #[serde(default)]
     q: String,
     limit: Option<usize>,
+    /// relevance (default), time or risk.
+    sort: Option<String>,
 }
 
 async fn search(
     State(index): State<SearchIndex>,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchResults>, DeskError> {
+    let sort = match params.sort.as_deref() {
+        None | Some("") => Sort::default(),
+        Some(text) => text.parse().map_err(DeskError::BadParameter)?,
+    };
     let request = SearchRequest {
         query: params.q,
         limit: params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+        sort,
         among_ids: None,
     };
     let result = tokio::task::spawn_blocking(move || index.search(&request)).await;

@@ -1,5 +1,6 @@
 //! The tantivy index: schema, opening (with a schema version check), upserts and search.
 
+use crate::query::{self, QueryError, QueryFields};
 use crate::tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermSetQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST,
     STORED, STRING,
@@ -51,7 +52,7 @@ pub enum IndexError {
 pub enum SearchError {
     /// The query could not be understood; the message is safe to show to the user.
     #[error("bad query: {0}")]
-    BadQuery(String),
+    BadQuery(#[from] QueryError),
     #[error("search failed: {0}")]
     Internal(#[from] tantivy::TantivyError),
 }
@@ -68,6 +69,7 @@ pub(crate) struct Fields {
     pub district: Field,
     pub school: Field,
     pub risk: Field,
+    pub risk_score: Field,
     pub published_at: Field,
     pub fetched_at: Field,
     /// The whole analyzed document as JSON: what the desk shows, explanations included.
@@ -94,6 +96,7 @@ fn build_schema() -> (Schema, Fields) {
         school: builder.add_text_field("school", STRING | FAST),
         // Both spellings, so `risk:高` and `risk:high` find the same documents.
         risk: builder.add_text_field("risk", STRING | FAST),
+        risk_score: builder.add_f64_field("risk_score", FAST),
         published_at: builder.add_date_field("published_at", date.clone()),
         fetched_at: builder.add_date_field("fetched_at", date),
         document: builder.add_text_field("document", STORED),
@@ -101,11 +104,37 @@ fn build_schema() -> (Schema, Fields) {
     (builder.build(), fields)
 }
 
-/// A search request. An empty query matches everything, latest published first.
+/// How hits are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Best match first; for an empty query, latest published first.
+    #[default]
+    Relevance,
+    /// Latest published first.
+    Time,
+    /// Highest risk score first.
+    Risk,
+}
+
+impl std::str::FromStr for Sort {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Sort, String> {
+        match s {
+            "relevance" => Ok(Sort::Relevance),
+            "time" => Ok(Sort::Time),
+            "risk" => Ok(Sort::Risk),
+            other => Err(format!("sort is relevance, time or risk, not `{other}`")),
+        }
+    }
+}
+
+/// A search request in the desk's query language (see [`crate::query`]).
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
     pub query: String,
     pub limit: usize,
+    pub sort: Sort,
     /// Only documents with these ids (used to judge the documents of one commit).
     pub among_ids: Option<Vec<String>>,
 }
@@ -140,6 +169,7 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    segmenter: Arc<Segmenter>,
 }
 
 const SNIPPET_CHARS: usize = 120;
@@ -219,7 +249,7 @@ impl SearchIndex {
         };
         index.tokenizers().register(
             TOKENIZER_NAME,
-            TextAnalyzer::builder(JiebaTokenizer::new(segmenter)).build(),
+            TextAnalyzer::builder(JiebaTokenizer::new(segmenter.clone())).build(),
         );
         // The writer's process reloads explicitly after each commit (so alert rules see
         // the commit they judge); another process follows commits through the file watch.
@@ -238,6 +268,7 @@ impl SearchIndex {
             index,
             reader,
             fields,
+            segmenter,
         })
     }
 
@@ -278,6 +309,7 @@ impl SearchIndex {
         let risk = doc.analysis.risk.level;
         tdoc.add_text(f.risk, risk.as_str());
         tdoc.add_text(f.risk, risk.zh());
+        tdoc.add_f64(f.risk_score, f64::from(doc.analysis.risk.score));
         if let Some(published) = raw.published_at {
             tdoc.add_date(
                 f.published_at,
@@ -306,17 +338,26 @@ impl SearchIndex {
     }
 
     fn parse_query(&self, text: &str) -> Result<Box<dyn Query>, SearchError> {
-        if text.trim().is_empty() {
-            return Ok(Box::new(AllQuery));
-        }
-        let mut parser =
-            QueryParser::for_index(&self.index, vec![self.fields.title, self.fields.content]);
-        // The desk's habit: words separated by spaces must all appear.
-        parser.set_conjunction_by_default();
-        parser.set_field_boost(self.fields.title, 2.0);
-        parser
-            .parse_query(text)
-            .map_err(|e| SearchError::BadQuery(e.to_string()))
+        let f = &self.fields;
+        let fields = QueryFields {
+            title: f.title,
+            content: f.content,
+            topic: f.topic,
+            district: f.district,
+            school: f.school,
+            source: f.source,
+            sentiment: f.sentiment,
+            risk: f.risk,
+            published_at: f.published_at,
+            fetched_at: f.fetched_at,
+        };
+        let node = query::parse(text)?;
+        Ok(query::compile(
+            &node,
+            &fields,
+            &self.segmenter,
+            chrono::Utc::now(),
+        )?)
     }
 
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
@@ -335,19 +376,38 @@ impl SearchIndex {
         };
         let searcher = self.reader.searcher();
         let limit = request.limit.max(1);
-        let (total, addresses): (usize, Vec<DocAddress>) = if request.query.trim().is_empty() {
-            let (hits, total) = searcher.search(
-                &query,
-                &(
-                    TopDocs::with_limit(limit)
-                        .order_by_fast_field::<tantivy::DateTime>("published_at", Order::Desc),
-                    Count,
-                ),
-            )?;
-            (total, hits.into_iter().map(|(_, a)| a).collect())
-        } else {
-            let (hits, total) = searcher.search(&query, &(TopDocs::with_limit(limit), Count))?;
-            (total, hits.into_iter().map(|(_, a)| a).collect())
+        let sort = match request.sort {
+            Sort::Relevance if request.query.trim().is_empty() => Sort::Time,
+            other => other,
+        };
+        let (total, addresses): (usize, Vec<DocAddress>) = match sort {
+            Sort::Time => {
+                let (hits, total) = searcher.search(
+                    &query,
+                    &(
+                        TopDocs::with_limit(limit)
+                            .order_by_fast_field::<tantivy::DateTime>("published_at", Order::Desc),
+                        Count,
+                    ),
+                )?;
+                (total, hits.into_iter().map(|(_, a)| a).collect())
+            }
+            Sort::Risk => {
+                let (hits, total) = searcher.search(
+                    &query,
+                    &(
+                        TopDocs::with_limit(limit)
+                            .order_by_fast_field::<f64>("risk_score", Order::Desc),
+                        Count,
+                    ),
+                )?;
+                (total, hits.into_iter().map(|(_, a)| a).collect())
+            }
+            Sort::Relevance => {
+                let (hits, total) =
+                    searcher.search(&query, &(TopDocs::with_limit(limit), Count))?;
+                (total, hits.into_iter().map(|(_, a)| a).collect())
+            }
         };
 
         let mut content_snippets =

@@ -6,11 +6,12 @@
 //! each commit's document ids are handed to the alert evaluator.
 
 mod index;
+pub mod query;
 mod tokenizer;
 
 pub use index::{
     html_escape, IndexError, SearchError, SearchHit, SearchIndex, SearchRequest, SearchResults,
-    SCHEMA_VERSION,
+    Sort, SCHEMA_VERSION,
 };
 pub use tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
 
@@ -241,6 +242,7 @@ mod tests {
             .search(&SearchRequest {
                 query: "溺水".into(),
                 limit: 10,
+                sort: Default::default(),
                 among_ids: None,
             })
             .unwrap();
@@ -258,6 +260,7 @@ mod tests {
             .search(&SearchRequest {
                 query: "后厨".into(),
                 limit: 10,
+                sort: Default::default(),
                 among_ids: Some(vec![doc_id("http://a.cn/2.html").unwrap()]),
             })
             .unwrap();
@@ -267,6 +270,7 @@ mod tests {
             .search(&SearchRequest {
                 query: "后厨".into(),
                 limit: 10,
+                sort: Default::default(),
                 among_ids: Some(vec![doc_id("http://a.cn/1.html").unwrap()]),
             })
             .unwrap();
@@ -312,6 +316,7 @@ mod tests {
                 .search(&SearchRequest {
                     query: query.into(),
                     limit: 5,
+                    sort: Default::default(),
                     among_ids: None,
                 })
                 .unwrap()
@@ -329,6 +334,7 @@ mod tests {
             .search(&SearchRequest {
                 query: "溺水".into(),
                 limit: 5,
+                sort: Default::default(),
                 among_ids: None,
             })
             .unwrap()
@@ -354,6 +360,7 @@ mod tests {
             .search(&SearchRequest {
                 query: "title:(溺水".into(),
                 limit: 5,
+                sort: Default::default(),
                 among_ids: None,
             })
             .unwrap_err();

@@ -227,6 +227,7 @@ fn search(
         query: query.to_string(),
         limit: limit.max(1),
         sort,
+        facets: None,
         among_ids: None,
     })?;
     let mut out = std::io::stdout().lock();

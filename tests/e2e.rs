@@ -29,6 +29,7 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
     // both link several of them (the feed with tracking parameters) and the sources are
     // visited again every second.
     assert_sample_indexed_once(&desk, Duration::from_secs(60)).await;
+    let everything_now = search(&desk, "").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
         search(&desk, "").await["total"],
@@ -105,6 +106,37 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
     assert_eq!(
         search(&desk, "risk:高").await["total"],
         search(&desk, "risk:high").await["total"]
+    );
+
+    // Counts for the whole result and a histogram by Beijing day.
+    let facets = &everything_now["facets"];
+    let count = |facet: &str, key: &str| {
+        facets[facet]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == key)
+            .map_or(0, |f| f["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("topic", "食品安全"), 3, "{facets}");
+    assert_eq!(count("topic", "防溺水"), 2, "{facets}");
+    assert_eq!(count("district", "孟州市"), 2, "{facets}");
+    assert!(facets["risk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["key"].as_str().unwrap().is_ascii()));
+    let day = everything_now["histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["start"] == "2026-11-20T00:00:00+08:00")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        day["count"], 3,
+        "the canteen story's day: {}",
+        everything_now["histogram"]
     );
 
     // The query language: Chinese habits, fields, time ranges, sorting.

@@ -60,6 +60,7 @@ pub fn validate_rules(index: &SearchIndex, rules: &[AlertRule]) -> Result<(), Al
                 query: rule.query.clone(),
                 limit: 1,
                 sort: Default::default(),
+                facets: None,
                 among_ids: Some(Vec::new()),
             })
             .map_err(|source| AlertError::Rule {
@@ -86,6 +87,7 @@ pub async fn run_evaluator(
                     query: rule.query.clone(),
                     limit: committed.ids.len(),
                     sort: Default::default(),
+                    facets: None,
                     among_ids: Some(committed.ids.clone()),
                 })
             })

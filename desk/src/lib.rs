@@ -1,8 +1,10 @@
 //! The monitoring desk's HTTP API, served by `yuqing run` and `yuqing serve`.
 //!
 //! - `GET /api/search?q=…&limit=…&sort=relevance|time|risk` → `{"total": N, "hits": [...]}`,
-//!   the same shape as `yuqing search --json`; a bad query is a 400 with the character
-//!   position of the problem;
+//!   the same shape as `yuqing search --json`, plus `facets` (counts of the whole result
+//!   per topic, district, sentiment, risk and source) and `histogram` (by publish time;
+//!   `interval=hour|day`, `facets=false` to skip both); a bad query is a 400 with the
+//!   character position of the problem;
 //! - `GET /api/health` → `{"status": "ok", "documents": N}`.
 //!
 //! Errors are `{"message", "code"}` with a 4xx/5xx status; nothing a user types can crash
@@ -18,7 +20,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use yuqing_indexer::query::QueryError;
-use yuqing_indexer::{SearchError, SearchIndex, SearchRequest, SearchResults, Sort};
+use yuqing_indexer::{Interval, SearchError, SearchIndex, SearchRequest, SearchResults, Sort};
 
 /// Most hits one request may ask for.
 const MAX_LIMIT: usize = 200;
@@ -77,6 +79,10 @@ struct SearchParams {
     limit: Option<usize>,
     /// relevance (default), time or risk.
     sort: Option<String>,
+    /// `false` leaves out the counts per topic, district, … and the time histogram.
+    facets: Option<bool>,
+    /// hour or day (default): the histogram's buckets.
+    interval: Option<String>,
 }
 
 async fn search(
@@ -87,10 +93,20 @@ async fn search(
         None | Some("") => Sort::default(),
         Some(text) => text.parse().map_err(DeskError::BadParameter)?,
     };
+    let interval = match params.interval.as_deref() {
+        None | Some("") | Some("day") => Interval::Day,
+        Some("hour") => Interval::Hour,
+        Some(other) => {
+            return Err(DeskError::BadParameter(format!(
+                "interval is hour or day, not `{other}`"
+            )))
+        }
+    };
     let request = SearchRequest {
         query: params.q,
         limit: params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
         sort,
+        facets: params.facets.unwrap_or(true).then_some(interval),
         among_ids: None,
     };
     let result = tokio::task::spawn_blocking(move || index.search(&request)).await;

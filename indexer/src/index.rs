@@ -129,12 +129,24 @@ impl std::str::FromStr for Sort {
     }
 }
 
+/// Buckets of the time histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interval {
+    Hour,
+    #[default]
+    Day,
+}
+
 /// A search request in the desk's query language (see [`crate::query`]).
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
     pub query: String,
     pub limit: usize,
     pub sort: Sort,
+    /// Also count the whole result per topic, district, sentiment, risk and source, and
+    /// by publish time (a histogram in Beijing hours or days).
+    pub facets: Option<Interval>,
     /// Only documents with these ids (used to judge the documents of one commit).
     pub among_ids: Option<Vec<String>>,
 }
@@ -160,7 +172,36 @@ pub struct SearchHit {
 pub struct SearchResults {
     pub total: usize,
     pub hits: Vec<SearchHit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<Facets>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Vec<HistogramBucket>>,
 }
+
+/// How many documents of the whole result carry each value, most first.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Facets {
+    pub topic: Vec<FacetCount>,
+    pub district: Vec<FacetCount>,
+    pub sentiment: Vec<FacetCount>,
+    pub risk: Vec<FacetCount>,
+    pub source: Vec<FacetCount>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FacetCount {
+    pub key: String,
+    pub count: u64,
+}
+
+/// Documents published in the hour or day starting at `start` (Beijing time).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistogramBucket {
+    pub start: DateTime<FixedOffset>,
+    pub count: u64,
+}
+
+const FACET_SIZE: u32 = 50;
 
 /// An open index. Cheap to clone; readers reload as commits land.
 #[derive(Clone)]
@@ -446,7 +487,90 @@ impl SearchIndex {
                 snippet,
             });
         }
-        Ok(SearchResults { total, hits })
+        let (facets, histogram) = match request.facets {
+            Some(interval) => {
+                let (facets, histogram) = self.facets(&searcher, &*query, interval)?;
+                (Some(facets), Some(histogram))
+            }
+            None => (None, None),
+        };
+        Ok(SearchResults {
+            total,
+            hits,
+            facets,
+            histogram,
+        })
+    }
+
+    fn facets(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        interval: Interval,
+    ) -> Result<(Facets, Vec<HistogramBucket>), SearchError> {
+        use tantivy::aggregation::{agg_req::Aggregations, AggregationCollector};
+        let terms =
+            |field: &str| serde_json::json!({ "terms": { "field": field, "size": FACET_SIZE } });
+        // Days start at Beijing midnight, 16:00 UTC.
+        let (fixed_interval, offset) = match interval {
+            Interval::Hour => ("1h", "0h"),
+            Interval::Day => ("1d", "16h"),
+        };
+        let request = serde_json::json!({
+            "topic": terms("topic"),
+            "district": terms("district"),
+            "sentiment": terms("sentiment"),
+            "risk": terms("risk"),
+            "source": terms("source"),
+            "histogram": { "date_histogram": {
+                "field": "published_at", "fixed_interval": fixed_interval, "offset": offset
+            }},
+        });
+        let aggregations: Aggregations = serde_json::from_value(request)
+            .map_err(|e| tantivy::TantivyError::InternalError(format!("facet request: {e}")))?;
+        let collector = AggregationCollector::from_aggs(aggregations, Default::default());
+        let result = serde_json::to_value(searcher.search(query, &collector)?)
+            .map_err(|e| tantivy::TantivyError::InternalError(format!("facet result: {e}")))?;
+        let buckets = |name: &str| -> Vec<(serde_json::Value, u64)> {
+            result[name]["buckets"]
+                .as_array()
+                .map(|b| {
+                    b.iter()
+                        .map(|e| (e["key"].clone(), e["doc_count"].as_u64().unwrap_or(0)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let counts = |name: &str| -> Vec<FacetCount> {
+            buckets(name)
+                .into_iter()
+                .filter_map(|(key, count)| {
+                    Some(FacetCount {
+                        key: key.as_str()?.to_string(),
+                        count,
+                    })
+                })
+                // Risk is indexed in both languages; count each level once.
+                .filter(|f| name != "risk" || f.key.is_ascii())
+                .collect()
+        };
+        let facets = Facets {
+            topic: counts("topic"),
+            district: counts("district"),
+            sentiment: counts("sentiment"),
+            risk: counts("risk"),
+            source: counts("source"),
+        };
+        let histogram = buckets("histogram")
+            .into_iter()
+            .filter_map(|(key, count)| {
+                let millis = key.as_f64()? as i64;
+                let start = DateTime::from_timestamp_millis(millis)?
+                    .with_timezone(&yuqing_model::beijing());
+                Some(HistogramBucket { start, count })
+            })
+            .collect();
+        Ok((facets, histogram))
     }
 }
 

@@ -10,8 +10,8 @@ pub mod query;
 mod tokenizer;
 
 pub use index::{
-    html_escape, IndexError, SearchError, SearchHit, SearchIndex, SearchRequest, SearchResults,
-    Sort, SCHEMA_VERSION,
+    html_escape, FacetCount, Facets, HistogramBucket, IndexError, Interval, SearchError, SearchHit,
+    SearchIndex, SearchRequest, SearchResults, Sort, SCHEMA_VERSION,
 };
 pub use tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
 
@@ -243,6 +243,7 @@ mod tests {
                 query: "溺水".into(),
                 limit: 10,
                 sort: Default::default(),
+                facets: None,
                 among_ids: None,
             })
             .unwrap();
@@ -261,6 +262,7 @@ mod tests {
                 query: "后厨".into(),
                 limit: 10,
                 sort: Default::default(),
+                facets: None,
                 among_ids: Some(vec![doc_id("http://a.cn/2.html").unwrap()]),
             })
             .unwrap();
@@ -271,6 +273,7 @@ mod tests {
                 query: "后厨".into(),
                 limit: 10,
                 sort: Default::default(),
+                facets: None,
                 among_ids: Some(vec![doc_id("http://a.cn/1.html").unwrap()]),
             })
             .unwrap();
@@ -317,6 +320,7 @@ mod tests {
                     query: query.into(),
                     limit: 5,
                     sort: Default::default(),
+                    facets: None,
                     among_ids: None,
                 })
                 .unwrap()
@@ -335,6 +339,7 @@ mod tests {
                 query: "溺水".into(),
                 limit: 5,
                 sort: Default::default(),
+                facets: None,
                 among_ids: None,
             })
             .unwrap()
@@ -361,6 +366,7 @@ mod tests {
                 query: "title:(溺水".into(),
                 limit: 5,
                 sort: Default::default(),
+                facets: None,
                 among_ids: None,
             })
             .unwrap_err();

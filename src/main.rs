@@ -72,6 +72,9 @@ enum Command {
         /// relevance (default; time for an empty query), time or risk.
         #[arg(long, default_value = "relevance")]
         sort: yuqing_indexer::Sort,
+        /// One row per story: leave out reprints of a story already listed.
+        #[arg(long)]
+        collapse: bool,
     },
     /// Serve the desk API over the existing index, without crawling.
     Serve,
@@ -180,7 +183,16 @@ fn main() -> ExitCode {
                 json,
                 limit,
                 sort,
-            } => search(&config, &data, &query.join(" "), json, limit, sort),
+                collapse,
+            } => {
+                let options = SearchOptions {
+                    json,
+                    limit,
+                    sort,
+                    collapse,
+                };
+                search(&config, &data, &query.join(" "), options)
+            }
             Command::Serve => serve(&config, &data).await,
             Command::Analyze { json: _, jsonl } => {
                 let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;
@@ -214,20 +226,32 @@ fn main() -> ExitCode {
     }
 }
 
+struct SearchOptions {
+    json: bool,
+    limit: usize,
+    sort: yuqing_indexer::Sort,
+    collapse: bool,
+}
+
 fn search(
     config: &Config,
     data: &DataDir,
     query: &str,
-    json: bool,
-    limit: usize,
-    sort: yuqing_indexer::Sort,
+    options: SearchOptions,
 ) -> anyhow::Result<()> {
+    let SearchOptions {
+        json,
+        limit,
+        sort,
+        collapse,
+    } = options;
     let (_, index) = pipeline::open_index(config, data, false)?;
     let results = index.search(&SearchRequest {
         query: query.to_string(),
         limit: limit.max(1),
         sort,
         facets: None,
+        collapse,
         among_ids: None,
     })?;
     let mut out = std::io::stdout().lock();
@@ -272,6 +296,13 @@ fn print_results(out: &mut impl Write, results: &SearchResults) -> std::io::Resu
             "   来源：{} | {} | 话题：{} | 情感：{} | 风险：{}{}",
             hit.source, time, topics, sentiment, risk, districts
         )?;
+        if hit.cluster_size > 1 {
+            writeln!(
+                out,
+                "   转载 {} 篇，首发：{}",
+                hit.cluster_size, hit.first_source
+            )?;
+        }
         writeln!(out, "   {}", hit.snippet_text())?;
         writeln!(out, "   {}", hit.url)?;
     }

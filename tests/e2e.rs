@@ -171,6 +171,44 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         "{body}"
     );
 
+    // Reprints collapse into one row per story with its size: the canteen story has a
+    // near-copy (one cluster) and a rewritten report (its own); the drowning story a copy.
+    let collapsed = |q: &str| {
+        let desk = desk.clone();
+        let q = q.to_string();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{desk}/api/search"))
+                .query(&[("q", q.as_str()), ("collapse", "true"), ("facets", "false")])
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let canteen_stories = collapsed("腹泻").await;
+    let mut sizes: Vec<u64> = canteen_stories["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["cluster_size"].as_u64().unwrap())
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, vec![1, 2], "{canteen_stories}");
+    let drowning_stories = collapsed("溺水").await;
+    assert_eq!(
+        drowning_stories["hits"].as_array().unwrap().len(),
+        1,
+        "{drowning_stories}"
+    );
+    assert_eq!(drowning_stories["hits"][0]["cluster_size"], 2);
+    assert!(!drowning_stories["hits"][0]["first_source"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+
     // Reprints of the canteen story are found together, tagged alike.
     let canteen = search(&desk, "topic:食品安全").await;
     assert_eq!(canteen["total"], 3);

@@ -61,6 +61,7 @@ pub fn validate_rules(index: &SearchIndex, rules: &[AlertRule]) -> Result<(), Al
                 limit: 1,
                 sort: Default::default(),
                 facets: None,
+                collapse: false,
                 among_ids: Some(Vec::new()),
             })
             .map_err(|source| AlertError::Rule {
@@ -88,6 +89,7 @@ pub async fn run_evaluator(
                     limit: committed.ids.len(),
                     sort: Default::default(),
                     facets: None,
+                    collapse: false,
                     among_ids: Some(committed.ids.clone()),
                 })
             })

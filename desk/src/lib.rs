@@ -83,6 +83,9 @@ struct SearchParams {
     facets: Option<bool>,
     /// hour or day (default): the histogram's buckets.
     interval: Option<String>,
+    /// `true`: one row per story, reprints left out (each row has `cluster_size`).
+    #[serde(default)]
+    collapse: bool,
 }
 
 async fn search(
@@ -107,6 +110,7 @@ async fn search(
         limit: params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
         sort,
         facets: params.facets.unwrap_or(true).then_some(interval),
+        collapse: params.collapse,
         among_ids: None,
     };
     let result = tokio::task::spawn_blocking(move || index.search(&request)).await;

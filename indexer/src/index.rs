@@ -1,6 +1,7 @@
 //! The tantivy index: schema, opening (with a schema version check), upserts and search.
 
 use crate::query::{self, QueryError, QueryFields};
+use crate::reprints::{self, PendingPrints};
 use crate::tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST,
     STORED, STRING,
@@ -74,6 +75,11 @@ pub(crate) struct Fields {
     pub fetched_at: Field,
     /// The whole analyzed document as JSON: what the desk shows, explanations included.
     pub document: Field,
+    /// Paragraph fingerprints, to find reprints (see `reprints`).
+    pub para: Field,
+    pub para_count: Field,
+    /// The reprint cluster: the id of the first document of the story.
+    pub cluster: Field,
 }
 
 fn build_schema() -> (Schema, Fields) {
@@ -100,6 +106,9 @@ fn build_schema() -> (Schema, Fields) {
         published_at: builder.add_date_field("published_at", date.clone()),
         fetched_at: builder.add_date_field("fetched_at", date),
         document: builder.add_text_field("document", STORED),
+        para: builder.add_text_field("para", STRING),
+        para_count: builder.add_u64_field("para_count", STORED),
+        cluster: builder.add_text_field("cluster", STRING | STORED | FAST),
     };
     (builder.build(), fields)
 }
@@ -147,6 +156,8 @@ pub struct SearchRequest {
     /// Also count the whole result per topic, district, sentiment, risk and source, and
     /// by publish time (a histogram in Beijing hours or days).
     pub facets: Option<Interval>,
+    /// One row per story: reprints of a story already listed are left out.
+    pub collapse: bool,
     /// Only documents with these ids (used to judge the documents of one commit).
     pub among_ids: Option<Vec<String>>,
 }
@@ -164,6 +175,11 @@ pub struct SearchHit {
     pub schools: Vec<String>,
     /// `high`, `medium` or `low`.
     pub risk: String,
+    /// The reprint cluster (the id of the story's first document), how many documents
+    /// it has, and where the story was first seen.
+    pub cluster: String,
+    pub cluster_size: usize,
+    pub first_source: String,
     /// HTML-escaped text around the match, matched words in `<mark>…</mark>`.
     pub snippet: String,
 }
@@ -326,10 +342,60 @@ impl SearchIndex {
             })
     }
 
+    /// The cluster of the committed document sharing the most paragraphs with `prints`,
+    /// if it shares enough to be the same story.
+    fn committed_cluster_for(&self, prints: &[u64]) -> tantivy::Result<Option<String>> {
+        if prints.is_empty() {
+            return Ok(None);
+        }
+        let f = &self.fields;
+        let clauses: Vec<(Occur, Box<dyn Query>)> = prints
+            .iter()
+            .map(|p| {
+                let term = Term::from_field_text(f.para, &reprints::term_text(*p));
+                let query: Box<dyn Query> = Box::new(ConstScoreQuery::new(
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                    1.0,
+                ));
+                (Occur::Should, query)
+            })
+            .collect();
+        let searcher = self.reader.searcher();
+        let candidates = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(5))?;
+        for (shared, address) in candidates {
+            let stored: TantivyDocument = searcher.doc(address)?;
+            let count = stored
+                .get_first(f.para_count)
+                .and_then(|v| v.as_u64())
+                .unwrap_or(2) as usize;
+            if shared as usize >= reprints::needed(prints.len(), count) {
+                if let Some(cluster) = stored.get_first(f.cluster).and_then(|v| v.as_str()) {
+                    return Ok(Some(cluster.to_string()));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Replaces any document with the same id: crawling a page again leaves one document.
-    pub fn upsert(&self, writer: &IndexWriter, doc: &AnalyzedDocument) -> tantivy::Result<()> {
+    /// The document joins the reprint cluster of an earlier one (committed, or in
+    /// `pending`, the uncommitted batch) when they share paragraphs.
+    pub fn upsert(
+        &self,
+        writer: &IndexWriter,
+        doc: &AnalyzedDocument,
+        pending: &mut PendingPrints,
+    ) -> tantivy::Result<()> {
         let f = &self.fields;
         let raw = &doc.document;
+        let prints = reprints::fingerprints(&raw.content);
+        let cluster = match self.committed_cluster_for(&prints)? {
+            Some(cluster) => cluster,
+            None => pending
+                .cluster_for(&prints)
+                .unwrap_or_else(|| raw.id.clone()),
+        };
+        pending.add(&cluster, &prints);
         writer.delete_term(Term::from_field_text(f.id, &raw.id));
         let mut tdoc = TantivyDocument::default();
         tdoc.add_text(f.id, &raw.id);
@@ -365,6 +431,11 @@ impl SearchIndex {
             f.document,
             serde_json::to_string(doc).expect("documents serialize infallibly"),
         );
+        for print in &prints {
+            tdoc.add_text(f.para, reprints::term_text(*print));
+        }
+        tdoc.add_u64(f.para_count, prints.len() as u64);
+        tdoc.add_text(f.cluster, &cluster);
         writer.add_document(tdoc)?;
         Ok(())
     }
@@ -416,7 +487,12 @@ impl SearchIndex {
             }
         };
         let searcher = self.reader.searcher();
-        let limit = request.limit.max(1);
+        // Collapsing reprints needs more candidates than rows shown.
+        let limit = if request.collapse {
+            (request.limit.max(1) * 5).min(1000)
+        } else {
+            request.limit.max(1)
+        };
         let sort = match request.sort {
             Sort::Relevance if request.query.trim().is_empty() => Sort::Time,
             other => other,
@@ -455,19 +531,38 @@ impl SearchIndex {
             SnippetGenerator::create(&searcher, &*query, self.fields.content)?;
         content_snippets.set_max_num_chars(SNIPPET_CHARS);
 
-        let mut hits = Vec::with_capacity(addresses.len());
+        let mut hits = Vec::with_capacity(request.limit.max(1));
+        let mut clusters_shown = std::collections::HashSet::new();
         for address in addresses {
+            if hits.len() >= request.limit.max(1) {
+                break;
+            }
             let stored: TantivyDocument = searcher.doc(address)?;
-            let Some(json) = stored
-                .get_first(self.fields.document)
-                .and_then(|v| v.as_str())
-            else {
+            let Some(doc) = self.stored_document(&stored)? else {
                 continue;
             };
-            let doc: AnalyzedDocument = serde_json::from_str(json).map_err(|e| {
-                tantivy::TantivyError::InternalError(format!("stored document: {e}"))
-            })?;
             let raw = doc.document;
+            let cluster = stored
+                .get_first(self.fields.cluster)
+                .and_then(|v| v.as_str())
+                .unwrap_or(&raw.id)
+                .to_string();
+            if request.collapse && !clusters_shown.insert(cluster.clone()) {
+                continue; // a reprint of a story already shown
+            }
+            let cluster_size = searcher.search(
+                &TermQuery::new(
+                    Term::from_field_text(self.fields.cluster, &cluster),
+                    IndexRecordOption::Basic,
+                ),
+                &Count,
+            )?;
+            let first_source = if cluster == raw.id {
+                raw.source.clone()
+            } else {
+                self.document_by_id(&searcher, &cluster)?
+                    .map_or_else(|| raw.source.clone(), |first| first.document.source)
+            };
             let mut snippet = render_snippet(&content_snippets.snippet(&raw.content));
             if snippet.is_empty() {
                 // The match was in the title only: show how the article begins.
@@ -484,6 +579,9 @@ impl SearchIndex {
                 districts: doc.analysis.regions.into_iter().map(|r| r.name).collect(),
                 schools: doc.analysis.schools.into_iter().map(|s| s.name).collect(),
                 risk: doc.analysis.risk.level.as_str().to_string(),
+                cluster,
+                cluster_size,
+                first_source,
                 snippet,
             });
         }
@@ -500,6 +598,36 @@ impl SearchIndex {
             facets,
             histogram,
         })
+    }
+
+    fn stored_document(
+        &self,
+        stored: &TantivyDocument,
+    ) -> tantivy::Result<Option<AnalyzedDocument>> {
+        let Some(json) = stored
+            .get_first(self.fields.document)
+            .and_then(|v| v.as_str())
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(json)
+            .map(Some)
+            .map_err(|e| tantivy::TantivyError::InternalError(format!("stored document: {e}")))
+    }
+
+    fn document_by_id(
+        &self,
+        searcher: &tantivy::Searcher,
+        id: &str,
+    ) -> tantivy::Result<Option<AnalyzedDocument>> {
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        match searcher.search(&query, &TopDocs::with_limit(1))?.first() {
+            Some((_, address)) => self.stored_document(&searcher.doc(*address)?),
+            None => Ok(None),
+        }
     }
 
     fn facets(

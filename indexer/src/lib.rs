@@ -7,12 +7,14 @@
 
 mod index;
 pub mod query;
+mod reprints;
 mod tokenizer;
 
 pub use index::{
     html_escape, FacetCount, Facets, HistogramBucket, IndexError, Interval, SearchError, SearchHit,
     SearchIndex, SearchRequest, SearchResults, Sort, SCHEMA_VERSION,
 };
+pub use reprints::{fingerprints, PendingPrints};
 pub use tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
 
 use serde::Deserialize;
@@ -87,6 +89,8 @@ pub async fn run_stage(
     let mut pending_ids: Vec<String> = Vec::new();
     let mut deadline: Option<Instant> = None;
     let mut indexed = 0u64;
+    // Paragraph fingerprints of the batch not yet committed (searches cannot see it).
+    let mut pending_prints = PendingPrints::default();
 
     loop {
         let received = match deadline {
@@ -98,8 +102,9 @@ pub async fn run_stage(
         };
         let ended = match received {
             Some(Some(received)) => {
-                let upserted =
-                    tokio::task::block_in_place(|| index.upsert(&writer, &received.message));
+                let upserted = tokio::task::block_in_place(|| {
+                    index.upsert(&writer, &received.message, &mut pending_prints)
+                });
                 match upserted {
                     Ok(()) => {
                         pending_ids.push(received.message.document.id.clone());
@@ -135,6 +140,7 @@ pub async fn run_stage(
             );
             let ids = std::mem::take(&mut pending_ids);
             pending.clear();
+            pending_prints.clear();
             deadline = None;
             // The alert evaluator may lag or be absent; a commit is never held back for it.
             if on_commit.send(Committed { ids }).await.is_err() {
@@ -244,6 +250,7 @@ mod tests {
                 limit: 10,
                 sort: Default::default(),
                 facets: None,
+                collapse: false,
                 among_ids: None,
             })
             .unwrap();
@@ -263,6 +270,7 @@ mod tests {
                 limit: 10,
                 sort: Default::default(),
                 facets: None,
+                collapse: false,
                 among_ids: Some(vec![doc_id("http://a.cn/2.html").unwrap()]),
             })
             .unwrap();
@@ -274,6 +282,7 @@ mod tests {
                 limit: 10,
                 sort: Default::default(),
                 facets: None,
+                collapse: false,
                 among_ids: Some(vec![doc_id("http://a.cn/1.html").unwrap()]),
             })
             .unwrap();
@@ -311,7 +320,9 @@ mod tests {
             "暑假前开展防溺水安全教育。",
             "防溺水",
         );
-        index.upsert(&writer, &doc).unwrap();
+        index
+            .upsert(&writer, &doc, &mut PendingPrints::default())
+            .unwrap();
         writer.commit().unwrap();
         index.reload().unwrap();
         let total = |query: &str| {
@@ -321,6 +332,7 @@ mod tests {
                     limit: 5,
                     sort: Default::default(),
                     facets: None,
+                    collapse: false,
                     among_ids: None,
                 })
                 .unwrap()
@@ -340,6 +352,7 @@ mod tests {
                 limit: 5,
                 sort: Default::default(),
                 facets: None,
+                collapse: false,
                 among_ids: None,
             })
             .unwrap()
@@ -367,6 +380,7 @@ mod tests {
                 limit: 5,
                 sort: Default::default(),
                 facets: None,
+                collapse: false,
                 among_ids: None,
             })
             .unwrap_err();

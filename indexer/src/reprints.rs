@@ -1,0 +1,125 @@
+//! Reprints (转载): copies of one story on other sources, grouped into a cluster whose id
+//! is the id of the first document seen.
+//!
+//! Reprints copy paragraphs: they drop some, change the headline and the 「来源」 line, but
+//! the paragraphs they keep are the same words. So each paragraph of 15 or more
+//! characters gets a fingerprint (a hash of its text without spaces and punctuation), and
+//! a document joins the cluster of an earlier one when they share two fingerprints, or
+//! one when either has a single paragraph.
+
+use std::collections::HashMap;
+
+/// Paragraphs shorter than this (bylines, captions) say nothing about a story.
+const MIN_PARAGRAPH_CHARS: usize = 15;
+/// Enough fingerprints to recognise a copy; long articles are not fingerprinted whole.
+const MAX_FINGERPRINTS: usize = 40;
+
+/// FNV-1a, 64 bits: stable across builds, so fingerprints in the index stay comparable.
+fn fnv1a(text: impl Iterator<Item = char>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut buffer = [0u8; 4];
+    for c in text {
+        for byte in c.encode_utf8(&mut buffer).as_bytes() {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// The fingerprints of the paragraphs (lines) of a body.
+pub fn fingerprints(content: &str) -> Vec<u64> {
+    let mut prints: Vec<u64> = content
+        .lines()
+        .map(|line| {
+            line.chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<Vec<char>>()
+        })
+        .filter(|chars| chars.len() >= MIN_PARAGRAPH_CHARS)
+        .map(|chars| fnv1a(chars.into_iter()))
+        .take(MAX_FINGERPRINTS)
+        .collect();
+    prints.sort_unstable();
+    prints.dedup();
+    prints
+}
+
+/// How many shared fingerprints make two documents one story.
+pub fn needed(a: usize, b: usize) -> usize {
+    if a.min(b) <= 1 {
+        1
+    } else {
+        2
+    }
+}
+
+/// The term a fingerprint is indexed as.
+pub fn term_text(print: u64) -> String {
+    format!("{print:016x}")
+}
+
+/// Fingerprints of documents indexed but not yet committed (invisible to searches), so
+/// reprints arriving in one batch still find each other.
+#[derive(Default)]
+pub struct PendingPrints {
+    by_print: HashMap<u64, Vec<usize>>,
+    docs: Vec<(String, usize)>,
+}
+
+impl PendingPrints {
+    /// The cluster of the pending document sharing the most fingerprints, if enough.
+    pub fn cluster_for(&self, prints: &[u64]) -> Option<String> {
+        let mut shared: HashMap<usize, usize> = HashMap::new();
+        for print in prints {
+            for &doc in self.by_print.get(print).into_iter().flatten() {
+                *shared.entry(doc).or_default() += 1;
+            }
+        }
+        shared
+            .into_iter()
+            .filter(|&(doc, n)| n >= needed(prints.len(), self.docs[doc].1))
+            .max_by_key(|&(doc, n)| (n, std::cmp::Reverse(doc)))
+            .map(|(doc, _)| self.docs[doc].0.clone())
+    }
+
+    pub fn add(&mut self, cluster: &str, prints: &[u64]) {
+        let doc = self.docs.len();
+        self.docs.push((cluster.to_string(), prints.len()));
+        for print in prints {
+            self.by_print.entry(*print).or_default().push(doc);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.by_print.clear();
+        self.docs.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_paragraphs_match_whatever_the_punctuation_and_short_lines_are_ignored() {
+        let original = "11月19日晚，温县某中学多名住校学生在学校食堂就餐后出现腹泻。\n县教育局已介入调查，涉事食堂暂停营业，留样食品已送检。\n（记者 王晓明）";
+        let reprint = "11月19日晚 温县某中学多名住校学生在学校食堂就餐后出现腹泻\n来源：焦作日报\n县教育局已介入调查,涉事食堂暂停营业,留样食品已送检.";
+        let a = fingerprints(original);
+        let b = fingerprints(reprint);
+        assert_eq!(a.len(), 2, "the byline is too short to count");
+        assert_eq!(a, b);
+
+        let mut pending = PendingPrints::default();
+        pending.add("first", &a);
+        assert_eq!(pending.cluster_for(&b).as_deref(), Some("first"));
+        assert_eq!(
+            pending.cluster_for(&fingerprints(
+                "完全不同的另一篇新闻报道内容，讲的是太极拳文化交流。"
+            )),
+            None
+        );
+        assert_eq!(needed(1, 5), 1);
+        assert_eq!(needed(3, 5), 2);
+    }
+}

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
-use yuqing_alerts::AlertRule;
+use yuqing_alerts::{AlertRule, ChannelConfig};
 use yuqing_analyzer::AnalyzerConfig;
 use yuqing_bus_kafka::KafkaConfig;
 use yuqing_crawler::{CrawlerSettings, Source, SourceConfig};
@@ -32,6 +32,8 @@ pub struct Config {
     pub desk: DeskConfig,
     #[serde(default, rename = "alert")]
     pub alerts: Vec<Spanned<AlertRule>>,
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<Spanned<ChannelConfig>>,
     #[serde(skip)]
     pub path: PathBuf,
     #[serde(skip)]
@@ -177,6 +179,20 @@ impl Config {
                 return Err(self.error_at(at, format!("source {name:?} is defined twice")));
             }
         }
+        let mut channel_names = std::collections::HashSet::new();
+        for channel in &self.channels {
+            let at = channel.span().start;
+            let name = &channel.get_ref().name;
+            if !channel_names.insert(name.clone()) {
+                return Err(self.error_at(at, format!("channel {name:?} is defined twice")));
+            }
+            if channel.get_ref().secret.is_some() && channel.get_ref().secret_env.is_some() {
+                return Err(self.error_at(
+                    at,
+                    format!("channel {name:?}: give secret or secret_env, not both"),
+                ));
+            }
+        }
         let mut rule_names = std::collections::HashSet::new();
         for rule in &self.alerts {
             let at = rule.span().start;
@@ -186,6 +202,14 @@ impl Config {
             }
             if !rule_names.insert(name.clone()) {
                 return Err(self.error_at(at, format!("alert {name:?} is defined twice")));
+            }
+            for channel in &rule.get_ref().channels {
+                if !channel_names.contains(channel) {
+                    return Err(self.error_at(
+                        at,
+                        format!("alert {name:?}: no [[channel]] named {channel:?}"),
+                    ));
+                }
             }
         }
         if self.bus.capacity == 0 {
@@ -218,6 +242,10 @@ impl Config {
 
     pub fn alert_rules(&self) -> Vec<AlertRule> {
         self.alerts.iter().map(|r| r.get_ref().clone()).collect()
+    }
+
+    pub fn alert_channels(&self) -> Vec<ChannelConfig> {
+        self.channels.iter().map(|c| c.get_ref().clone()).collect()
     }
 }
 

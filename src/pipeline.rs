@@ -231,7 +231,12 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         let alerts_in: Consumer<Alert> =
             Consumer::new(&*bus, &topics.alerts, "notifier", &topics.dead_letter)?;
         let outbox = outbox.clone().expect("opened for the notifier");
-        let notifier = Arc::new(Notifier::new(outbox, rules.clone(), data.alert_log())?);
+        let notifier = Arc::new(Notifier::new(
+            outbox,
+            rules.clone(),
+            config.alert_channels(),
+            data.alert_log(),
+        )?);
         stages.push(spawn_stage(
             "notifier",
             yuqing_alerts::run_notifier(notifier, alerts_in),

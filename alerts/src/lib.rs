@@ -9,8 +9,10 @@
 //! document. The notifier writes each alert to the durable [`Outbox`] before any delivery
 //! attempt and retries with backoff until the channel accepts it.
 
+mod channels;
 mod outbox;
 
+pub use channels::{accepted, outgoing, ChannelConfig, ChannelKind, Outgoing};
 pub use outbox::{Outbox, Pending};
 
 use chrono::Utc;
@@ -32,8 +34,12 @@ pub struct AlertRule {
     pub name: String,
     /// A search in the desk's query language.
     pub query: String,
-    /// Where to POST the alert as JSON, besides the alert log.
+    /// Where to POST the alert as JSON, besides the alert log (a webhook without
+    /// signature; use `channels` for signed webhooks and group robots).
     pub webhook: Option<Url>,
+    /// Names of `[[channel]]`s that receive the alert.
+    #[serde(default)]
+    pub channels: Vec<String>,
     #[serde(default = "default_enabled")]
     pub enabled: bool,
 }
@@ -129,6 +135,43 @@ pub async fn run_evaluator(
     Ok(())
 }
 
+/// Masks mobile numbers (138****5678) and ID card numbers (410821********1234) in text
+/// that leaves the system: stories about schools name minors and their families.
+pub fn mask_personal(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i - start == 17 && i < chars.len() && matches!(chars[i], 'X' | 'x') {
+            i += 1; // an ID number ending in X
+        }
+        let run: String = chars[start..i].iter().collect();
+        let masked = match run.len() {
+            11 if run.starts_with('1') && matches!(run.as_bytes()[1], b'3'..=b'9') => {
+                format!("{}****{}", &run[..3], &run[7..])
+            }
+            15 | 18 => format!(
+                "{}{}{}",
+                &run[..6],
+                "*".repeat(run.len() - 10),
+                &run[run.len() - 4..]
+            ),
+            _ => run,
+        };
+        out.push_str(&masked);
+    }
+    out
+}
+
 /// The text of an alert as on-call staff read it.
 pub fn alert_text(alert: &Alert) -> String {
     let published = alert
@@ -162,6 +205,7 @@ struct WebhookBody<'a> {
 pub struct Notifier {
     outbox: Arc<Outbox>,
     rules: Vec<AlertRule>,
+    channels: Vec<ChannelConfig>,
     alert_log: PathBuf,
     client: reqwest::Client,
 }
@@ -173,11 +217,13 @@ impl Notifier {
     pub fn new(
         outbox: Arc<Outbox>,
         rules: Vec<AlertRule>,
+        channels: Vec<ChannelConfig>,
         alert_log: PathBuf,
     ) -> Result<Self, reqwest::Error> {
         Ok(Notifier {
             outbox,
             rules,
+            channels,
             alert_log,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -186,7 +232,12 @@ impl Notifier {
     }
 
     /// Puts an alert in the outbox for each of its channels.
-    fn enqueue(&self, alert: &Alert) -> Result<(), AlertError> {
+    pub fn enqueue(&self, alert: &Alert) -> Result<(), AlertError> {
+        // Messages leave the system: minors' phone and ID numbers are masked.
+        let mut masked = alert.clone();
+        masked.title = mask_personal(&alert.title);
+        masked.snippet = mask_personal(&alert.snippet);
+        let alert = &masked;
         let payload = serde_json::to_string(&WebhookBody {
             alert,
             text: alert_text(alert),
@@ -195,14 +246,15 @@ impl Notifier {
         let log_target = self.alert_log.display().to_string();
         self.outbox
             .enqueue(&alert.id, LOG_CHANNEL, &log_target, &payload)?;
-        if let Some(url) = self
-            .rules
-            .iter()
-            .find(|r| r.name == alert.rule)
-            .and_then(|r| r.webhook.as_ref())
-        {
+        let Some(rule) = self.rules.iter().find(|r| r.name == alert.rule) else {
+            return Ok(());
+        };
+        if let Some(url) = &rule.webhook {
             self.outbox
                 .enqueue(&alert.id, WEBHOOK_CHANNEL, url.as_str(), &payload)?;
+        }
+        for channel in &rule.channels {
+            self.outbox.enqueue(&alert.id, channel, channel, &payload)?;
         }
         Ok(())
     }
@@ -240,7 +292,34 @@ impl Notifier {
                     Err(format!("{}: HTTP {}", pending.target, response.status()))
                 }
             }
-            other => Err(format!("unknown channel {other:?}")),
+            name => {
+                let channel = self
+                    .channels
+                    .iter()
+                    .find(|c| c.name == name)
+                    .ok_or_else(|| format!("channel {name:?} is no longer configured"))?;
+                let payload: serde_json::Value = serde_json::from_str(&pending.payload)
+                    .map_err(|e| format!("outbox payload: {e}"))?;
+                let text = payload["text"].as_str().unwrap_or_default();
+                let title = text.lines().next().unwrap_or("舆情预警");
+                let now_ms = Utc::now().timestamp_millis();
+                let request = outgoing(
+                    channel,
+                    &pending.alert_id,
+                    &pending.payload,
+                    title,
+                    text,
+                    now_ms,
+                )?;
+                let mut call = self.client.post(request.url.clone()).body(request.body);
+                for (header, value) in &request.headers {
+                    call = call.header(header.as_str(), value.as_str());
+                }
+                let response = call.send().await.map_err(|e| format!("{name}: {e}"))?;
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                accepted(channel.kind, status, &body).map_err(|e| format!("{name}: {e}"))
+            }
         }
     }
 
@@ -304,4 +383,22 @@ pub async fn run_notifier(
     }
     notifier.deliver_due().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_personal;
+
+    #[test]
+    fn phone_and_id_numbers_are_masked_and_other_numbers_kept() {
+        assert_eq!(
+            mask_personal("家长电话13812345678，身份证41082120100101123X，共23名学生，2026年"),
+            "家长电话138****5678，身份证410821********123X，共23名学生，2026年"
+        );
+        assert_eq!(
+            mask_personal("编号12345678901"),
+            "编号12345678901",
+            "not a mobile number"
+        );
+    }
 }

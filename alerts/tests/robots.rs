@@ -1,0 +1,144 @@
+//! Delivery to group robots imitated on loopback: the 钉钉 robot checks the signature and
+//! first answers with its rate-limit error; the 企业微信 robot takes the message at once.
+//! Every alert reaches every channel exactly once.
+
+use axum::extract::{Query, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox};
+use yuqing_model::{Alert, Sentiment};
+
+const SECRET: &str = "SECtest";
+
+#[derive(Clone, Default)]
+struct Robots {
+    dingtalk: Arc<Mutex<Vec<Value>>>,
+    wecom: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn dingtalk(
+    State(robots): State<Robots>,
+    Query(query): Query<HashMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{}\n{SECRET}", query["timestamp"]).as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    if query.get("sign") != Some(&expected) {
+        return Json(json!({"errcode": 310000, "errmsg": "sign not match"}));
+    }
+    let mut received = robots.dingtalk.lock().unwrap();
+    received.push(body);
+    if received.len() == 1 {
+        // Like the real robot: too many messages in a minute.
+        return Json(json!({"errcode": 130101, "errmsg": "send too fast"}));
+    }
+    Json(json!({"errcode": 0, "errmsg": "ok"}))
+}
+
+async fn wecom(State(robots): State<Robots>, Json(body): Json<Value>) -> Json<Value> {
+    robots.wecom.lock().unwrap().push(body);
+    Json(json!({"errcode": 0, "errmsg": "ok"}))
+}
+
+fn alert(id: &str) -> Alert {
+    Alert {
+        id: id.into(),
+        rule: "溺水预警".into(),
+        query: "topic:防溺水".into(),
+        doc_id: format!("doc-{id}"),
+        title: "孟州两名初中生河边溺水".into(),
+        url: "http://news.example/1.html".into(),
+        source: "焦作晚报".into(),
+        published_at: None,
+        topics: vec!["防溺水".into()],
+        sentiment: Sentiment::Negative,
+        snippet: "家长电话13812345678".into(),
+        raised_at: chrono::Utc::now(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits() {
+    let robots = Robots::default();
+    let app = Router::new()
+        .route("/robot/send", post(dingtalk))
+        .route("/cgi-bin/webhook/send", post(wecom))
+        .with_state(robots.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite")).unwrap());
+    let channels = vec![
+        ChannelConfig {
+            name: "钉钉值班群".into(),
+            kind: ChannelKind::Dingtalk,
+            url: format!("{base}/robot/send?access_token=abc")
+                .parse()
+                .unwrap(),
+            secret: Some(SECRET.into()),
+            secret_env: None,
+        },
+        ChannelConfig {
+            name: "企业微信值班群".into(),
+            kind: ChannelKind::Wecom,
+            url: format!("{base}/cgi-bin/webhook/send?key=k")
+                .parse()
+                .unwrap(),
+            secret: None,
+            secret_env: None,
+        },
+    ];
+    let rule: AlertRule = toml::from_str(
+        "name = \"溺水预警\"\nquery = \"topic:防溺水\"\nchannels = [\"钉钉值班群\", \"企业微信值班群\"]\n",
+    )
+    .unwrap();
+    let notifier = Notifier::new(
+        outbox.clone(),
+        vec![rule],
+        channels,
+        dir.path().join("alerts.jsonl"),
+    )
+    .unwrap();
+
+    notifier.enqueue(&alert("a1")).unwrap();
+    notifier.enqueue(&alert("a1")).unwrap(); // a redelivered bus message changes nothing
+    let first_round = notifier.deliver_due().await.unwrap();
+    assert_eq!(
+        first_round, 2,
+        "log and 企业微信 at once; 钉钉 said 'too fast'"
+    );
+    assert_eq!(outbox.counts().unwrap(), (1, 2));
+
+    // After its backoff (here: at once) the 钉钉 alert goes through.
+    outbox.retry_all_now().unwrap();
+    assert_eq!(notifier.deliver_due().await.unwrap(), 1);
+    assert_eq!(outbox.counts().unwrap(), (0, 3));
+    assert_eq!(
+        notifier.deliver_due().await.unwrap(),
+        0,
+        "nothing is sent twice"
+    );
+
+    let wecom = robots.wecom.lock().unwrap().clone();
+    assert_eq!(wecom.len(), 1);
+    assert_eq!(wecom[0]["msgtype"], "markdown");
+    let content = wecom[0]["markdown"]["content"].as_str().unwrap();
+    assert!(content.starts_with("【舆情预警】溺水预警"), "{content}");
+    assert!(content.contains("孟州两名初中生河边溺水"), "{content}");
+    assert!(
+        content.contains("138****5678") && !content.contains("13812345678"),
+        "{content}"
+    );
+    let dingtalk = robots.dingtalk.lock().unwrap().clone();
+    assert_eq!(dingtalk.len(), 2, "one refusal, one delivery");
+    assert_eq!(dingtalk[1]["markdown"]["title"], "【舆情预警】溺水预警");
+}

@@ -209,6 +209,46 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         .unwrap()
         .is_empty());
 
+    // One document with its explanations, and its story's reprints in order.
+    let story = &drowning_stories["hits"][0];
+    let document: Value = reqwest::get(format!(
+        "{desk}/api/documents/{}",
+        story["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let topic = &document["analysis"]["topics"][0];
+    assert_eq!(topic["name"], "防溺水");
+    assert!(
+        !topic["matches"].as_array().unwrap().is_empty(),
+        "explanations are kept: {document}"
+    );
+    assert!(document["analysis"]["risk"]["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("防溺水"));
+    let members: Value = reqwest::get(format!(
+        "{desk}/api/clusters/{}",
+        document["cluster"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(members["size"], 2, "{members}");
+    assert_eq!(
+        members["members"][0]["published_at"], "2026-11-21T18:20:00+08:00",
+        "first published first"
+    );
+    let missing = reqwest::get(format!("{desk}/api/documents/nope"))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
     // Reprints of the canteen story are found together, tagged alike.
     let canteen = search(&desk, "topic:食品安全").await;
     assert_eq!(canteen["total"], 3);

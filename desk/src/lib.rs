@@ -5,12 +5,14 @@
 //!   per topic, district, sentiment, risk and source) and `histogram` (by publish time;
 //!   `interval=hour|day`, `facets=false` to skip both); a bad query is a 400 with the
 //!   character position of the problem;
+//! - `GET /api/documents/{id}` → the document, its analysis with explanations, its cluster;
+//! - `GET /api/clusters/{id}` → the reprints of one story, first published first;
 //! - `GET /api/health` → `{"status": "ok", "documents": N}`.
 //!
 //! Errors are `{"message", "code"}` with a 4xx/5xx status; nothing a user types can crash
 //! the server or leak an internal error.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -38,6 +40,7 @@ struct ApiError {
 enum DeskError {
     BadQuery(QueryError),
     BadParameter(String),
+    NotFound(String),
     Internal,
 }
 
@@ -53,10 +56,11 @@ impl IntoResponse for DeskError {
             DeskError::BadParameter(message) => {
                 (StatusCode::BAD_REQUEST, "bad_parameter", message, None)
             }
+            DeskError::NotFound(message) => (StatusCode::NOT_FOUND, "not_found", message, None),
             DeskError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
-                "the search failed; see the server log".to_string(),
+                "the request failed; see the server log".to_string(),
                 None,
             ),
         };
@@ -141,9 +145,68 @@ async fn health(State(index): State<SearchIndex>) -> Json<Health> {
     })
 }
 
+/// `GET /api/documents/{id}`: the document with its analysis (every tag with the rule
+/// and the matched words and offsets) and its reprint cluster.
+async fn document(
+    State(index): State<SearchIndex>,
+    Path(id): Path<String>,
+) -> Result<Response, DeskError> {
+    let found = tokio::task::spawn_blocking(move || index.document(&id))
+        .await
+        .map_err(|_| DeskError::Internal)?
+        .map_err(|error| {
+            tracing::error!(%error, "document lookup failed");
+            DeskError::Internal
+        })?;
+    Ok(match found {
+        Some((document, cluster)) => Json(serde_json::json!({
+            "document": document.document,
+            "analysis": document.analysis,
+            "cluster": cluster,
+        }))
+        .into_response(),
+        None => DeskError::NotFound("no document with this id".into()).into_response(),
+    })
+}
+
+/// `GET /api/clusters/{id}`: the documents of one story (its reprints), first published
+/// first.
+async fn cluster(
+    State(index): State<SearchIndex>,
+    Path(id): Path<String>,
+) -> Result<Response, DeskError> {
+    let members = tokio::task::spawn_blocking(move || index.cluster_members(&id, MAX_LIMIT))
+        .await
+        .map_err(|_| DeskError::Internal)?
+        .map_err(|error| {
+            tracing::error!(%error, "cluster lookup failed");
+            DeskError::Internal
+        })?;
+    if members.is_empty() {
+        return Ok(DeskError::NotFound("no cluster with this id".into()).into_response());
+    }
+    let rows: Vec<serde_json::Value> = members
+        .into_iter()
+        .map(|d| {
+            serde_json::json!({
+                "id": d.document.id,
+                "title": d.document.title,
+                "url": d.document.url,
+                "source": d.document.source,
+                "origin": d.document.origin,
+                "published_at": d.document.published_at,
+                "fetched_at": d.document.fetched_at,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "cluster": rows.first().map(|r| r["id"].clone()), "size": rows.len(), "members": rows })).into_response())
+}
+
 pub fn app(index: SearchIndex) -> Router {
     Router::new()
         .route("/api/search", get(search))
+        .route("/api/documents/{id}", get(document))
+        .route("/api/clusters/{id}", get(cluster))
         .route("/api/health", get(health))
         .with_state(index)
 }

@@ -600,6 +600,57 @@ impl SearchIndex {
         })
     }
 
+    /// One document with everything known about it (its analysis and explanations), and
+    /// its reprint cluster.
+    pub fn document(&self, id: &str) -> tantivy::Result<Option<(AnalyzedDocument, String)>> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let Some((_, address)) = searcher
+            .search(&query, &TopDocs::with_limit(1))?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let stored: TantivyDocument = searcher.doc(address)?;
+        let cluster = stored
+            .get_first(self.fields.cluster)
+            .and_then(|v| v.as_str())
+            .unwrap_or(id)
+            .to_string();
+        Ok(self.stored_document(&stored)?.map(|doc| (doc, cluster)))
+    }
+
+    /// The documents of a reprint cluster, first published first.
+    pub fn cluster_members(
+        &self,
+        cluster: &str,
+        limit: usize,
+    ) -> tantivy::Result<Vec<AnalyzedDocument>> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.cluster, cluster),
+            IndexRecordOption::Basic,
+        );
+        let mut members = Vec::new();
+        for (_, address) in searcher.search(&query, &TopDocs::with_limit(limit.max(1)))? {
+            if let Some(doc) = self.stored_document(&searcher.doc(address)?)? {
+                members.push(doc);
+            }
+        }
+        members.sort_by_key(|d| {
+            (
+                d.document.published_at.is_none(),
+                d.document.published_at,
+                d.document.fetched_at,
+            )
+        });
+        Ok(members)
+    }
+
     fn stored_document(
         &self,
         stored: &TantivyDocument,

@@ -9,6 +9,7 @@
 mod analyze;
 mod bench;
 mod config;
+mod extract;
 mod pipeline;
 mod sample_site;
 mod status;
@@ -78,6 +79,16 @@ enum Command {
     },
     /// Serve the desk API over the existing index, without crawling.
     Serve,
+    /// Extract title, publish time, 来源, author and body from article pages (files or
+    /// URLs), one JSON line per page.
+    Extract {
+        /// Files or http(s) URLs.
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        /// The output format (one JSON object per line; the only format).
+        #[arg(long)]
+        json: bool,
+    },
     /// Analyze text from stdin with the configured rules: topics, sentiment, regions,
     /// schools and risk, with the matched words and their offsets.
     Analyze {
@@ -139,6 +150,7 @@ fn main() -> ExitCode {
             | Command::Status { .. }
             | Command::Bench(_)
             | Command::Analyze { .. }
+            | Command::Extract { .. }
     );
     init_logging(if quiet {
         "warn"
@@ -194,6 +206,7 @@ fn main() -> ExitCode {
                 search(&config, &data, &query.join(" "), options)
             }
             Command::Serve => serve(&config, &data).await,
+            Command::Extract { inputs, json: _ } => extract::run(&config.crawler, &inputs).await,
             Command::Analyze { json: _, jsonl } => {
                 let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;
                 analyze::run(&analyzer, jsonl)

@@ -464,3 +464,46 @@ fn analyze_reads_jsonl_and_reports_bad_lines_without_stopping() {
     assert_eq!(lines[2]["topics"], serde_json::json!([]));
     assert_eq!(lines[2]["risk"]["level"], "low");
 }
+
+#[test]
+fn extract_prints_one_line_per_page_in_order_and_goes_on_after_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 300, "127.0.0.1:0");
+    let site = repo().join("sample-site/news/2026");
+    let output = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["extract", "--json"])
+        .arg(site.join("1121-nishui.html")) // the GBK page
+        .arg(dir.path().join("missing.html"))
+        .arg("http://10.0.0.1/admin") // refused, never fetched
+        .arg(site.join("1120-shitang-zz1.html"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        lines[0]["title"],
+        "孟州市两名初中生河边玩耍不慎溺水 一人获救一人不幸身亡"
+    );
+    assert_eq!(lines[0]["published_at"], "2026-11-21T18:20:00+08:00");
+    assert_eq!(lines[0]["source"], "焦作晚报");
+    assert_eq!(lines[0]["author"], "李娜");
+    assert!(lines[0]["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("11月21日下午，孟州市某镇两名初中生"));
+    assert!(lines[1]["error"].as_str().unwrap().contains("cannot read"));
+    assert!(lines[2]["error"].as_str().unwrap().contains("refused"));
+    assert_eq!(
+        lines[3]["published_at"], "2026-11-20T11:05:00+08:00",
+        "年月日 form"
+    );
+    assert_eq!(lines[3]["source"], "焦作日报");
+    assert_eq!(lines[3]["author"], Value::Null);
+}

@@ -45,7 +45,7 @@ static ORIGIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:来源|来自|稿源)\s*[：:]\s*([^\s　|｜<>]{2,30})").expect("valid regex")
 });
 static AUTHOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:记者|作者|编辑|通讯员)\s*[：:]?\s*([\p{Han}·]{2,4}(?:[、 ][\p{Han}·]{2,4})*)")
+    Regex::new(r"(?:记者|作者|编辑|通讯员)\s*[：:]?\s*([\p{Han}·]{2,4}(?:、[\p{Han}·]{2,4})*)")
         .expect("valid regex")
 });
 /// Meta tags that carry a publish time on news sites.

@@ -6,6 +6,7 @@
 //! yuqing serve               # the desk API alone, over an existing index
 //! ```
 
+mod alerts_cli;
 mod analyze;
 mod bench;
 mod config;
@@ -99,6 +100,9 @@ enum Command {
         #[arg(long)]
         jsonl: bool,
     },
+    /// The alert case log (台账): list, show, acknowledge, close.
+    #[command(subcommand)]
+    Alerts(alerts_cli::AlertsCommand),
     /// Measure the system's speed; prints figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
             | Command::Bench(_)
             | Command::Analyze { .. }
             | Command::Extract { .. }
+            | Command::Alerts(_)
     );
     init_logging(if quiet {
         "warn"
@@ -206,6 +211,7 @@ fn main() -> ExitCode {
                 search(&config, &data, &query.join(" "), options)
             }
             Command::Serve => serve(&config, &data).await,
+            Command::Alerts(command) => alerts_cli::run(&data, command),
             Command::Extract { inputs, json: _ } => extract::run(&config.crawler, &inputs).await,
             Command::Analyze { json: _, jsonl } => {
                 let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;

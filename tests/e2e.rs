@@ -323,6 +323,38 @@ async fn a_restart_refetches_nothing_and_a_receiver_that_was_down_gets_its_alert
     assert!(!log.contains("collected=1"), "{log}");
     assert_eq!(receiver.titles().len(), 2, "{log}");
 
+    // The case log lists both alerts; one is acknowledged from the command line.
+    let alerts_cli = |args: &[&str]| {
+        let output = Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("alerts")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let cases: Vec<Value> = alerts_cli(&["list", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(cases.len(), 2);
+    assert!(cases.iter().all(|c| c["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["status"] == "delivered")));
+    let id = cases[0]["alert_id"].as_str().unwrap();
+    assert!(alerts_cli(&["ack", id, "--by", "王老师"]).contains("已签收"));
+    assert!(alerts_cli(&["show", id]).contains("acknowledged  签收人：王老师"));
+
     let results = search_cli_json(&config, &data);
     assert_eq!(results["total"], SAMPLE_TITLES.len());
     let hit = &results["hits"][0];

@@ -9,9 +9,11 @@
 //! document. The notifier writes each alert to the durable [`Outbox`] before any delivery
 //! attempt and retries with backoff until the channel accepts it.
 
+mod cases;
 mod channels;
 mod outbox;
 
+pub use cases::{Case, CaseError, DeliveryRecord, Event};
 pub use channels::{accepted, outgoing, ChannelConfig, ChannelKind, Outgoing};
 pub use outbox::{Outbox, Pending};
 
@@ -238,6 +240,7 @@ impl Notifier {
         masked.title = mask_personal(&alert.title);
         masked.snippet = mask_personal(&alert.snippet);
         let alert = &masked;
+        self.outbox.open_case(alert)?;
         let payload = serde_json::to_string(&WebhookBody {
             alert,
             text: alert_text(alert),

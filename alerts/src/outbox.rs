@@ -52,10 +52,11 @@ impl Outbox {
                  PRIMARY KEY (alert_id, channel)
              );",
         )?;
+        db.execute_batch(crate::cases::SCHEMA)?;
         Ok(Outbox { db: Mutex::new(db) })
     }
 
-    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.db.lock().expect("outbox lock poisoned")
     }
 
@@ -119,7 +120,7 @@ impl Outbox {
              WHERE alert_id = ?1 AND channel = ?2",
             params![pending.alert_id, pending.channel, Utc::now().to_rfc3339()],
         )?;
-        Ok(())
+        self.record(&pending.alert_id, "delivered", &pending.channel)
     }
 
     pub fn failed(&self, pending: &Pending, error: &str) -> rusqlite::Result<DateTime<Utc>> {
@@ -128,6 +129,11 @@ impl Outbox {
             "UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
              WHERE alert_id = ?1 AND channel = ?2",
             params![pending.alert_id, pending.channel, error, next.to_rfc3339()],
+        )?;
+        self.record(
+            &pending.alert_id,
+            "delivery failed",
+            &format!("{}: {error}", pending.channel),
         )?;
         Ok(next)
     }

@@ -141,4 +141,45 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     let dingtalk = robots.dingtalk.lock().unwrap().clone();
     assert_eq!(dingtalk.len(), 2, "one refusal, one delivery");
     assert_eq!(dingtalk[1]["markdown"]["title"], "【舆情预警】溺水预警");
+
+    // The case log tells the alert's life, and on-call staff take and close it.
+    let case = outbox.case("a1").unwrap().unwrap();
+    let events: Vec<&str> = case.events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events[0], "raised");
+    assert_eq!(events.iter().filter(|e| **e == "delivered").count(), 3);
+    assert_eq!(
+        events.iter().filter(|e| **e == "delivery failed").count(),
+        1
+    );
+    let failed = case
+        .events
+        .iter()
+        .find(|e| e.event == "delivery failed")
+        .unwrap();
+    assert!(
+        failed.detail.as_deref().unwrap().contains("130101"),
+        "{failed:?}"
+    );
+    let dingtalk_log = case
+        .deliveries
+        .iter()
+        .find(|d| d.channel == "钉钉值班群")
+        .unwrap();
+    assert_eq!(
+        (dingtalk_log.status.as_str(), dingtalk_log.attempts),
+        ("delivered", 2)
+    );
+    outbox.acknowledge("a1", "张三").unwrap();
+    assert!(outbox.acknowledge("a1", "李四").is_err(), "taken once");
+    outbox
+        .close("a1", "已联系学校核实，学生家属已安抚")
+        .unwrap();
+    let case = outbox.case("a1").unwrap().unwrap();
+    assert_eq!(case.state, "closed");
+    assert_eq!(case.acknowledged_by.as_deref(), Some("张三"));
+    assert!(outbox
+        .acknowledge("nope", "x")
+        .unwrap_err()
+        .to_string()
+        .contains("no alert with id nope"));
 }

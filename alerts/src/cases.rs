@@ -1,0 +1,218 @@
+//! The case log (台账) of alerts: each alert's life — raised, delivered on each channel
+//! (or failing), acknowledged, closed with a note — kept in the state database beside
+//! the outbox, for on-call staff and for the record.
+
+use crate::outbox::Outbox;
+use chrono::Utc;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use yuqing_model::Alert;
+
+pub(crate) const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS alert_case (
+        alert_id TEXT PRIMARY KEY,
+        rule TEXT NOT NULL,
+        title TEXT NOT NULL,
+        url TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'raised',
+        acknowledged_at TEXT,
+        acknowledged_by TEXT,
+        closed_at TEXT,
+        note TEXT
+    );
+    CREATE TABLE IF NOT EXISTS alert_event (
+        alert_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX IF NOT EXISTS alert_event_alert ON alert_event (alert_id);";
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Case {
+    pub alert_id: String,
+    pub rule: String,
+    pub title: String,
+    pub url: String,
+    pub raised_at: String,
+    /// raised, acknowledged or closed.
+    pub state: String,
+    pub acknowledged_at: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub closed_at: Option<String>,
+    pub note: Option<String>,
+    pub deliveries: Vec<DeliveryRecord>,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeliveryRecord {
+    pub channel: String,
+    /// pending or delivered.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Event {
+    pub at: String,
+    pub event: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("no alert with id {0}")]
+    NotFound(String),
+    #[error("alert {id} is already {state}")]
+    WrongState { id: String, state: String },
+    #[error("alert state: {0}")]
+    State(#[from] rusqlite::Error),
+}
+
+impl Outbox {
+    /// Opens a case for a new alert (once; a repeated call changes nothing).
+    pub fn open_case(&self, alert: &Alert) -> rusqlite::Result<()> {
+        let db = self.db();
+        let inserted = db.execute(
+            "INSERT OR IGNORE INTO alert_case (alert_id, rule, title, url, raised_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![alert.id, alert.rule, alert.title, alert.url, alert.raised_at.to_rfc3339()],
+        )?;
+        if inserted > 0 {
+            db.execute(
+                "INSERT INTO alert_event (alert_id, at, event, detail) VALUES (?1, ?2, 'raised', ?3)",
+                params![alert.id, alert.raised_at.to_rfc3339(), format!("规则：{}", alert.rule)],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn record(&self, alert_id: &str, event: &str, detail: &str) -> rusqlite::Result<()> {
+        self.db().execute(
+            "INSERT INTO alert_event (alert_id, at, event, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![alert_id, Utc::now().to_rfc3339(), event, detail],
+        )?;
+        Ok(())
+    }
+
+    fn state_of(&self, id: &str) -> Result<String, CaseError> {
+        self.db()
+            .query_row(
+                "SELECT state FROM alert_case WHERE alert_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| CaseError::NotFound(id.to_string()))
+    }
+
+    /// 签收: someone on call has taken the alert.
+    pub fn acknowledge(&self, id: &str, by: &str) -> Result<(), CaseError> {
+        let state = self.state_of(id)?;
+        if state != "raised" {
+            return Err(CaseError::WrongState {
+                id: id.into(),
+                state,
+            });
+        }
+        let now = Utc::now().to_rfc3339();
+        self.db().execute(
+            "UPDATE alert_case SET state = 'acknowledged', acknowledged_at = ?2, acknowledged_by = ?3 WHERE alert_id = ?1",
+            params![id, now, by],
+        )?;
+        self.record(id, "acknowledged", &format!("签收人：{by}"))?;
+        Ok(())
+    }
+
+    /// 处置完毕: the case is closed with what was done.
+    pub fn close(&self, id: &str, note: &str) -> Result<(), CaseError> {
+        let state = self.state_of(id)?;
+        if state == "closed" {
+            return Err(CaseError::WrongState {
+                id: id.into(),
+                state,
+            });
+        }
+        let now = Utc::now().to_rfc3339();
+        self.db().execute(
+            "UPDATE alert_case SET state = 'closed', closed_at = ?2, note = ?3 WHERE alert_id = ?1",
+            params![id, now, note],
+        )?;
+        self.record(id, "closed", note)?;
+        Ok(())
+    }
+
+    /// The most recent cases, newest first, with their deliveries and events.
+    pub fn cases(&self, limit: usize) -> rusqlite::Result<Vec<Case>> {
+        let ids: Vec<String> = {
+            let db = self.db();
+            let mut statement =
+                db.prepare("SELECT alert_id FROM alert_case ORDER BY raised_at DESC LIMIT ?1")?;
+            let rows = statement.query_map([limit as i64], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        ids.iter()
+            .filter_map(|id| self.case(id).transpose())
+            .collect()
+    }
+
+    pub fn case(&self, id: &str) -> rusqlite::Result<Option<Case>> {
+        let db = self.db();
+        let Some(mut case) = db
+            .query_row(
+                "SELECT alert_id, rule, title, url, raised_at, state, acknowledged_at, acknowledged_by, closed_at, note
+                 FROM alert_case WHERE alert_id = ?1",
+                [id],
+                |r| {
+                    Ok(Case {
+                        alert_id: r.get(0)?,
+                        rule: r.get(1)?,
+                        title: r.get(2)?,
+                        url: r.get(3)?,
+                        raised_at: r.get(4)?,
+                        state: r.get(5)?,
+                        acknowledged_at: r.get(6)?,
+                        acknowledged_by: r.get(7)?,
+                        closed_at: r.get(8)?,
+                        note: r.get(9)?,
+                        deliveries: Vec::new(),
+                        events: Vec::new(),
+                    })
+                },
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut deliveries = db.prepare(
+            "SELECT channel, status, attempts, last_error, delivered_at FROM alert_outbox WHERE alert_id = ?1 ORDER BY channel",
+        )?;
+        case.deliveries = deliveries
+            .query_map([id], |r| {
+                Ok(DeliveryRecord {
+                    channel: r.get(0)?,
+                    status: r.get(1)?,
+                    attempts: r.get(2)?,
+                    last_error: r.get(3)?,
+                    delivered_at: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut events = db.prepare(
+            "SELECT at, event, detail FROM alert_event WHERE alert_id = ?1 ORDER BY rowid",
+        )?;
+        case.events = events
+            .query_map([id], |r| {
+                Ok(Event {
+                    at: r.get(0)?,
+                    event: r.get(1)?,
+                    detail: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(case))
+    }
+}

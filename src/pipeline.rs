@@ -282,11 +282,9 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             Link::Kafka(kafka) => Some(kafka.clone()),
             Link::Embedded(_) => None,
         };
-        let router = yuqing_desk::app(index.clone()).merge(status_route(
-            index.clone(),
-            Some(outbox.clone()),
-            kafka,
-        ));
+        let router = yuqing_desk::app(index.clone())
+            .merge(yuqing_desk::alert_routes(outbox.clone()))
+            .merge(status_route(index.clone(), Some(outbox.clone()), kafka));
         stages.push(spawn_stage(
             "desk",
             yuqing_desk::serve_router(desk_listener, router, shutdown.clone()),

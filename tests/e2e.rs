@@ -273,6 +273,30 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
             .starts_with("【舆情预警】防溺水预警\n标题："),
         "{first}"
     );
+    // On-call staff acknowledge through the API; a second acknowledgement is refused.
+    let cases: Value = reqwest::get(format!("{desk}/api/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cases.as_array().unwrap().len(), 2, "{cases}");
+    let id = cases[0]["alert_id"].as_str().unwrap();
+    let client = reqwest::Client::new();
+    let ack = |by: &str| {
+        client
+            .post(format!("{desk}/api/alerts/{id}/ack"))
+            .json(&serde_json::json!({ "by": by }))
+            .send()
+    };
+    let first = ack("张老师").await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(
+        first.json::<Value>().await.unwrap()["state"],
+        "acknowledged"
+    );
+    assert_eq!(ack("李老师").await.unwrap().status(), 409);
+
     let log = std::fs::read_to_string(data.join("alerts.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 2, "the alert log has each alert once");
 }

@@ -15,12 +15,14 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use yuqing_alerts::{Case, CaseError, Outbox};
 use yuqing_indexer::query::QueryError;
 use yuqing_indexer::{Interval, SearchError, SearchIndex, SearchRequest, SearchResults, Sort};
 
@@ -41,6 +43,7 @@ enum DeskError {
     BadQuery(QueryError),
     BadParameter(String),
     NotFound(String),
+    Conflict(String),
     Internal,
 }
 
@@ -57,6 +60,7 @@ impl IntoResponse for DeskError {
                 (StatusCode::BAD_REQUEST, "bad_parameter", message, None)
             }
             DeskError::NotFound(message) => (StatusCode::NOT_FOUND, "not_found", message, None),
+            DeskError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message, None),
             DeskError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -238,4 +242,97 @@ pub async fn serve_router(
             let _ = shutdown.wait_for(|stop| *stop).await;
         })
         .await
+}
+
+/// The alert case log over HTTP:
+/// - `GET /api/alerts?limit=N` → the latest cases with deliveries and events;
+/// - `GET /api/alerts/{id}` → one case;
+/// - `POST /api/alerts/{id}/ack` with `{"by": "…"}` → 签收;
+/// - `POST /api/alerts/{id}/close` with `{"note": "…"}` → 处置.
+pub fn alert_routes(outbox: Arc<Outbox>) -> Router {
+    Router::new()
+        .route("/api/alerts", get(list_alerts))
+        .route("/api/alerts/{id}", get(show_alert))
+        .route("/api/alerts/{id}/ack", post(ack_alert))
+        .route("/api/alerts/{id}/close", post(close_alert))
+        .with_state(outbox)
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    limit: Option<usize>,
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CaseError> + Send + 'static,
+) -> Result<T, DeskError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(CaseError::NotFound(id))) => {
+            Err(DeskError::NotFound(format!("no alert with id {id}")))
+        }
+        Ok(Err(error @ CaseError::WrongState { .. })) => {
+            Err(DeskError::Conflict(error.to_string()))
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, "alert case log failed");
+            Err(DeskError::Internal)
+        }
+        Err(_) => Err(DeskError::Internal),
+    }
+}
+
+async fn list_alerts(
+    State(outbox): State<Arc<Outbox>>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Vec<Case>>, DeskError> {
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    blocking(move || outbox.cases(limit).map_err(CaseError::from))
+        .await
+        .map(Json)
+}
+
+async fn show_alert(
+    State(outbox): State<Arc<Outbox>>,
+    Path(id): Path<String>,
+) -> Result<Json<Case>, DeskError> {
+    blocking(move || outbox.case(&id)?.ok_or(CaseError::NotFound(id)))
+        .await
+        .map(Json)
+}
+
+#[derive(Deserialize)]
+struct AckBody {
+    by: String,
+}
+
+async fn ack_alert(
+    State(outbox): State<Arc<Outbox>>,
+    Path(id): Path<String>,
+    Json(body): Json<AckBody>,
+) -> Result<Json<Case>, DeskError> {
+    blocking(move || {
+        outbox.acknowledge(&id, &body.by)?;
+        outbox.case(&id)?.ok_or(CaseError::NotFound(id))
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+struct CloseBody {
+    note: String,
+}
+
+async fn close_alert(
+    State(outbox): State<Arc<Outbox>>,
+    Path(id): Path<String>,
+    Json(body): Json<CloseBody>,
+) -> Result<Json<Case>, DeskError> {
+    blocking(move || {
+        outbox.close(&id, &body.note)?;
+        outbox.case(&id)?.ok_or(CaseError::NotFound(id))
+    })
+    .await
+    .map(Json)
 }

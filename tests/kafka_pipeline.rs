@@ -334,7 +334,10 @@ async fn the_broker_stopping_and_starting_mid_stream_loses_nothing() {
     })
     .await
     .unwrap();
-    producer.await.unwrap();
+    tokio::time::timeout(Duration::from_secs(120), producer)
+        .await
+        .expect("the stream's producer gets every document through the outage within 2 minutes")
+        .unwrap();
 
     let last = wait_for(
         "every document indexed after the outage",

@@ -104,9 +104,54 @@ const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// log and try again, so an outage is visible in the log while it lasts.
 const MESSAGE_TIMEOUT_MS: &str = "15000";
 
+/// The producer shared by all publishers of a bus. An idempotent producer can end in a
+/// fatal state (after a broker restart it may be told its sequence numbers are out of
+/// order); it cannot be used again and is replaced by a new one.
+struct SharedProducer {
+    brokers: String,
+    current: std::sync::RwLock<FutureProducer<KafkaContext>>,
+}
+
+impl SharedProducer {
+    fn create(brokers: &str) -> Result<FutureProducer<KafkaContext>, KafkaError> {
+        ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("message.timeout.ms", MESSAGE_TIMEOUT_MS)
+            .set("linger.ms", "5")
+            .set("compression.type", "none")
+            .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS)
+            .create_with_context(KafkaContext::new("producer"))
+    }
+
+    fn get(&self) -> FutureProducer<KafkaContext> {
+        self.current.read().expect("producer lock poisoned").clone()
+    }
+
+    /// Replaces the producer if it is in a fatal state; says whether it did.
+    fn renew_if_fatal(&self) -> bool {
+        let mut current = self.current.write().expect("producer lock poisoned");
+        let Some((code, reason)) = current.client().fatal_error() else {
+            return false;
+        };
+        match Self::create(&self.brokers) {
+            Ok(fresh) => {
+                tracing::warn!(%code, reason, "kafka producer failed fatally; replaced by a new one");
+                *current = fresh;
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%error, "kafka producer failed fatally and cannot be replaced yet");
+                false
+            }
+        }
+    }
+}
+
 pub struct KafkaBus {
     config: KafkaConfig,
-    producer: FutureProducer<KafkaContext>,
+    producer: Arc<SharedProducer>,
     shutdown: watch::Receiver<bool>,
     stop: watch::Sender<bool>,
 }
@@ -115,16 +160,13 @@ impl KafkaBus {
     /// Connects (lazily: nothing fails here if the broker is down) and prepares the
     /// producer. Call [`KafkaBus::ensure_topics`] before use.
     pub fn new(config: KafkaConfig) -> Result<Self, BusError> {
-        let producer: FutureProducer<KafkaContext> = ClientConfig::new()
-            .set("bootstrap.servers", &config.brokers)
-            .set("acks", "all")
-            .set("enable.idempotence", "true")
-            .set("message.timeout.ms", MESSAGE_TIMEOUT_MS)
-            .set("linger.ms", "5")
-            .set("compression.type", "none")
-            .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS)
-            .create_with_context(KafkaContext::new("producer"))
-            .map_err(|e| transport_error("(producer)", e))?;
+        let producer = Arc::new(SharedProducer {
+            current: std::sync::RwLock::new(
+                SharedProducer::create(&config.brokers)
+                    .map_err(|e| transport_error("(producer)", e))?,
+            ),
+            brokers: config.brokers.clone(),
+        });
         let (stop, shutdown) = watch::channel(false);
         Ok(KafkaBus {
             config,
@@ -199,7 +241,7 @@ impl KafkaBus {
 
     /// Waits until everything produced is acknowledged (at most `timeout`).
     pub fn flush(&self, timeout: Duration) {
-        if let Err(error) = self.producer.flush(timeout) {
+        if let Err(error) = self.producer.get().flush(timeout) {
             tracing::warn!(%error, "kafka producer flush incomplete");
         }
     }
@@ -293,7 +335,7 @@ impl Bus for KafkaBus {
 
 struct KafkaPublisher {
     topic: String,
-    producer: FutureProducer<KafkaContext>,
+    producer: Arc<SharedProducer>,
 }
 
 #[async_trait]
@@ -302,10 +344,14 @@ impl Publisher for KafkaPublisher {
         let mut backoff = Duration::from_millis(200);
         loop {
             let record = FutureRecord::to(&self.topic).key(key).payload(&payload);
-            match self.producer.send(record, Duration::from_secs(30)).await {
+            let producer = self.producer.get();
+            match producer.send(record, Duration::from_secs(30)).await {
                 Ok(_) => return Ok(()),
                 Err((error, _)) if is_fatal(&error) => {
                     return Err(transport_error(&self.topic, error));
+                }
+                Err(_) if self.producer.renew_if_fatal() => {
+                    // Sent again at once through the new producer.
                 }
                 Err((error, _)) => {
                     tracing::warn!(topic = %self.topic, key, %error, retry_in_ms = backoff.as_millis() as u64, "kafka publish failed; retrying");

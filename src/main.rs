@@ -123,6 +123,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         commit_interval_ms: u64,
     },
+    /// Indexing docs/s, MB/s, size and peak memory, then search latency p50/p99 for the
+    /// desk's query mix, on a generated corpus.
+    Index {
+        #[arg(long, default_value_t = 100_000)]
+        docs: usize,
+        /// How many times each query of the mix runs.
+        #[arg(long, default_value_t = 25)]
+        searches: usize,
+    },
     /// Analyzer throughput in MB/s beside jieba-rs segmentation alone and (with --peer)
     /// Python jieba on the same text.
     Analyze {
@@ -230,6 +239,9 @@ fn main() -> ExitCode {
                     commit_interval_ms,
                 };
                 bench::pipeline(&config, options).await
+            }
+            Command::Bench(BenchCommand::Index { docs, searches }) => {
+                bench::index(&config, bench::IndexBench { docs, searches })
             }
             Command::Bench(BenchCommand::Analyze { docs, repeat, peer }) => {
                 bench::analyze(&config, bench::AnalyzeBench { docs, repeat, peer })

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST,
     STORED, STRING,
@@ -342,39 +342,29 @@ impl SearchIndex {
             })
     }
 
-    /// The cluster of the committed document sharing the most paragraphs with `prints`,
-    /// if it shares enough to be the same story.
+    /// The cluster of the committed documents sharing the most paragraphs with `prints`,
+    /// if they share enough to be the same story. One document per looked-up paragraph
+    /// is enough (all documents with a paragraph are in one cluster), so each lookup is a
+    /// top-1 term query however common the paragraph is.
     fn committed_cluster_for(&self, prints: &[u64]) -> tantivy::Result<Option<String>> {
-        if prints.is_empty() {
-            return Ok(None);
-        }
         let f = &self.fields;
-        let clauses: Vec<(Occur, Box<dyn Query>)> = prints
-            .iter()
-            .map(|p| {
-                let term = Term::from_field_text(f.para, &reprints::term_text(*p));
-                let query: Box<dyn Query> = Box::new(ConstScoreQuery::new(
-                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-                    1.0,
-                ));
-                (Occur::Should, query)
-            })
-            .collect();
         let searcher = self.reader.searcher();
-        let candidates = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(5))?;
-        for (shared, address) in candidates {
-            let stored: TantivyDocument = searcher.doc(address)?;
-            let count = stored
-                .get_first(f.para_count)
-                .and_then(|v| v.as_u64())
-                .unwrap_or(2) as usize;
-            if shared as usize >= reprints::needed(prints.len(), count) {
+        let mut found = Vec::new();
+        for print in prints.iter().take(reprints::LOOKUPS) {
+            let term = Term::from_field_text(f.para, &reprints::term_text(*print));
+            let query = TermQuery::new(term, IndexRecordOption::Basic);
+            if let Some((_, address)) = searcher.search(&query, &TopDocs::with_limit(1))?.first() {
+                let stored: TantivyDocument = searcher.doc(*address)?;
+                let count = stored
+                    .get_first(f.para_count)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(2) as usize;
                 if let Some(cluster) = stored.get_first(f.cluster).and_then(|v| v.as_str()) {
-                    return Ok(Some(cluster.to_string()));
+                    found.push((cluster.to_string(), count));
                 }
             }
         }
-        Ok(None)
+        Ok(reprints::best_cluster(prints.len(), found))
     }
 
     /// Replaces any document with the same id: crawling a page again leaves one document.

@@ -59,41 +59,58 @@ pub fn term_text(print: u64) -> String {
     format!("{print:016x}")
 }
 
+/// How many of a document's fingerprints are looked up to find its story: enough to
+/// meet [`needed`] when a few paragraphs were dropped, few enough to stay cheap.
+pub const LOOKUPS: usize = 8;
+
+/// The cluster sharing the most fingerprints, if it shares enough. `found` holds, per
+/// looked-up fingerprint, the cluster of a document having it and that document's
+/// number of fingerprints.
+pub fn best_cluster(
+    prints: usize,
+    found: impl IntoIterator<Item = (String, usize)>,
+) -> Option<String> {
+    let mut shared: HashMap<String, (usize, usize)> = HashMap::new();
+    for (cluster, their_prints) in found {
+        let entry = shared.entry(cluster).or_insert((0, their_prints));
+        entry.0 += 1;
+    }
+    shared
+        .into_iter()
+        .filter(|(_, (n, theirs))| *n >= needed(prints, *theirs))
+        .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then_with(|| b.0.cmp(&a.0)))
+        .map(|(cluster, _)| cluster)
+}
+
 /// Fingerprints of documents indexed but not yet committed (invisible to searches), so
-/// reprints arriving in one batch still find each other.
+/// reprints arriving in one batch still find each other. Each fingerprint remembers the
+/// first document that had it, so a lookup costs the same however common a paragraph is.
 #[derive(Default)]
 pub struct PendingPrints {
-    by_print: HashMap<u64, Vec<usize>>,
-    docs: Vec<(String, usize)>,
+    by_print: HashMap<u64, (String, usize)>,
 }
 
 impl PendingPrints {
-    /// The cluster of the pending document sharing the most fingerprints, if enough.
     pub fn cluster_for(&self, prints: &[u64]) -> Option<String> {
-        let mut shared: HashMap<usize, usize> = HashMap::new();
-        for print in prints {
-            for &doc in self.by_print.get(print).into_iter().flatten() {
-                *shared.entry(doc).or_default() += 1;
-            }
-        }
-        shared
-            .into_iter()
-            .filter(|&(doc, n)| n >= needed(prints.len(), self.docs[doc].1))
-            .max_by_key(|&(doc, n)| (n, std::cmp::Reverse(doc)))
-            .map(|(doc, _)| self.docs[doc].0.clone())
+        best_cluster(
+            prints.len(),
+            prints
+                .iter()
+                .take(LOOKUPS)
+                .filter_map(|p| self.by_print.get(p).cloned()),
+        )
     }
 
     pub fn add(&mut self, cluster: &str, prints: &[u64]) {
-        let doc = self.docs.len();
-        self.docs.push((cluster.to_string(), prints.len()));
         for print in prints {
-            self.by_print.entry(*print).or_default().push(doc);
+            self.by_print
+                .entry(*print)
+                .or_insert_with(|| (cluster.to_string(), prints.len()));
         }
     }
 
     pub fn clear(&mut self) {
         self.by_print.clear();
-        self.docs.clear();
     }
 }
 

@@ -53,6 +53,9 @@ enum Command {
         /// The stages this process runs; roles other than `all` need `--bus kafka`.
         #[arg(long, value_enum, default_value = "all")]
         role: pipeline::Role,
+        /// K/N: crawl only this process's share of the sources (N crawler processes).
+        #[arg(long)]
+        shard: Option<pipeline::Shard>,
     },
     /// Show the state of the system: documents indexed, alerts waiting, Kafka consumer lag.
     Status {
@@ -191,6 +194,7 @@ fn main() -> ExitCode {
                 once,
                 transport,
                 role,
+                shard,
             } => {
                 pipeline::run(
                     config,
@@ -199,6 +203,7 @@ fn main() -> ExitCode {
                         once,
                         role,
                         transport,
+                        shard,
                     },
                 )
                 .await

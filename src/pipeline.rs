@@ -98,6 +98,42 @@ pub struct RunOptions {
     pub role: Role,
     /// Overrides `[bus] transport` of the configuration.
     pub transport: Option<Transport>,
+    /// This crawler's share of the sources, when several crawl.
+    pub shard: Option<Shard>,
+}
+
+/// `K/N`: the K-th of N crawler processes. Each source belongs to exactly one shard (by
+/// a stable hash of its name), so N crawlers share the sources without coordination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let bad = || format!("a shard is K/N with 1 ≤ K ≤ N, like 2/3; got `{text}`");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    pub fn owns(&self, source_name: &str) -> bool {
+        // FNV-1a: the same on every machine and build, unlike the standard hasher.
+        let hash = source_name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        hash % u64::from(self.count) == u64::from(self.index - 1)
+    }
 }
 
 /// The transport behind the `Bus` trait, for the two things only the wiring does with
@@ -314,7 +350,11 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         } else {
             "http://127.0.0.1:1".to_string()
         };
-        let sources = config.enabled_sources(&sample_site)?;
+        let mut sources = config.enabled_sources(&sample_site)?;
+        if let Some(shard) = options.shard {
+            sources.retain(|s| shard.owns(s.name()));
+            tracing::info!(shard = %format!("{}/{}", shard.index, shard.count), sources = sources.len(), "crawling this shard's sources");
+        }
         let raw_out: Producer<RawDocument> = Producer::new(&*bus, &topics.raw)?;
         let durable = transport == Transport::Kafka;
         let crawler = Arc::new(Crawler::new(&config.crawler, seen, raw_out, durable)?);
@@ -440,4 +480,28 @@ async fn log_dead_letters(mut input: Box<dyn Subscription>, path: PathBuf) -> an
         input.commit(&delivery).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    #[test]
+    fn every_source_belongs_to_exactly_one_shard() {
+        let names: Vec<String> = (0..200).map(|i| format!("信源{i}")).collect();
+        let shards: Vec<Shard> = (1..=3).map(|k| format!("{k}/3").parse().unwrap()).collect();
+        let mut per_shard = [0; 3];
+        for name in &names {
+            let owners: Vec<usize> = (0..3).filter(|&i| shards[i].owns(name)).collect();
+            assert_eq!(owners.len(), 1, "{name}");
+            per_shard[owners[0]] += 1;
+        }
+        assert!(
+            per_shard.iter().all(|&n| n > 40),
+            "roughly even: {per_shard:?}"
+        );
+        assert!("0/3".parse::<Shard>().is_err());
+        assert!("4/3".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().unwrap_err().contains("K/N"));
+    }
 }

@@ -68,10 +68,57 @@ async fn separate_processes_crawl_analyze_index_and_alert_through_kafka() {
         },
     )
     .await;
-    let _crawler = start_with(&config, &data("crawler"), &["--role", "crawler"]);
+    // Two crawlers share the sources, each its shard. One serves the sample site on a
+    // fixed port; the other reaches it there, so a page has one URL whoever crawls it.
+    let site = free_port();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let serving = dir.path().join("serving.toml");
+    std::fs::write(
+        &serving,
+        text.replace(
+            "listen = \"127.0.0.1:0\"\nroot",
+            &format!("listen = \"{site}\"\nroot"),
+        ),
+    )
+    .unwrap();
+    let visiting = dir.path().join("visiting.toml");
+    std::fs::write(
+        &visiting,
+        text.replace("{sample_site}", &format!("http://{site}"))
+            .replace(
+                "[sample_site]\nenabled = true",
+                "[sample_site]\nenabled = false",
+            ),
+    )
+    .unwrap();
+    let crawler_a = start_with(
+        &serving,
+        &data("crawler-a"),
+        &["--role", "crawler", "--shard", "1/2"],
+    );
+    let crawler_b = start_with(
+        &visiting,
+        &data("crawler-b"),
+        &["--role", "crawler", "--shard", "2/2"],
+    );
 
     assert_sample_indexed_once(&desk, Duration::from_secs(90)).await;
     assert_eq!(search(&desk, "topic:食品安全").await["total"], 3);
+    // Between them the two crawlers visited the three sources, each source once.
+    let visited = |log: String| {
+        log.matches("source visited").count() + log.matches("source visit failed").count()
+    };
+    let shares = |log: String| {
+        log.lines()
+            .find(|l| l.contains("crawling this shard's sources"))
+            .and_then(|l| l.rsplit("sources=").next()?.trim().parse::<usize>().ok())
+            .unwrap()
+    };
+    assert_eq!(
+        shares(crawler_a.log_text()) + shares(crawler_b.log_text()),
+        3
+    );
+    assert!(visited(crawler_a.log_text()) + visited(crawler_b.log_text()) >= 3);
 
     assert_drowning_alerted_once(&receiver).await;
 

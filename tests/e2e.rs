@@ -37,12 +37,7 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         "revisits add nothing"
     );
 
-    let status: Value = reqwest::get(format!("{desk}/api/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value = get_json(format!("{desk}/api/status")).await;
     assert_eq!(status["documents"], SAMPLE_TITLES.len());
     assert_eq!(
         status["kafka"],
@@ -150,12 +145,7 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         3,
         "the canteen story and its reprints"
     );
-    let by_risk: Value = reqwest::get(format!("{desk}/api/search?q=&sort=risk&limit=3"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_risk: Value = get_json(format!("{desk}/api/search?q=&sort=risk&limit=3")).await;
     assert_eq!(by_risk["hits"][0]["risk"], "high", "{by_risk}");
     let unclosed = reqwest::get(format!("{desk}/api/search?q=溺水 (学生"))
         .await
@@ -274,12 +264,7 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         "{first}"
     );
     // On-call staff acknowledge through the API; a second acknowledgement is refused.
-    let cases: Value = reqwest::get(format!("{desk}/api/alerts"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cases: Value = get_json(format!("{desk}/api/alerts")).await;
     assert_eq!(cases.as_array().unwrap().len(), 2, "{cases}");
     let id = cases[0]["alert_id"].as_str().unwrap();
     let client = reqwest::Client::new();

@@ -325,3 +325,8 @@ pub fn search_cli_json(config: &Path, data: &Path) -> Value {
     );
     serde_json::from_slice(&output.stdout).unwrap()
 }
+
+/// GET a URL of the desk and read the JSON answer.
+pub async fn get_json(url: String) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}

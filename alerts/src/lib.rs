@@ -106,7 +106,9 @@ pub async fn run_evaluator(
                 source,
             })?;
             for hit in results.hits {
-                let id = Alert::id_for(&rule.name, &hit.id);
+                // One alert per rule and story: reprints of a story already alerted on
+                // (in this commit or before) raise nothing new.
+                let id = Alert::id_for(&rule.name, &hit.cluster);
                 if outbox.was_raised(&id)? {
                     continue;
                 }
@@ -125,6 +127,8 @@ pub async fn run_evaluator(
                         .unwrap_or(yuqing_model::Sentiment::Neutral),
                     snippet,
                     raised_at: Utc::now(),
+                    cluster: hit.cluster,
+                    cluster_size: hit.cluster_size,
                 };
                 // Published before it is marked raised: a crash in between raises it
                 // again, and the notifier's outbox takes it only once.
@@ -186,11 +190,16 @@ pub fn alert_text(alert: &Alert) -> String {
         alert.topics.join("、")
     };
     format!(
-        "【舆情预警】{rule}\n标题：{title}\n来源：{source}\n发布时间：{published}\n话题：{topics}\n情感倾向：{sentiment}\n摘要：{snippet}\n链接：{url}",
+        "【舆情预警】{rule}\n标题：{title}\n来源：{source}\n发布时间：{published}\n话题：{topics}\n情感倾向：{sentiment}\n传播：{spread}\n摘要：{snippet}\n链接：{url}",
         rule = alert.rule,
         title = alert.title,
         source = alert.source,
         sentiment = alert.sentiment.zh(),
+        spread = if alert.cluster_size > 1 {
+            format!("已有 {} 篇相同报道", alert.cluster_size)
+        } else {
+            "首发".to_string()
+        },
         snippet = alert.snippet,
         url = alert.url,
     )

@@ -61,6 +61,8 @@ fn alert(id: &str) -> Alert {
         sentiment: Sentiment::Negative,
         snippet: "家长电话13812345678".into(),
         raised_at: chrono::Utc::now(),
+        cluster: format!("doc-{id}"),
+        cluster_size: 1,
     }
 }
 

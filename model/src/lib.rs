@@ -231,7 +231,8 @@ impl Message for AnalyzedDocument {
 /// A notification raised by an alert rule for one document.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Alert {
-    /// Stable for the same rule and document, so a re-indexed document raises nothing new.
+    /// Stable for the same rule and story (reprint cluster), so a re-indexed document or
+    /// a reprint raises nothing new.
     pub id: String,
     pub rule: String,
     pub query: String,
@@ -244,17 +245,24 @@ pub struct Alert {
     pub sentiment: Sentiment,
     pub snippet: String,
     pub raised_at: DateTime<Utc>,
+    /// The story's reprint cluster and how many documents it had when the alert was raised.
+    #[serde(default)]
+    pub cluster: String,
+    #[serde(default)]
+    pub cluster_size: usize,
 }
 
 impl Alert {
-    pub fn id_for(rule: &str, doc_id: &str) -> String {
-        doc_id_from_parts(&["alert", rule, doc_id])
+    /// The id of the alert a rule raises for a story (the reprint cluster).
+    pub fn id_for(rule: &str, cluster: &str) -> String {
+        doc_id_from_parts(&["alert", rule, cluster])
     }
 }
 
 impl Message for Alert {
     const KIND: &'static str = "alert";
-    const SCHEMA_VERSION: u32 = 1;
+    /// 2: one alert per story, with its cluster.
+    const SCHEMA_VERSION: u32 = 2;
     fn key(&self) -> &str {
         &self.doc_id
     }

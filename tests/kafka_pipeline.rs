@@ -96,6 +96,17 @@ async fn separate_processes_crawl_analyze_index_and_alert_through_kafka() {
         &data("crawler-a"),
         &["--role", "crawler", "--shard", "1/2"],
     );
+    wait_for(
+        "the sample site served",
+        Duration::from_secs(30),
+        async || {
+            crawler_a
+                .log_text()
+                .contains("sample site serving")
+                .then_some(())
+        },
+    )
+    .await;
     let crawler_b = start_with(
         &visiting,
         &data("crawler-b"),

@@ -325,8 +325,11 @@ pub async fn run_sources(
                     Err(CrawlError::Bus(error)) => return Err(CrawlError::Bus(error)),
                     Err(error) => {
                         failures += 1;
+                        // First retry within a minute, then doubling, up to 8×.
                         let delay = interval.min(Duration::from_secs(60))
-                            * 2u32.pow(failures.min(4)).min(MAX_BACKOFF_FACTOR);
+                            * 2u32
+                                .pow(failures.saturating_sub(1).min(3))
+                                .min(MAX_BACKOFF_FACTOR);
                         tracing::warn!(
                             source = source.name(),
                             %error,

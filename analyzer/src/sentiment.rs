@@ -1,5 +1,6 @@
-//! Lexicon sentiment: weighted words, negators that flip the next sentiment word, and
-//! degree adverbs that strengthen or soften it.
+//! Lexicon sentiment: weighted words, negators that flip the next sentiment word, degree
+//! adverbs that strengthen or soften it, and contrasts (但是, 然而) after which a
+//! sentence's words count more than before.
 //!
 //! The lexicon is a text file analysts edit, in sections:
 //!
@@ -13,6 +14,8 @@
 //! 没有
 //! [degree]
 //! 非常 1.5
+//! [contrast]
+//! 但是
 //! ```
 
 use crate::segmented::Segmented;
@@ -28,12 +31,18 @@ pub struct Lexicon {
     polarity: HashMap<String, f32>,
     negators: HashMap<String, ()>,
     degree: HashMap<String, f32>,
+    contrasts: HashMap<String, ()>,
 }
 
 /// How many words before a sentiment word a negator or degree adverb may stand.
 const MODIFIER_WINDOW: usize = 3;
 /// The summed weight at which the score reaches about ±0.76 (tanh(1)).
 const SCORE_SCALE: f32 = 4.0;
+/// Within a sentence with a contrast (但是, 然而…), what comes before it counts less
+/// and what comes after it more: "虽然没有人受伤，但是影响恶劣" is negative.
+const BEFORE_CONTRAST: f32 = 0.5;
+const AFTER_CONTRAST: f32 = 1.5;
+const SENTENCE_ENDS: &[char] = &['。', '！', '？', '；', '!', '?', ';', '\n'];
 /// Scores closer to zero than this are neutral.
 const NEUTRAL_BAND: f32 = 0.15;
 
@@ -56,10 +65,10 @@ impl Lexicon {
             let fail = |message: String| RuleFileError::invalid(path, text, line_offset, message);
             if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 match name {
-                    "negative" | "positive" | "negator" | "degree" => section = Some(name),
+                    "negative" | "positive" | "negator" | "degree" | "contrast" => section = Some(name),
                     other => {
                         return Err(fail(format!(
-                            "unknown section [{other}]; expected [negative], [positive], [negator] or [degree]"
+                            "unknown section [{other}]; expected [negative], [positive], [negator], [degree] or [contrast]"
                         )))
                     }
                 }
@@ -96,6 +105,9 @@ impl Lexicon {
                 Some("negator") => {
                     lexicon.negators.insert(word, ());
                 }
+                Some("contrast") => {
+                    lexicon.contrasts.insert(word, ());
+                }
                 Some(_) => {
                     let Some(weight) = weight else {
                         return Err(fail(format!("degree word {word:?} needs a weight")));
@@ -112,6 +124,7 @@ impl Lexicon {
             .keys()
             .chain(self.negators.keys())
             .chain(self.degree.keys())
+            .chain(self.contrasts.keys())
             .map(String::as_str)
     }
 
@@ -124,18 +137,40 @@ impl Lexicon {
         let mut total = 0.0f32;
         let mut matches = Vec::new();
         for (field, _text) in [(TextField::Title, title), (TextField::Content, content)] {
-            let words: Vec<Word> = doc
-                .words_of(field)
-                .iter()
-                .copied()
-                .filter(Word::is_term)
-                .collect();
-            for (i, word) in words.iter().enumerate() {
+            // Sentiment words of the current sentence, with their values; and where in
+            // it a contrast (但是, 然而…) came: what follows it is what the writer means.
+            let mut sentence: Vec<f32> = Vec::new();
+            let mut contrast_at: Option<usize> = None;
+            let mut terms: Vec<Word> = Vec::new();
+            let mut flush = |sentence: &mut Vec<f32>, contrast_at: &mut Option<usize>| {
+                for (k, value) in sentence.drain(..).enumerate() {
+                    let factor = match *contrast_at {
+                        Some(at) if k < at => BEFORE_CONTRAST,
+                        Some(_) => AFTER_CONTRAST,
+                        None => 1.0,
+                    };
+                    total += value * factor;
+                }
+                *contrast_at = None;
+            };
+            for word in doc.words_of(field).iter().copied() {
+                if !word.is_term() {
+                    if word.text.chars().any(|c| SENTENCE_ENDS.contains(&c)) {
+                        flush(&mut sentence, &mut contrast_at);
+                        terms.clear();
+                    }
+                    continue;
+                }
+                if self.contrasts.contains_key(word.text) {
+                    contrast_at = Some(sentence.len());
+                }
+                let i = terms.len();
+                terms.push(word);
                 let Some(&weight) = self.polarity.get(word.text) else {
                     continue;
                 };
                 let mut value = weight;
-                for before in words[i.saturating_sub(MODIFIER_WINDOW)..i].iter().rev() {
+                for before in terms[i.saturating_sub(MODIFIER_WINDOW)..i].iter().rev() {
                     if self.polarity.contains_key(before.text) {
                         break; // a modifier belongs to the nearer sentiment word
                     }
@@ -145,7 +180,7 @@ impl Lexicon {
                         value *= degree;
                     }
                 }
-                total += value;
+                sentence.push(value);
                 matches.push(TermMatch {
                     term: word.text.to_string(),
                     field,
@@ -153,6 +188,7 @@ impl Lexicon {
                     end: word.char_end,
                 });
             }
+            flush(&mut sentence, &mut contrast_at);
         }
         let score = (total / SCORE_SCALE).tanh();
         let label = if score <= -NEUTRAL_BAND {
@@ -203,6 +239,24 @@ mod tests {
         let (lexicon, segmenter) = setup();
         let tag = lexicon.score(&segmenter, "", "所幸没有学生受伤");
         assert!(tag.score > 0.0, "{}", tag.score);
+    }
+
+    #[test]
+    fn after_a_contrast_the_writer_means_what_follows() {
+        let text =
+            "[negative]\n受伤 2\n恶劣 2\n[positive]\n顺利 1\n[negator]\n没有\n[contrast]\n但是\n";
+        let lexicon = Lexicon::parse(Path::new("s.txt"), text).unwrap();
+        let mut segmenter = Segmenter::new();
+        segmenter.add_words(lexicon.words());
+        let tag = lexicon.score(&segmenter, "", "虽然没有学生受伤，但是影响恶劣。");
+        assert_eq!(tag.label, Sentiment::Negative, "{}", tag.score);
+        let tag = lexicon.score(&segmenter, "", "影响恶劣，但是撤离顺利，没有学生受伤。");
+        assert!(
+            tag.score
+                > lexicon
+                    .score(&segmenter, "", "影响恶劣，撤离顺利，没有学生受伤。")
+                    .score
+        );
     }
 
     #[test]

@@ -112,6 +112,9 @@ impl Default for SampleSiteConfig {
 pub struct DeskConfig {
     #[serde(default = "default_desk_listen")]
     pub listen: SocketAddr,
+    /// The address on-call staff reach the desk at, for the 签收 link in alert messages
+    /// (no link when absent).
+    pub public_url: Option<url::Url>,
 }
 
 fn default_desk_listen() -> SocketAddr {
@@ -122,6 +125,7 @@ impl Default for DeskConfig {
     fn default() -> Self {
         DeskConfig {
             listen: default_desk_listen(),
+            public_url: None,
         }
     }
 }

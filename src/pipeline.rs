@@ -272,6 +272,11 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             rules.clone(),
             config.alert_channels(),
             data.alert_log(),
+            config
+                .desk
+                .public_url
+                .as_ref()
+                .map(|u| u.as_str().trim_end_matches('/').to_string()),
         )?);
         stages.push(spawn_stage(
             "notifier",

@@ -286,6 +286,37 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
     );
     assert_eq!(ack("李老师").await.unwrap().status(), 409);
 
+    // The message's 签收 link opens a page with a button; a GET alone acknowledges nothing.
+    let hook = receiver.bodies.lock().unwrap()[0].clone();
+    let text = hook["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "签收：http://desk.example/ack/{}",
+            hook["id"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+    let page = reqwest::get(format!("{desk}/ack/{id}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已签收") && page.contains("张老师"), "{page}");
+    let again = client
+        .post(format!("{desk}/ack/{id}"))
+        .form(&[("by", "<script>赵老师</script>")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        again.contains("此预警已被签收") && !again.contains("<script>"),
+        "{again}"
+    );
+
     let log = std::fs::read_to_string(data.join("alerts.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 1, "the alert log has the alert once");
 }

@@ -218,6 +218,8 @@ pub struct Notifier {
     rules: Vec<AlertRule>,
     channels: Vec<ChannelConfig>,
     alert_log: PathBuf,
+    /// The desk's public address: messages carry a 签收 link under it.
+    ack_base: Option<String>,
     client: reqwest::Client,
 }
 
@@ -230,12 +232,14 @@ impl Notifier {
         rules: Vec<AlertRule>,
         channels: Vec<ChannelConfig>,
         alert_log: PathBuf,
+        ack_base: Option<String>,
     ) -> Result<Self, reqwest::Error> {
         Ok(Notifier {
             outbox,
             rules,
             channels,
             alert_log,
+            ack_base,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
@@ -252,7 +256,10 @@ impl Notifier {
         self.outbox.open_case(alert)?;
         let payload = serde_json::to_string(&WebhookBody {
             alert,
-            text: alert_text(alert),
+            text: match &self.ack_base {
+                Some(base) => format!("{}\n签收：{base}/ack/{}", alert_text(alert), alert.id),
+                None => alert_text(alert),
+            },
         })
         .expect("alerts serialize infallibly");
         let log_target = self.alert_log.display().to_string();

@@ -108,6 +108,7 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
         vec![rule],
         channels,
         dir.path().join("alerts.jsonl"),
+        Some("http://desk.example".into()),
     )
     .unwrap();
 
@@ -138,6 +139,10 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     assert!(content.contains("孟州两名初中生河边溺水"), "{content}");
     assert!(
         content.contains("138****5678") && !content.contains("13812345678"),
+        "{content}"
+    );
+    assert!(
+        content.contains("签收：http://desk.example/ack/a1"),
         "{content}"
     );
     let dingtalk = robots.dingtalk.lock().unwrap().clone();

@@ -14,9 +14,9 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -255,7 +255,62 @@ pub fn alert_routes(outbox: Arc<Outbox>) -> Router {
         .route("/api/alerts/{id}", get(show_alert))
         .route("/api/alerts/{id}/ack", post(ack_alert))
         .route("/api/alerts/{id}/close", post(close_alert))
+        .route("/ack/{id}", get(ack_page).post(ack_form))
         .with_state(outbox)
+}
+
+/// The page the 签收 link of an alert message opens: what the alert is and a button.
+/// Acknowledging takes the button (a POST), so a chat app fetching a link preview does
+/// not acknowledge anything.
+fn ack_html(case: &Case, message: Option<&str>) -> String {
+    let e = yuqing_indexer::html_escape;
+    let state = match case.state.as_str() {
+        "raised" => "待签收",
+        "acknowledged" => "已签收",
+        _ => "已处置",
+    };
+    let form = if case.state == "raised" {
+        "<form method=\"post\"><label>签收人 <input name=\"by\" required maxlength=\"40\"></label> <button type=\"submit\">签收</button></form>".to_string()
+    } else {
+        format!(
+            "<p>签收人：{}（{}）</p>",
+            e(case.acknowledged_by.as_deref().unwrap_or("")),
+            e(case.acknowledged_at.as_deref().unwrap_or(""))
+        )
+    };
+    format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>舆情预警签收</title></head><body><h1>{title}</h1><p>规则：{rule} · 状态：{state}</p><p><a href=\"{url}\">查看原文</a></p>{message}{form}</body></html>",
+        title = e(&case.title),
+        rule = e(&case.rule),
+        url = e(&case.url),
+        message = message.map(|m| format!("<p><strong>{}</strong></p>", e(m))).unwrap_or_default(),
+    )
+}
+
+async fn ack_page(
+    State(outbox): State<Arc<Outbox>>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, DeskError> {
+    let case = blocking(move || outbox.case(&id)?.ok_or(CaseError::NotFound(id))).await?;
+    Ok(Html(ack_html(&case, None)))
+}
+
+async fn ack_form(
+    State(outbox): State<Arc<Outbox>>,
+    Path(id): Path<String>,
+    Form(form): Form<AckBody>,
+) -> Result<Html<String>, DeskError> {
+    let by = form.by.trim().chars().take(40).collect::<String>();
+    let (case, message) = blocking(move || {
+        let message = match outbox.acknowledge(&id, &by) {
+            Ok(()) => "签收成功".to_string(),
+            Err(CaseError::WrongState { .. }) => "此预警已被签收".to_string(),
+            Err(error) => return Err(error),
+        };
+        Ok((outbox.case(&id)?.ok_or(CaseError::NotFound(id))?, message))
+    })
+    .await?;
+    Ok(Html(ack_html(&case, Some(&message))))
 }
 
 #[derive(Deserialize)]

@@ -93,6 +93,7 @@ commit_interval_ms = 200
 
 [desk]
 listen = "127.0.0.1:0"
+public_url = "http://desk.example"
 
 [[alert]]
 name = "防溺水预警"

@@ -146,14 +146,45 @@ fn crawler(dir: &std::path::Path, bus: &EmbeddedBus) -> Crawler {
     Crawler::new(&settings, seen, Producer::new(bus, "raw").unwrap(), true).unwrap()
 }
 
+/// The hostile site on loopback, and a crawler with its bus and state.
+struct Site {
+    hits: Hits,
+    base: String,
+    raw: Consumer<RawDocument>,
+    crawler: Crawler,
+    _dir: tempfile::TempDir,
+    _bus: EmbeddedBus,
+}
+
+impl Site {
+    async fn start() -> Site {
+        let hits = Hits::default();
+        let base = serve(hits.clone()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let bus = EmbeddedBus::new(64);
+        let raw = Consumer::new(&bus, "raw", "test", "dead").unwrap();
+        let crawler = crawler(dir.path(), &bus);
+        Site {
+            hits,
+            base,
+            raw,
+            crawler,
+            _dir: dir,
+            _bus: bus,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_pages_fail_alone_and_passing_troubles_are_retried() {
-    let hits = Hits::default();
-    let base = serve(hits.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let bus = EmbeddedBus::new(64);
-    let mut raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
-    let crawler = crawler(dir.path(), &bus);
+    let Site {
+        hits,
+        base,
+        mut raw,
+        crawler,
+        _dir,
+        _bus,
+    } = Site::start().await;
 
     let report = crawler
         .visit(&source(&base, "\"127.0.0.0/8\""))
@@ -207,12 +238,14 @@ async fn hostile_pages_fail_alone_and_passing_troubles_are_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_on_loopback_is_refused_unless_allowed() {
-    let hits = Hits::default();
-    let base = serve(hits.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let bus = EmbeddedBus::new(64);
-    let _raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
-    let crawler = crawler(dir.path(), &bus);
+    let Site {
+        hits,
+        base,
+        raw: _raw,
+        crawler,
+        _dir,
+        _bus,
+    } = Site::start().await;
     let error = crawler
         .visit(&source(&base, ""))
         .await
@@ -227,12 +260,14 @@ async fn a_source_on_loopback_is_refused_unless_allowed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unchanged_listing_costs_a_304_and_nothing_else() {
-    let hits = Hits::default();
-    let base = serve(hits.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let bus = EmbeddedBus::new(64);
-    let _raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
-    let crawler = crawler(dir.path(), &bus);
+    let Site {
+        hits,
+        base,
+        raw: _raw,
+        crawler,
+        _dir,
+        _bus,
+    } = Site::start().await;
     let text = format!(
         "name = \"条件请求\"\nkind = \"listing\"\nurl = \"{base}/cond/list.html\"\nlink_selector = \".list a\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
     );

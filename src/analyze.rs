@@ -86,3 +86,82 @@ pub fn run(analyzer: &Analyzer, jsonl: bool) -> anyhow::Result<()> {
     out.flush()?;
     Ok(())
 }
+
+/// `yuqing dict test FILE…`: for each sample text, what fires and why, for an analyst
+/// tuning rules and dictionaries. The first line of a file is taken as its title.
+pub fn explain_files(analyzer: &Analyzer, files: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(error) => {
+                writeln!(out, "== {}：无法读取（{error}）", file.display())?;
+                continue;
+            }
+        };
+        let (title, body) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+        let analysis = analyzer.analyze(title.trim(), body);
+        let place = |m: &yuqing_model::TermMatch| {
+            let field = match m.field {
+                yuqing_model::TextField::Title => "标题",
+                yuqing_model::TextField::Content => "正文",
+            };
+            format!("「{}」{field}{}–{}", m.term, m.start, m.end)
+        };
+        writeln!(out, "== {}：{}", file.display(), title.trim())?;
+        if analysis.topics.is_empty() {
+            writeln!(out, "话题：无")?;
+        }
+        for topic in &analysis.topics {
+            let terms: Vec<String> = topic.matches.iter().map(place).collect();
+            writeln!(
+                out,
+                "话题：{}（得分 {}）← {}",
+                topic.name,
+                topic.score,
+                terms.join("，")
+            )?;
+        }
+        let words: Vec<String> = analysis.sentiment.matches.iter().map(place).collect();
+        writeln!(
+            out,
+            "情感：{}（{}）← {}",
+            analysis.sentiment.label.zh(),
+            analysis.sentiment.score,
+            if words.is_empty() {
+                "无情感词".to_string()
+            } else {
+                words.join("，")
+            }
+        )?;
+        for region in &analysis.regions {
+            let terms: Vec<String> = region.matches.iter().map(place).collect();
+            writeln!(out, "属地：{} ← {}", region.name, terms.join("，"))?;
+        }
+        for school in &analysis.schools {
+            let source = if school.rule == "registry" {
+                "学校名录"
+            } else {
+                "名称形式"
+            };
+            writeln!(
+                out,
+                "学校：{}（{source}{}）",
+                school.name,
+                school
+                    .district
+                    .as_deref()
+                    .map(|d| format!("，{d}"))
+                    .unwrap_or_default()
+            )?;
+        }
+        writeln!(
+            out,
+            "风险：{}（{}）",
+            analysis.risk.level.zh(),
+            analysis.risk.explanation
+        )?;
+        writeln!(out)?;
+    }
+    Ok(())
+}

@@ -103,12 +103,25 @@ enum Command {
         #[arg(long)]
         jsonl: bool,
     },
+    /// Dictionary and rule tools for analysts.
+    #[command(subcommand)]
+    Dict(DictCommand),
     /// The alert case log (台账): list, show, acknowledge, close.
     #[command(subcommand)]
     Alerts(alerts_cli::AlertsCommand),
     /// Measure the system's speed; prints figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum DictCommand {
+    /// Show, for sample texts (first line = title), what fires and why: topics with their
+    /// matched words and offsets, sentiment words, districts, schools, risk.
+    Test {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -168,6 +181,7 @@ fn main() -> ExitCode {
             | Command::Analyze { .. }
             | Command::Extract { .. }
             | Command::Alerts(_)
+            | Command::Dict(_)
     );
     init_logging(if quiet {
         "warn"
@@ -226,6 +240,10 @@ fn main() -> ExitCode {
             }
             Command::Serve => serve(&config, &data).await,
             Command::Alerts(command) => alerts_cli::run(&data, command),
+            Command::Dict(DictCommand::Test { files }) => {
+                let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;
+                analyze::explain_files(&analyzer, &files)
+            }
             Command::Extract { inputs, json: _ } => extract::run(&config.crawler, &inputs).await,
             Command::Analyze { json: _, jsonl } => {
                 let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;

@@ -583,3 +583,31 @@ fn extract_prints_one_line_per_page_in_order_and_goes_on_after_a_failure() {
     assert_eq!(lines[3]["source"], "焦作日报");
     assert_eq!(lines[3]["author"], Value::Null);
 }
+
+#[test]
+fn dict_test_shows_what_fires_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 300, "127.0.0.1:0");
+    let sample = dir.path().join("sample.txt");
+    std::fs::write(
+        &sample,
+        "孟州一名初中生河边溺水\n家长非常痛心，但是孩子已经获救。\n",
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["dict", "test"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(printed.contains("话题：防溺水"), "{printed}");
+    assert!(printed.contains("「溺水」标题9–11"), "{printed}");
+    assert!(
+        printed.contains("属地：孟州市 ← 「孟州」标题0–2"),
+        "{printed}"
+    );
+    assert!(printed.contains("风险："), "{printed}");
+}

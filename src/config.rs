@@ -133,9 +133,9 @@ impl Default for DeskConfig {
 /// Configuration problems are reported as file:line:column.
 pub type ConfigError = yuqing_model::FileError;
 
-/// Stands in for the sample site's address while checking source URLs, before the site
-/// is bound.
-const SAMPLE_SITE_PLACEHOLDER: &str = "http://127.0.0.1:1";
+/// Stands in for the sample site's address while checking source URLs before the site
+/// is bound, and when it is not served at all (a port nothing listens on).
+pub const SAMPLE_SITE_PLACEHOLDER: &str = "http://127.0.0.1:1";
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {

@@ -128,10 +128,7 @@ impl std::str::FromStr for Shard {
 
 impl Shard {
     pub fn owns(&self, source_name: &str) -> bool {
-        // FNV-1a: the same on every machine and build, unlike the standard hasher.
-        let hash = source_name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        let hash = yuqing_model::stable_hash(source_name.bytes());
         hash % u64::from(self.count) == u64::from(self.index - 1)
     }
 }
@@ -353,7 +350,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             run_info.insert("sample_site".into(), base.clone().into());
             base
         } else {
-            "http://127.0.0.1:1".to_string()
+            crate::config::SAMPLE_SITE_PLACEHOLDER.to_string()
         };
         let mut sources = config.enabled_sources(&sample_site)?;
         if let Some(shard) = options.shard {

@@ -295,28 +295,26 @@ impl Notifier {
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("{}: {e}", pending.target))
             }
-            WEBHOOK_CHANNEL => {
-                let response = self
-                    .client
-                    .post(&pending.target)
-                    .header("Content-Type", "application/json; charset=utf-8")
-                    .header("Idempotency-Key", &pending.alert_id)
-                    .body(pending.payload.clone())
-                    .send()
-                    .await
-                    .map_err(|e| format!("{}: {e}", pending.target))?;
-                if response.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("{}: HTTP {}", pending.target, response.status()))
-                }
-            }
             name => {
-                let channel = self
-                    .channels
-                    .iter()
-                    .find(|c| c.name == name)
-                    .ok_or_else(|| format!("channel {name:?} is no longer configured"))?;
+                // A rule's plain `webhook = "…"` is an unsigned webhook channel.
+                let legacy;
+                let channel = if name == WEBHOOK_CHANNEL {
+                    legacy = ChannelConfig {
+                        name: pending.target.clone(),
+                        kind: ChannelKind::Webhook,
+                        url: url::Url::parse(&pending.target)
+                            .map_err(|e| format!("{}: {e}", pending.target))?,
+                        secret: None,
+                        secret_env: None,
+                    };
+                    &legacy
+                } else {
+                    self.channels
+                        .iter()
+                        .find(|c| c.name == name)
+                        .ok_or_else(|| format!("channel {name:?} is no longer configured"))?
+                };
+                let name = channel.name.as_str();
                 let payload: serde_json::Value = serde_json::from_str(&pending.payload)
                     .map_err(|e| format!("outbox payload: {e}"))?;
                 let text = payload["text"].as_str().unwrap_or_default();

@@ -14,19 +14,6 @@ const MIN_PARAGRAPH_CHARS: usize = 15;
 /// Enough fingerprints to recognise a copy; long articles are not fingerprinted whole.
 const MAX_FINGERPRINTS: usize = 40;
 
-/// FNV-1a, 64 bits: stable across builds, so fingerprints in the index stay comparable.
-fn fnv1a(text: impl Iterator<Item = char>) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut buffer = [0u8; 4];
-    for c in text {
-        for byte in c.encode_utf8(&mut buffer).as_bytes() {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    hash
-}
-
 /// The fingerprints of the paragraphs (lines) of a body.
 pub fn fingerprints(content: &str) -> Vec<u64> {
     let mut prints: Vec<u64> = content
@@ -34,10 +21,11 @@ pub fn fingerprints(content: &str) -> Vec<u64> {
         .map(|line| {
             line.chars()
                 .filter(|c| c.is_alphanumeric())
-                .collect::<Vec<char>>()
+                .collect::<String>()
         })
-        .filter(|chars| chars.len() >= MIN_PARAGRAPH_CHARS)
-        .map(|chars| fnv1a(chars.into_iter()))
+        .filter(|text| text.chars().count() >= MIN_PARAGRAPH_CHARS)
+        // A stable hash: fingerprints in the index stay comparable after an upgrade.
+        .map(|text| yuqing_model::stable_hash(text.bytes()))
         .take(MAX_FINGERPRINTS)
         .collect();
     prints.sort_unstable();

@@ -378,6 +378,15 @@ pub fn read_text_file(path: &std::path::Path) -> Result<String, FileError> {
     })
 }
 
+/// FNV-1a, 64 bits: a hash that stays the same across builds, platforms and Rust
+/// versions (unlike the standard hasher), for values that are stored or shared between
+/// processes (paragraph fingerprints, source shards).
+pub fn stable_hash(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// The 1-based line and column (in characters) of a byte offset in `text`, for error
 /// messages that point into configuration and dictionary files.
 pub fn line_column(text: &str, byte_offset: usize) -> (usize, usize) {

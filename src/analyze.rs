@@ -116,9 +116,10 @@ pub fn explain_files(analyzer: &Analyzer, files: &[std::path::PathBuf]) -> anyho
             let terms: Vec<String> = topic.matches.iter().map(place).collect();
             writeln!(
                 out,
-                "话题：{}（得分 {}）← {}",
+                "话题：{}（得分 {}，规则 {}）← {}",
                 topic.name,
                 topic.score,
+                topic.rule,
                 terms.join("，")
             )?;
         }
@@ -134,6 +135,12 @@ pub fn explain_files(analyzer: &Analyzer, files: &[std::path::PathBuf]) -> anyho
                 words.join("，")
             }
         )?;
+        if analysis.sentiment.official_report {
+            writeln!(
+                out,
+                "　　视为工作报道（有工作类词、无事件类词）：负面词按 0.2 计"
+            )?;
+        }
         for region in &analysis.regions {
             let terms: Vec<String> = region.matches.iter().map(place).collect();
             writeln!(out, "属地：{} ← {}", region.name, terms.join("，"))?;

@@ -6,6 +6,7 @@
 
 mod places;
 mod risk;
+mod scheme;
 mod segmented;
 mod sentiment;
 mod topics;
@@ -13,6 +14,7 @@ mod topics;
 pub use places::{Gazetteer, SchoolRegistry};
 pub use risk::{assess as assess_risk, RiskInputs, DEFAULT_SOURCE_WEIGHT};
 use segmented::Segmented;
+pub use segmented::Vocabulary;
 pub use sentiment::Lexicon;
 pub use topics::{RuleFileError, TopicRule, TopicSet};
 
@@ -65,6 +67,7 @@ pub enum LoadError {
 
 pub struct Analyzer {
     segmenter: Arc<Segmenter>,
+    vocabulary: Vocabulary,
     topics: TopicSet,
     lexicon: Lexicon,
     gazetteer: Gazetteer,
@@ -75,23 +78,26 @@ impl Analyzer {
     /// Loads the rule files and builds the segmenter they need. The returned segmenter is
     /// the one the index must use too.
     pub fn load(config: &AnalyzerConfig) -> Result<Analyzer, LoadError> {
-        let topics = TopicSet::load(&config.topics)?;
-        let lexicon = Lexicon::load(&config.sentiment)?;
+        let mut vocabulary = Vocabulary::default();
+        let topics = TopicSet::load(&config.topics, &mut vocabulary)?;
+        let lexicon = Lexicon::load(&config.sentiment, &mut vocabulary)?;
         let gazetteer = match &config.regions {
-            Some(path) => Gazetteer::load(path)?,
+            Some(path) => Gazetteer::load(path, &mut vocabulary)?,
             None => Gazetteer::default(),
         };
         let schools = match &config.schools {
-            Some(path) => SchoolRegistry::load(path, config.regions.as_ref().map(|_| &gazetteer))?,
+            Some(path) => SchoolRegistry::load(
+                path,
+                config.regions.as_ref().map(|_| &gazetteer),
+                &mut vocabulary,
+            )?,
             None => SchoolRegistry::default(),
         };
         let mut segmenter = Segmenter::with_user_dicts(&config.user_dicts)?;
-        segmenter.add_words(topics.words());
-        segmenter.add_words(lexicon.words());
-        segmenter.add_words(gazetteer.words());
-        segmenter.add_words(schools.words());
+        segmenter.add_words(vocabulary.words());
         Ok(Analyzer {
             segmenter: Arc::new(segmenter),
+            vocabulary,
             topics,
             lexicon,
             gazetteer,
@@ -108,7 +114,7 @@ impl Analyzer {
     }
 
     pub fn analyze(&self, title: &str, content: &str) -> Analysis {
-        let doc = Segmented::new(&self.segmenter, title, content);
+        let doc = Segmented::new(&self.segmenter, &self.vocabulary, title, content);
         let topics = self.topics.tag_segmented(&doc);
         let sentiment = self.lexicon.score_segmented(&doc);
         let gravest_topic = topics

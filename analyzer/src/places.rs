@@ -2,11 +2,12 @@
 //! with their aliases and towns) and the school registry, both TOML files analysts edit,
 //! plus school names recognised by their shape (…中学, …小学, …幼儿园, …).
 
-use crate::segmented::Segmented;
+use crate::segmented::{ByWord, Segmented, Vocabulary};
 use crate::topics::{read_rule_file, RuleFileError};
-use rustc_hash::FxHashMap as HashMap;
+use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 use std::path::Path;
+use std::sync::LazyLock;
 use yuqing_model::{RegionTag, SchoolTag, TermMatch, TextField};
 use yuqing_segmenter::Segmenter;
 
@@ -40,16 +41,20 @@ struct District {
 pub struct Gazetteer {
     pub city: String,
     districts: Vec<String>,
-    by_word: HashMap<String, usize>,
+    by_word: ByWord<usize>,
 }
 
 impl Gazetteer {
-    pub fn load(path: &Path) -> Result<Self, RuleFileError> {
+    pub fn load(path: &Path, vocabulary: &mut Vocabulary) -> Result<Self, RuleFileError> {
         let text = read_rule_file(path)?;
-        Self::parse(path, &text)
+        Self::parse(path, &text, vocabulary)
     }
 
-    pub fn parse(path: &Path, text: &str) -> Result<Self, RuleFileError> {
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        vocabulary: &mut Vocabulary,
+    ) -> Result<Self, RuleFileError> {
         let file: GazetteerFile = parse_toml(path, text)?;
         let mut gazetteer = Gazetteer {
             city: file.city,
@@ -67,7 +72,8 @@ impl Gazetteer {
                 if word.is_empty() {
                     continue;
                 }
-                if let Some(&other) = gazetteer.by_word.get(word) {
+                let id = vocabulary.intern(word);
+                if let Some(&other) = gazetteer.by_word.get(id) {
                     return Err(RuleFileError::invalid(
                         path,
                         text,
@@ -78,15 +84,11 @@ impl Gazetteer {
                         ),
                     ));
                 }
-                gazetteer.by_word.insert(word.to_string(), index);
+                *gazetteer.by_word.entry(id, || index) = index;
             }
             gazetteer.districts.push(district.name);
         }
         Ok(gazetteer)
-    }
-
-    pub fn words(&self) -> impl Iterator<Item = &str> {
-        self.by_word.keys().map(String::as_str)
     }
 
     pub fn has_district(&self, name: &str) -> bool {
@@ -94,15 +96,21 @@ impl Gazetteer {
     }
 
     /// The districts a document mentions, most mentioned first.
-    pub fn tag(&self, segmenter: &Segmenter, title: &str, content: &str) -> Vec<RegionTag> {
-        self.tag_segmented(&Segmented::new(segmenter, title, content))
+    pub fn tag(
+        &self,
+        segmenter: &Segmenter,
+        vocabulary: &Vocabulary,
+        title: &str,
+        content: &str,
+    ) -> Vec<RegionTag> {
+        self.tag_segmented(&Segmented::new(segmenter, vocabulary, title, content))
     }
 
     pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<RegionTag> {
         let mut found: Vec<RegionTag> = Vec::new();
         for field in [TextField::Title, TextField::Content] {
-            for word in doc.words_of(field).iter().copied() {
-                let Some(&district) = self.by_word.get(word.text) else {
+            for (word, id) in doc.known(field) {
+                let Some(&district) = self.by_word.get(id) else {
                     continue;
                 };
                 let name = &self.districts[district];
@@ -147,7 +155,7 @@ struct School {
 #[derive(Debug, Default)]
 pub struct SchoolRegistry {
     schools: Vec<School>,
-    by_word: HashMap<String, usize>,
+    by_word: ByWord<usize>,
 }
 
 /// Words a school name ends with. A name is the run of (at most
@@ -167,9 +175,15 @@ const MAX_SCHOOL_PREFIX: usize = 14;
 /// A scan for the school words and a short walk back, instead of a regular expression
 /// over the whole text: this runs on every document.
 fn school_shaped(text: &str) -> Vec<(usize, usize)> {
-    let mut ends: Vec<(usize, usize)> = SCHOOL_WORDS
-        .iter()
-        .flat_map(|word| text.match_indices(word).map(|(at, w)| (at, at + w.len())))
+    static SCHOOL_WORD_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(SCHOOL_WORDS)
+            .expect("school words build a searcher")
+    });
+    let mut ends: Vec<(usize, usize)> = SCHOOL_WORD_SEARCH
+        .find_overlapping_iter(text)
+        .map(|m| (m.start(), m.end()))
         .collect();
     ends.sort_unstable();
     ends.dedup_by_key(|(_, end)| *end);
@@ -212,15 +226,20 @@ const NOT_A_NAME: &[&str] = &[
 ];
 
 impl SchoolRegistry {
-    pub fn load(path: &Path, gazetteer: Option<&Gazetteer>) -> Result<Self, RuleFileError> {
+    pub fn load(
+        path: &Path,
+        gazetteer: Option<&Gazetteer>,
+        vocabulary: &mut Vocabulary,
+    ) -> Result<Self, RuleFileError> {
         let text = read_rule_file(path)?;
-        Self::parse(path, &text, gazetteer)
+        Self::parse(path, &text, gazetteer, vocabulary)
     }
 
     pub fn parse(
         path: &Path,
         text: &str,
         gazetteer: Option<&Gazetteer>,
+        vocabulary: &mut Vocabulary,
     ) -> Result<Self, RuleFileError> {
         let file: RegistryFile = parse_toml(path, text)?;
         let mut registry = SchoolRegistry::default();
@@ -242,11 +261,8 @@ impl SchoolRegistry {
             }
             let index = registry.schools.len();
             for word in std::iter::once(&school.name).chain(&school.aliases) {
-                if registry
-                    .by_word
-                    .insert(word.trim().to_string(), index)
-                    .is_some()
-                {
+                let id = vocabulary.intern(word.trim());
+                if registry.by_word.contains(id) {
                     return Err(RuleFileError::invalid(
                         path,
                         text,
@@ -254,19 +270,22 @@ impl SchoolRegistry {
                         format!("{word:?} names two schools"),
                     ));
                 }
+                registry.by_word.entry(id, || index);
             }
             registry.schools.push(school);
         }
         Ok(registry)
     }
 
-    pub fn words(&self) -> impl Iterator<Item = &str> {
-        self.by_word.keys().map(String::as_str)
-    }
-
     /// Schools named in the document: registry schools first, then names by shape.
-    pub fn tag(&self, segmenter: &Segmenter, title: &str, content: &str) -> Vec<SchoolTag> {
-        self.tag_segmented(&Segmented::new(segmenter, title, content))
+    pub fn tag(
+        &self,
+        segmenter: &Segmenter,
+        vocabulary: &Vocabulary,
+        title: &str,
+        content: &str,
+    ) -> Vec<SchoolTag> {
+        self.tag_segmented(&Segmented::new(segmenter, vocabulary, title, content))
     }
 
     pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<SchoolTag> {
@@ -292,8 +311,8 @@ impl SchoolRegistry {
         };
         for (field, text) in [(TextField::Title, title), (TextField::Content, content)] {
             let mut known_spans: Vec<(usize, usize)> = Vec::new();
-            for word in doc.words_of(field).iter().copied() {
-                if let Some(&index) = self.by_word.get(word.text) {
+            for (word, id) in doc.known(field) {
+                if let Some(&index) = self.by_word.get(id) {
                     let school = &self.schools[index];
                     known_spans.push((word.byte_start, word.byte_end));
                     let matched = TermMatch {
@@ -355,21 +374,28 @@ district = "温县"
 office = "温县教育局"
 "#;
 
-    fn setup() -> (Gazetteer, SchoolRegistry, Segmenter) {
-        let gazetteer = Gazetteer::parse(Path::new("regions.toml"), GAZETTEER).unwrap();
-        let registry =
-            SchoolRegistry::parse(Path::new("schools.toml"), REGISTRY, Some(&gazetteer)).unwrap();
+    fn setup() -> (Gazetteer, SchoolRegistry, Segmenter, Vocabulary) {
+        let mut vocabulary = Vocabulary::default();
+        let gazetteer =
+            Gazetteer::parse(Path::new("regions.toml"), GAZETTEER, &mut vocabulary).unwrap();
+        let registry = SchoolRegistry::parse(
+            Path::new("schools.toml"),
+            REGISTRY,
+            Some(&gazetteer),
+            &mut vocabulary,
+        )
+        .unwrap();
         let mut segmenter = Segmenter::new();
-        segmenter.add_words(gazetteer.words());
-        segmenter.add_words(registry.words());
-        (gazetteer, registry, segmenter)
+        segmenter.add_words(vocabulary.words());
+        (gazetteer, registry, segmenter, vocabulary)
     }
 
     #[test]
     fn districts_are_found_by_name_alias_and_town() {
-        let (gazetteer, _, segmenter) = setup();
+        let (gazetteer, _, segmenter, vocabulary) = setup();
         let regions = gazetteer.tag(
             &segmenter,
+            &vocabulary,
             "孟州两名学生溺水",
             "事发祥云镇附近，温县和孟州市已介入",
         );
@@ -386,9 +412,10 @@ office = "温县教育局"
 
     #[test]
     fn schools_come_from_the_registry_or_their_name_shape() {
-        let (_, registry, segmenter) = setup();
+        let (_, registry, segmenter, vocabulary) = setup();
         let schools = registry.tag(
             &segmenter,
+            &vocabulary,
             "温县一高学生获奖",
             "在博爱县第二中学就读的学生，与某中学多名小学生、全市各中学一起参加了焦作市实验幼儿园的活动。",
         );
@@ -412,17 +439,18 @@ office = "温县教育局"
     #[test]
     fn a_name_of_two_districts_or_an_unknown_district_is_refused_with_its_line() {
         let text = "city = \"x\"\n[[district]]\nname = \"甲\"\ntowns = [\"乙镇\"]\n\n[[district]]\nname = \"丙\"\ntowns = [\"乙镇\"]\n";
-        let err = Gazetteer::parse(Path::new("r.toml"), text)
+        let err = Gazetteer::parse(Path::new("r.toml"), text, &mut Vocabulary::default())
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("r.toml:6:1:"), "{err}");
         assert!(err.contains("\"乙镇\" names both 甲 and 丙"), "{err}");
 
-        let (gazetteer, _, _) = setup();
+        let (gazetteer, _, _, mut vocabulary) = setup();
         let text = "[[school]]\nname = \"某校\"\ndistrict = \"火星区\"\n";
-        let err = SchoolRegistry::parse(Path::new("s.toml"), text, Some(&gazetteer))
-            .unwrap_err()
-            .to_string();
+        let err =
+            SchoolRegistry::parse(Path::new("s.toml"), text, Some(&gazetteer), &mut vocabulary)
+                .unwrap_err()
+                .to_string();
         assert!(
             err.contains("district \"火星区\" is not in the gazetteer"),
             "{err}"

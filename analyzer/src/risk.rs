@@ -81,6 +81,7 @@ mod tests {
             },
             score,
             matches: vec![],
+            official_report: false,
         }
     }
 
@@ -129,6 +130,7 @@ mod tests {
             label: Sentiment::Negative,
             score: -0.05,
             matches: vec![],
+            official_report: false,
         };
         let inputs = |reprints| RiskInputs {
             gravest_topic: Some(("校园欺凌", 3)),

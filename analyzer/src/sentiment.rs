@@ -2,6 +2,10 @@
 //! adverbs that strengthen or soften it, and contrasts (但是, 然而) after which a
 //! sentence's words count more than before.
 //!
+//! An official report of safety work ("开展防溺水安全教育") names the dangers it works
+//! against; it is not an incident. A document with official-work words ([official]) and
+//! no incident words ([incident]) has its negative words count for little.
+//!
 //! The lexicon is a text file analysts edit, in sections:
 //!
 //! ```text
@@ -16,23 +20,38 @@
 //! 非常 1.5
 //! [contrast]
 //! 但是
+//! [official]
+//! 开展
+//! [incident]
+//! 送医
 //! ```
 
-use crate::segmented::Segmented;
+use crate::segmented::{ByWord, Segmented, Token, Vocabulary};
 use crate::topics::{read_rule_file, RuleFileError};
-use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use yuqing_model::{Sentiment, SentimentTag, TermMatch, TextField};
-use yuqing_segmenter::{Segmenter, Word};
+use yuqing_segmenter::Segmenter;
+
+/// What a word does for sentiment (a word may do several things).
+#[derive(Debug, Default, Clone, Copy)]
+struct Role {
+    /// Signed weight: negative words below zero.
+    polarity: Option<f32>,
+    negator: bool,
+    degree: Option<f32>,
+    contrast: bool,
+    official: bool,
+    incident: bool,
+}
 
 #[derive(Debug, Default)]
 pub struct Lexicon {
-    /// Signed weights: negative words below zero.
-    polarity: HashMap<String, f32>,
-    negators: HashMap<String, ()>,
-    degree: HashMap<String, f32>,
-    contrasts: HashMap<String, ()>,
+    roles: ByWord<Role>,
 }
+
+/// In an official report of safety work without incident words, negative words count
+/// this much: they name what the work is against.
+const OFFICIAL_REPORT_NEGATIVE: f32 = 0.2;
 
 /// How many words before a sentiment word a negator or degree adverb may stand.
 const MODIFIER_WINDOW: usize = 3;
@@ -42,16 +61,19 @@ const SCORE_SCALE: f32 = 4.0;
 /// and what comes after it more: "虽然没有人受伤，但是影响恶劣" is negative.
 const BEFORE_CONTRAST: f32 = 0.5;
 const AFTER_CONTRAST: f32 = 1.5;
-const SENTENCE_ENDS: &[char] = &['。', '！', '？', '；', '!', '?', ';', '\n'];
 /// Scores closer to zero than this are neutral.
 const NEUTRAL_BAND: f32 = 0.15;
 
 impl Lexicon {
-    pub fn load(path: &Path) -> Result<Self, RuleFileError> {
-        Self::parse(path, &read_rule_file(path)?)
+    pub fn load(path: &Path, vocabulary: &mut Vocabulary) -> Result<Self, RuleFileError> {
+        Self::parse(path, &read_rule_file(path)?, vocabulary)
     }
 
-    pub fn parse(path: &Path, text: &str) -> Result<Self, RuleFileError> {
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        vocabulary: &mut Vocabulary,
+    ) -> Result<Self, RuleFileError> {
         let mut lexicon = Lexicon::default();
         let mut section: Option<&str> = None;
         let mut offset = 0;
@@ -65,10 +87,11 @@ impl Lexicon {
             let fail = |message: String| RuleFileError::invalid(path, text, line_offset, message);
             if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 match name {
-                    "negative" | "positive" | "negator" | "degree" | "contrast" => section = Some(name),
+                    "negative" | "positive" | "negator" | "degree" | "contrast" | "official"
+                    | "incident" => section = Some(name),
                     other => {
                         return Err(fail(format!(
-                            "unknown section [{other}]; expected [negative], [positive], [negator], [degree] or [contrast]"
+                            "unknown section [{other}]; expected [negative], [positive], [negator], [degree], [contrast], [official] or [incident]"
                         )))
                     }
                 }
@@ -94,54 +117,54 @@ impl Lexicon {
                     "expected `word [weight]`, found extra {extra:?}"
                 )));
             }
+            let Some(section) = section else {
+                return Err(fail("a word before any [section]".to_string()));
+            };
+            let role = lexicon.roles.entry(vocabulary.intern(&word), Role::default);
             match section {
-                None => return Err(fail("a word before any [section]".to_string())),
-                Some("negative") => {
-                    lexicon.polarity.insert(word, -weight.unwrap_or(1.0));
-                }
-                Some("positive") => {
-                    lexicon.polarity.insert(word, weight.unwrap_or(1.0));
-                }
-                Some("negator") => {
-                    lexicon.negators.insert(word, ());
-                }
-                Some("contrast") => {
-                    lexicon.contrasts.insert(word, ());
-                }
-                Some(_) => {
+                "negative" => role.polarity = Some(-weight.unwrap_or(1.0)),
+                "positive" => role.polarity = Some(weight.unwrap_or(1.0)),
+                "negator" => role.negator = true,
+                "contrast" => role.contrast = true,
+                "official" => role.official = true,
+                "incident" => role.incident = true,
+                _ => {
                     let Some(weight) = weight else {
                         return Err(fail(format!("degree word {word:?} needs a weight")));
                     };
-                    lexicon.degree.insert(word, weight);
+                    role.degree = Some(weight);
                 }
             }
         }
         Ok(lexicon)
     }
 
-    pub fn words(&self) -> impl Iterator<Item = &str> {
-        self.polarity
-            .keys()
-            .chain(self.negators.keys())
-            .chain(self.degree.keys())
-            .chain(self.contrasts.keys())
-            .map(String::as_str)
+    pub fn score(
+        &self,
+        segmenter: &Segmenter,
+        vocabulary: &Vocabulary,
+        title: &str,
+        content: &str,
+    ) -> SentimentTag {
+        self.score_segmented(&Segmented::new(segmenter, vocabulary, title, content))
     }
 
-    pub fn score(&self, segmenter: &Segmenter, title: &str, content: &str) -> SentimentTag {
-        self.score_segmented(&Segmented::new(segmenter, title, content))
+    fn role(&self, token: &Token) -> Option<&Role> {
+        token.id.and_then(|id| self.roles.get(id))
     }
 
     pub(crate) fn score_segmented(&self, doc: &Segmented) -> SentimentTag {
-        let (title, content) = (doc.title, doc.content);
-        let mut total = 0.0f32;
+        let (mut positive, mut negative) = (0.0f32, 0.0f32);
+        let (mut official, mut incident) = (false, false);
         let mut matches = Vec::new();
-        for (field, _text) in [(TextField::Title, title), (TextField::Content, content)] {
-            // Sentiment words of the current sentence, with their values; and where in
-            // it a contrast (但是, 然而…) came: what follows it is what the writer means.
+        for field in [TextField::Title, TextField::Content] {
+            // Sentiment values of the current sentence; and where in it a contrast (但是,
+            // 然而…) came: what follows it is what the writer means.
             let mut sentence: Vec<f32> = Vec::new();
             let mut contrast_at: Option<usize> = None;
-            let mut terms: Vec<Word> = Vec::new();
+            // The roles of the sentence's words so far (None for words without one).
+            let mut before: Vec<Option<&Role>> = Vec::new();
+            let mut current_sentence = 0;
             let mut flush = |sentence: &mut Vec<f32>, contrast_at: &mut Option<usize>| {
                 for (k, value) in sentence.drain(..).enumerate() {
                     let factor = match *contrast_at {
@@ -149,48 +172,65 @@ impl Lexicon {
                         Some(_) => AFTER_CONTRAST,
                         None => 1.0,
                     };
-                    total += value * factor;
+                    if value < 0.0 {
+                        negative += value * factor;
+                    } else {
+                        positive += value * factor;
+                    }
                 }
                 *contrast_at = None;
             };
-            for word in doc.words_of(field).iter().copied() {
-                if !word.is_term() {
-                    if word.text.chars().any(|c| SENTENCE_ENDS.contains(&c)) {
-                        flush(&mut sentence, &mut contrast_at);
-                        terms.clear();
-                    }
-                    continue;
+            for token in doc.tokens(field) {
+                if token.sentence != current_sentence {
+                    flush(&mut sentence, &mut contrast_at);
+                    before.clear();
+                    current_sentence = token.sentence;
                 }
-                if self.contrasts.contains_key(word.text) {
+                let role = self.role(token);
+                if role.is_none() && !token.term {
+                    continue; // punctuation does not separate a negator from its word
+                }
+                let i = before.len();
+                before.push(role);
+                let Some(role) = role else { continue };
+                official |= role.official;
+                incident |= role.incident;
+                if role.contrast {
                     contrast_at = Some(sentence.len());
                 }
-                let i = terms.len();
-                terms.push(word);
-                let Some(&weight) = self.polarity.get(word.text) else {
+                let Some(weight) = role.polarity else {
                     continue;
                 };
                 let mut value = weight;
-                for before in terms[i.saturating_sub(MODIFIER_WINDOW)..i].iter().rev() {
-                    if self.polarity.contains_key(before.text) {
+                for modifier in before[i.saturating_sub(MODIFIER_WINDOW)..i]
+                    .iter()
+                    .rev()
+                    .flatten()
+                {
+                    if modifier.polarity.is_some() {
                         break; // a modifier belongs to the nearer sentiment word
                     }
-                    if self.negators.contains_key(before.text) {
+                    if modifier.negator {
                         value = -value;
-                    } else if let Some(&degree) = self.degree.get(before.text) {
+                    } else if let Some(degree) = modifier.degree {
                         value *= degree;
                     }
                 }
                 sentence.push(value);
                 matches.push(TermMatch {
-                    term: word.text.to_string(),
+                    term: token.word.text.to_string(),
                     field,
-                    start: word.char_start,
-                    end: word.char_end,
+                    start: token.word.char_start,
+                    end: token.word.char_end,
                 });
             }
             flush(&mut sentence, &mut contrast_at);
         }
-        let score = (total / SCORE_SCALE).tanh();
+        let official_report = official && !incident;
+        if official_report {
+            negative *= OFFICIAL_REPORT_NEGATIVE;
+        }
+        let score = ((positive + negative) / SCORE_SCALE).tanh();
         let label = if score <= -NEUTRAL_BAND {
             Sentiment::Negative
         } else if score >= NEUTRAL_BAND {
@@ -202,6 +242,7 @@ impl Lexicon {
             label,
             score: (score * 1000.0).round() / 1000.0,
             matches,
+            official_report,
         }
     }
 }
@@ -210,64 +251,93 @@ impl Lexicon {
 mod tests {
     use super::*;
 
-    const LEXICON: &str = "[negative]\n溺亡 3\n受伤\n[positive]\n安全 1\n表彰 2\n[negator]\n没有\n未\n[degree]\n严重 2\n";
+    const LEXICON: &str = "[negative]\n溺亡 3\n受伤\n溺水 2.5\n[positive]\n安全 1\n表彰 2\n[negator]\n没有\n未\n[degree]\n严重 2\n[official]\n开展\n教育\n[incident]\n送医\n";
 
-    fn setup() -> (Lexicon, Segmenter) {
-        let lexicon = Lexicon::parse(Path::new("s.txt"), LEXICON).unwrap();
-        let mut segmenter = Segmenter::new();
-        segmenter.add_words(lexicon.words());
-        (lexicon, segmenter)
+    struct Setup {
+        lexicon: Lexicon,
+        vocabulary: Vocabulary,
+        segmenter: Segmenter,
+    }
+
+    impl Setup {
+        fn new(text: &str) -> Self {
+            let mut vocabulary = Vocabulary::default();
+            let lexicon = Lexicon::parse(Path::new("s.txt"), text, &mut vocabulary).unwrap();
+            let mut segmenter = Segmenter::new();
+            segmenter.add_words(vocabulary.words());
+            Setup {
+                lexicon,
+                vocabulary,
+                segmenter,
+            }
+        }
+
+        fn score(&self, title: &str, content: &str) -> SentimentTag {
+            self.lexicon
+                .score(&self.segmenter, &self.vocabulary, title, content)
+        }
+    }
+
+    fn parse_error(text: &str) -> String {
+        Lexicon::parse(Path::new("s.txt"), text, &mut Vocabulary::default())
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn incidents_are_negative_and_commendations_positive() {
-        let (lexicon, segmenter) = setup();
-        let incident = lexicon.score(&segmenter, "两名学生溺亡", "另有一人严重受伤");
+        let setup = Setup::new(LEXICON);
+        let incident = setup.score("两名学生溺亡", "另有一人严重受伤");
         assert_eq!(incident.label, Sentiment::Negative);
         assert!(incident.score < -0.5, "{}", incident.score);
         assert_eq!(incident.matches.len(), 2);
-        let praise = lexicon.score(&segmenter, "学校获表彰", "");
+        let praise = setup.score("学校获表彰", "");
         assert_eq!(praise.label, Sentiment::Positive);
-        assert_eq!(
-            lexicon.score(&segmenter, "今天开学", "").label,
-            Sentiment::Neutral
-        );
+        assert_eq!(setup.score("今天开学", "").label, Sentiment::Neutral);
     }
 
     #[test]
     fn negation_flips_the_word_it_precedes() {
-        let (lexicon, segmenter) = setup();
-        let tag = lexicon.score(&segmenter, "", "所幸没有学生受伤");
+        let setup = Setup::new(LEXICON);
+        let tag = setup.score("", "所幸没有学生受伤");
         assert!(tag.score > 0.0, "{}", tag.score);
+        // a sentence end stops the negator
+        let tag = setup.score("", "没有。学生受伤");
+        assert!(tag.score < 0.0, "{}", tag.score);
     }
 
     #[test]
     fn after_a_contrast_the_writer_means_what_follows() {
-        let text =
-            "[negative]\n受伤 2\n恶劣 2\n[positive]\n顺利 1\n[negator]\n没有\n[contrast]\n但是\n";
-        let lexicon = Lexicon::parse(Path::new("s.txt"), text).unwrap();
-        let mut segmenter = Segmenter::new();
-        segmenter.add_words(lexicon.words());
-        let tag = lexicon.score(&segmenter, "", "虽然没有学生受伤，但是影响恶劣。");
-        assert_eq!(tag.label, Sentiment::Negative, "{}", tag.score);
-        let tag = lexicon.score(&segmenter, "", "影响恶劣，但是撤离顺利，没有学生受伤。");
-        assert!(
-            tag.score
-                > lexicon
-                    .score(&segmenter, "", "影响恶劣，撤离顺利，没有学生受伤。")
-                    .score
+        let setup = Setup::new(
+            "[negative]\n受伤 2\n恶劣 2\n[positive]\n顺利 1\n[negator]\n没有\n[contrast]\n但是\n",
         );
+        let tag = setup.score("", "虽然没有学生受伤，但是影响恶劣。");
+        assert_eq!(tag.label, Sentiment::Negative, "{}", tag.score);
+        let tag = setup.score("", "影响恶劣，但是撤离顺利，没有学生受伤。");
+        assert!(tag.score > setup.score("", "影响恶劣，撤离顺利，没有学生受伤。").score);
+    }
+
+    #[test]
+    fn an_official_report_of_safety_work_is_not_an_incident() {
+        let setup = Setup::new(LEXICON);
+        let report = setup.score(
+            "我市开展防溺水安全教育",
+            "各校开展防溺水教育，确保学生安全。",
+        );
+        assert!(report.official_report);
+        assert_ne!(report.label, Sentiment::Negative, "{}", report.score);
+        let incident = setup.score("一学生溺水", "学生溺水后被送医，学校开展安全教育。");
+        assert!(!incident.official_report);
+        assert_eq!(incident.label, Sentiment::Negative, "{}", incident.score);
     }
 
     #[test]
     fn file_errors_name_the_line() {
-        let err = Lexicon::parse(Path::new("s.txt"), "[negative]\n坏 1\n[degree]\n很\n")
-            .unwrap_err()
-            .to_string();
-        assert_eq!(err, "s.txt:4:1: degree word \"很\" needs a weight");
-        let err = Lexicon::parse(Path::new("s.txt"), "坏\n")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("before any [section]"), "{err}");
+        assert_eq!(
+            parse_error("[negative]\n坏 1\n[degree]\n很\n"),
+            "s.txt:4:1: degree word \"很\" needs a weight"
+        );
+        assert!(parse_error("坏\n").contains("before any [section]"));
+        assert!(parse_error("[mood]\n").contains("[official] or [incident]"));
     }
 }

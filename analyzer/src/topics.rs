@@ -1,19 +1,30 @@
-//! Topic rules (监测方案) read from a TOML file that analysts edit.
+//! Monitoring schemes (监测方案) read from a TOML file that analysts edit.
 //!
 //! ```toml
 //! [[topic]]
 //! name = "防溺水"
-//! subjects = ["学生", "儿童"]   # optional: at least one must appear
-//! words = ["溺水", "溺亡"]       # event words: at least one must appear
-//! exclude = ["游泳馆开业"]       # any of these vetoes the topic
+//! severity = 3                    # 1–3, how grave an incident is; drives the risk level
+//! regions = ["焦作", "温县"]       # 地域词 (optional)
+//! subjects = ["学生", "儿童"]      # 主体词 (optional)
+//! words = ["溺水", "溺亡^3"]       # 事件词; ^3 gives a word weight 3 (default 1)
+//! exclude = ["游泳馆开业"]         # 排除词: any of these vetoes the topic
+//! groups = { drills = ["演练", "宣传"] }   # more named groups for the rule
+//! rule = "subjects NEAR/30 words AND NOT drills"   # default: words AND subjects AND regions
+//! min_score = 2                   # fire only when the evidence weighs this much
 //! ```
+//!
+//! The rule language is in [`crate::scheme`]. A topic fires when its rule is true and
+//! no exclusion word appears; its score is the weight of the event words in the rule's
+//! evidence (a title hit counts twice; subject and region words weigh 0 unless given a
+//! `^weight`), and it must be above zero and at least `min_score`.
 //!
 //! Words are matched against the shared segmentation (every rule word is added to the
 //! segmenter's dictionary so it stays one word), which keeps a tag and a search in step.
 
-use crate::segmented::Segmented;
-use rustc_hash::FxHashMap as HashMap;
+use crate::scheme::{self, Expr};
+use crate::segmented::{ByWord, Segmented, Vocabulary};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 use yuqing_model::{TermMatch, TextField, TopicTag};
 use yuqing_segmenter::Segmenter;
@@ -34,11 +45,23 @@ struct TopicFile {
 #[serde(deny_unknown_fields)]
 pub struct TopicRule {
     pub name: String,
+    /// 地域词: place words the story must mention (when any are listed).
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// 主体词: who the story is about (when any are listed).
     #[serde(default)]
     pub subjects: Vec<String>,
+    /// 事件词: what happened.
     pub words: Vec<String>,
+    /// 排除词: stories that look alike but are not about the topic.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// More named word groups for the rule.
+    #[serde(default)]
+    pub groups: BTreeMap<String, Vec<String>>,
+    pub rule: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    pub min_score: f32,
     /// How grave an incident on this topic is, 1–3 (default 2); drives the risk level.
     #[serde(default = "default_severity")]
     pub severity: u8,
@@ -48,157 +71,368 @@ fn default_severity() -> u8 {
     2
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Group {
-    Subject,
-    Event,
-    Exclude,
+/// The built-in groups of every scheme, in group-number order; custom groups follow.
+const BUILT_IN_GROUPS: [&str; 4] = ["words", "subjects", "regions", "exclude"];
+const EXCLUDE: usize = 3;
+
+/// A scheme ready to evaluate.
+#[derive(Debug)]
+struct Scheme {
+    name: String,
+    severity: u8,
+    min_score: f32,
+    expr: Expr,
+    /// The rule as written, or the default one spelled out.
+    rule: String,
 }
 
-/// The loaded topic rules with an index from word to the rules that use it.
+/// One use of a word: in which scheme, which group, with which weight.
+#[derive(Debug, Clone, Copy)]
+struct Use {
+    scheme: u32,
+    group: u16,
+    weight: f32,
+}
+
+/// A word of the document that some scheme uses.
+#[derive(Debug, Clone, Copy)]
+struct Hit<'a> {
+    term: &'a str,
+    group: u16,
+    weight: f32,
+    field: TextField,
+    start: usize,
+    end: usize,
+    sentence: u32,
+}
+
+/// The loaded schemes with, for every word, the schemes and groups that use it.
 #[derive(Debug)]
 pub struct TopicSet {
-    rules: Vec<TopicRule>,
-    by_word: HashMap<String, Vec<(usize, Group)>>,
+    schemes: Vec<Scheme>,
+    uses: ByWord<Vec<Use>>,
 }
 
 /// A title match counts more than a body match: headlines name the event.
 const TITLE_WEIGHT: f32 = 2.0;
 const CONTENT_WEIGHT: f32 = 1.0;
 
+/// `"溺亡^3"` → ("溺亡", Some(3.0)).
+fn weighted(word: &str) -> Result<(&str, Option<f32>), String> {
+    let word = word.trim();
+    match word.rsplit_once('^') {
+        None => Ok((word, None)),
+        Some((w, weight)) => match weight.trim().parse::<f32>() {
+            Ok(weight) if weight.is_finite() && weight >= 0.0 => Ok((w.trim(), Some(weight))),
+            _ => Err(format!(
+                "word {word:?}: the weight after ^ must be a number ≥ 0"
+            )),
+        },
+    }
+}
+
 impl TopicSet {
-    pub fn load(path: &Path) -> Result<Self, RuleFileError> {
-        Self::parse(path, &read_rule_file(path)?)
+    pub fn load(path: &Path, vocabulary: &mut Vocabulary) -> Result<Self, RuleFileError> {
+        Self::parse(path, &read_rule_file(path)?, vocabulary)
     }
 
-    pub fn parse(path: &Path, text: &str) -> Result<Self, RuleFileError> {
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        vocabulary: &mut Vocabulary,
+    ) -> Result<Self, RuleFileError> {
         let file: TopicFile = toml::from_str(text).map_err(|e| {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
             RuleFileError::invalid(path, text, offset, e.message().to_string())
         })?;
-        let mut rules = Vec::new();
+        let mut set = TopicSet {
+            schemes: Vec::new(),
+            uses: ByWord::default(),
+        };
         for spanned in file.topic {
             let offset = spanned.span().start;
             let rule = spanned.into_inner();
-            let problem = if rule.name.trim().is_empty() {
-                Some("topic name is empty".to_string())
-            } else if rules.iter().any(|r: &TopicRule| r.name == rule.name) {
-                Some(format!("topic {:?} is defined twice", rule.name))
-            } else if rule.words.iter().all(|w| w.trim().is_empty()) {
-                Some(format!("topic {:?} has no event words", rule.name))
-            } else if !(1..=3).contains(&rule.severity) {
-                Some(format!(
-                    "topic {:?}: severity must be 1, 2 or 3, got {}",
-                    rule.name, rule.severity
-                ))
-            } else {
-                None
-            };
-            if let Some(message) = problem {
-                return Err(RuleFileError::invalid(path, text, offset, message));
-            }
-            rules.push(rule);
+            set.add(rule, vocabulary).map_err(|(at, message)| {
+                RuleFileError::invalid(path, text, at.unwrap_or(offset), message)
+            })?;
         }
-        let mut by_word: HashMap<String, Vec<(usize, Group)>> = HashMap::default();
-        for (index, rule) in rules.iter().enumerate() {
-            let groups = [
-                (&rule.subjects, Group::Subject),
-                (&rule.words, Group::Event),
-                (&rule.exclude, Group::Exclude),
-            ];
-            for (words, group) in groups {
-                for word in words {
-                    let word = word.trim();
-                    if !word.is_empty() {
-                        by_word
-                            .entry(word.to_string())
-                            .or_default()
-                            .push((index, group));
-                    }
-                }
-            }
-        }
-        Ok(TopicSet { rules, by_word })
+        Ok(set)
     }
 
-    /// Every word the rules use, to be kept whole by the segmenter.
-    pub fn words(&self) -> impl Iterator<Item = &str> {
-        self.by_word.keys().map(String::as_str)
+    /// Adds one scheme; an error carries the byte offset in the file when it is more
+    /// precise than the scheme's start.
+    fn add(
+        &mut self,
+        rule: TopicRule,
+        vocabulary: &mut Vocabulary,
+    ) -> Result<(), (Option<usize>, String)> {
+        let name = rule.name.trim().to_string();
+        let fail = |message: String| Err((None, message));
+        if name.is_empty() {
+            return fail("topic name is empty".to_string());
+        }
+        if self.schemes.iter().any(|s| s.name == name) {
+            return fail(format!("topic {name:?} is defined twice"));
+        }
+        if rule.words.iter().all(|w| w.trim().is_empty()) {
+            return fail(format!("topic {name:?} has no event words"));
+        }
+        if !(1..=3).contains(&rule.severity) {
+            return fail(format!(
+                "topic {name:?}: severity must be 1, 2 or 3, got {}",
+                rule.severity
+            ));
+        }
+        if !rule.min_score.is_finite() || rule.min_score < 0.0 {
+            return fail(format!("topic {name:?}: min_score must be a number ≥ 0"));
+        }
+        let mut group_names: Vec<String> = BUILT_IN_GROUPS.iter().map(|g| g.to_string()).collect();
+        let mut group_words: Vec<(Vec<String>, f32)> = vec![
+            (rule.words.clone(), 1.0),
+            (rule.subjects.clone(), 0.0),
+            (rule.regions.clone(), 0.0),
+            (rule.exclude.clone(), 0.0),
+        ];
+        for (group, words) in &rule.groups {
+            if group_names.contains(group) {
+                return fail(format!(
+                    "topic {name:?}: group {group:?} is built in; list its words in `{group} = [...]`"
+                ));
+            }
+            group_names.push(group.clone());
+            group_words.push((words.clone(), 1.0));
+        }
+        let default_rule = || {
+            let mut parts = vec!["words"];
+            if !rule.subjects.is_empty() {
+                parts.push("subjects");
+            }
+            if !rule.regions.is_empty() {
+                parts.push("regions");
+            }
+            parts.join(" AND ")
+        };
+        let (rule_text, rule_offset) = match &rule.rule {
+            Some(spanned) => (spanned.get_ref().clone(), Some(spanned.span().start)),
+            None => (default_rule(), None),
+        };
+        // Literal words in the rule ("走失") become one-word groups of weight 1.
+        let expr = scheme::parse(&rule_text, |word, literal| {
+            if literal {
+                group_names.push(format!("\"{word}\""));
+                group_words.push((vec![word.to_string()], 1.0));
+                Some(group_names.len() - 1)
+            } else {
+                group_names[..BUILT_IN_GROUPS.len() + rule.groups.len()]
+                    .iter()
+                    .position(|g| g == word)
+            }
+        })
+        .map_err(|e| {
+            (
+                rule_offset,
+                format!(
+                    "topic {name:?}: rule: {} at character {} of {rule_text:?}",
+                    e.message,
+                    e.position + 1
+                ),
+            )
+        })?;
+        let scheme = u32::try_from(self.schemes.len()).expect("fewer than 4 billion topics");
+        for (group, (words, default_weight)) in group_words.iter().enumerate() {
+            for word in words {
+                let (word, weight) =
+                    weighted(word).map_err(|e| (None, format!("topic {name:?}: {e}")))?;
+                if word.is_empty() {
+                    continue;
+                }
+                let id = vocabulary.intern(word);
+                self.uses.entry(id, Vec::new).push(Use {
+                    scheme,
+                    group: group as u16,
+                    weight: weight.unwrap_or(*default_weight),
+                });
+            }
+        }
+        self.schemes.push(Scheme {
+            name,
+            severity: rule.severity,
+            min_score: rule.min_score,
+            expr,
+            rule: rule_text,
+        });
+        Ok(())
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|r| r.name.as_str())
+        self.schemes.iter().map(|r| r.name.as_str())
     }
 
     /// The severity (1–3) of a topic, if it exists.
     pub fn severity(&self, name: &str) -> Option<u8> {
-        self.rules
+        self.schemes
             .iter()
             .find(|r| r.name == name)
             .map(|r| r.severity)
     }
 
-    /// The topics whose rules fire on the document, best first.
-    pub fn tag(&self, segmenter: &Segmenter, title: &str, content: &str) -> Vec<TopicTag> {
-        self.tag_segmented(&Segmented::new(segmenter, title, content))
+    /// The topics whose schemes fire on the document, best first.
+    pub fn tag(
+        &self,
+        segmenter: &Segmenter,
+        vocabulary: &Vocabulary,
+        title: &str,
+        content: &str,
+    ) -> Vec<TopicTag> {
+        self.tag_segmented(&Segmented::new(segmenter, vocabulary, title, content))
     }
 
     pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<TopicTag> {
-        let (title, content) = (doc.title, doc.content);
-        #[derive(Default)]
-        struct Hits {
-            subject: bool,
-            excluded: bool,
-            score: f32,
-            matches: Vec<TermMatch>,
-        }
-        let mut hits: Vec<Hits> = (0..self.rules.len()).map(|_| Hits::default()).collect();
-        for (field, _text, weight) in [
-            (TextField::Title, title, TITLE_WEIGHT),
-            (TextField::Content, content, CONTENT_WEIGHT),
-        ] {
-            for word in doc.words_of(field).iter().copied() {
-                let Some(uses) = self.by_word.get(word.text) else {
+        // Every hit of every scheme, then grouped by scheme: most documents touch few.
+        let mut all_hits: Vec<(u32, Hit)> = Vec::new();
+        for field in [TextField::Title, TextField::Content] {
+            for token in doc.tokens(field) {
+                let Some(uses) = token.id.and_then(|id| self.uses.get(id)) else {
                     continue;
                 };
-                for &(rule, group) in uses {
-                    let hit = &mut hits[rule];
-                    match group {
-                        Group::Subject => hit.subject = true,
-                        Group::Exclude => hit.excluded = true,
-                        Group::Event => {
-                            hit.score += weight;
-                            hit.matches.push(TermMatch {
-                                term: word.text.to_string(),
-                                field,
-                                start: word.char_start,
-                                end: word.char_end,
-                            });
-                        }
-                    }
+                for u in uses {
+                    all_hits.push((
+                        u.scheme,
+                        Hit {
+                            term: token.word.text,
+                            group: u.group,
+                            weight: u.weight,
+                            field,
+                            start: token.word.char_start,
+                            end: token.word.char_end,
+                            sentence: token.sentence,
+                        },
+                    ));
                 }
             }
         }
-        let mut tags: Vec<TopicTag> = hits
-            .into_iter()
-            .zip(&self.rules)
-            .filter(|(hit, rule)| {
-                !hit.matches.is_empty()
-                    && !hit.excluded
-                    && (rule.subjects.is_empty() || hit.subject)
-            })
-            .map(|(hit, rule)| TopicTag {
-                name: rule.name.clone(),
-                score: hit.score,
-                matches: hit.matches,
-            })
-            .collect();
+        // Stable: each scheme's hits stay in text order.
+        all_hits.sort_by_key(|(scheme, _)| *scheme);
+        let mut tags: Vec<TopicTag> = Vec::new();
+        for chunk in all_hits.chunk_by(|a, b| a.0 == b.0) {
+            // Subject words (学生, 学校) touch most schemes; without a weighed word a
+            // scheme cannot score, so it is not evaluated at all.
+            if chunk.iter().all(|(_, h)| h.weight <= 0.0)
+                || chunk.iter().any(|(_, h)| h.group as usize == EXCLUDE)
+            {
+                continue;
+            }
+            let scheme = &self.schemes[chunk[0].0 as usize];
+            let hits: Vec<Hit> = chunk.iter().map(|(_, hit)| *hit).collect();
+            let hits = &hits[..];
+            let Some(mut evidence) = evaluate(&scheme.expr, hits) else {
+                continue;
+            };
+            evidence.sort_unstable();
+            evidence.dedup();
+            let weighed: Vec<&Hit> = evidence
+                .iter()
+                .map(|&i| &hits[i])
+                .filter(|h| h.weight > 0.0)
+                .collect();
+            let score: f32 = weighed
+                .iter()
+                .map(|h| {
+                    h.weight
+                        * match h.field {
+                            TextField::Title => TITLE_WEIGHT,
+                            TextField::Content => CONTENT_WEIGHT,
+                        }
+                })
+                .sum();
+            if score <= 0.0 || score < scheme.min_score {
+                continue;
+            }
+            tags.push(TopicTag {
+                name: scheme.name.clone(),
+                score,
+                matches: weighed
+                    .iter()
+                    .map(|h| TermMatch {
+                        term: h.term.to_string(),
+                        field: h.field,
+                        start: h.start,
+                        end: h.end,
+                    })
+                    .collect(),
+                rule: scheme.rule.clone(),
+            });
+        }
         tags.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
                 .then_with(|| a.name.cmp(&b.name))
         });
         tags
+    }
+}
+
+/// Whether `expr` holds over a scheme's hits, and if so the hits (indices) that make it
+/// true. A NOT that holds contributes no evidence.
+fn evaluate(expr: &Expr, hits: &[Hit]) -> Option<Vec<usize>> {
+    match expr {
+        Expr::Group { group, field } => {
+            let found: Vec<usize> = hits
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.group as usize == *group && field.is_none_or(|f| f == h.field))
+                .map(|(i, _)| i)
+                .collect();
+            (!found.is_empty()).then_some(found)
+        }
+        Expr::Not(inner) => match evaluate(inner, hits) {
+            Some(_) => None,
+            None => Some(Vec::new()),
+        },
+        Expr::And(parts) => {
+            let mut all = Vec::new();
+            for part in parts {
+                all.extend(evaluate(part, hits)?);
+            }
+            Some(all)
+        }
+        Expr::Or(parts) => {
+            let mut any = None;
+            for part in parts {
+                if let Some(found) = evaluate(part, hits) {
+                    any.get_or_insert_with(Vec::new).extend(found);
+                }
+            }
+            any
+        }
+        Expr::Near {
+            left,
+            right,
+            within,
+        } => {
+            let left = evaluate(left, hits)?;
+            let right = evaluate(right, hits)?;
+            let mut found = Vec::new();
+            for &a in &left {
+                for &b in &right {
+                    let (x, y) = (&hits[a], &hits[b]);
+                    if x.field != y.field {
+                        continue;
+                    }
+                    let close = match within {
+                        Some(n) => {
+                            let gap = x.start.max(y.start).saturating_sub(x.end.min(y.end));
+                            gap <= *n as usize
+                        }
+                        None => x.sentence == y.sentence,
+                    };
+                    if close {
+                        found.extend([a, b]);
+                    }
+                }
+            }
+            (!found.is_empty()).then_some(found)
+        }
     }
 }
 
@@ -210,7 +444,7 @@ mod tests {
 [[topic]]
 name = "防溺水"
 subjects = ["学生", "儿童", "少年"]
-words = ["溺水", "溺亡", "落水"]
+words = ["溺水", "溺亡^3", "落水"]
 exclude = ["演练"]
 
 [[topic]]
@@ -218,21 +452,54 @@ name = "食品安全"
 words = ["食物中毒", "腹泻"]
 "#;
 
-    fn setup() -> (TopicSet, Segmenter) {
-        let topics = TopicSet::parse(Path::new("topics.toml"), RULES).unwrap();
-        let mut segmenter = Segmenter::new();
-        segmenter.add_words(topics.words());
-        (topics, segmenter)
+    struct Setup {
+        topics: TopicSet,
+        vocabulary: Vocabulary,
+        segmenter: Segmenter,
+    }
+
+    impl Setup {
+        fn new(rules: &str) -> Self {
+            let mut vocabulary = Vocabulary::default();
+            let topics = TopicSet::parse(Path::new("topics.toml"), rules, &mut vocabulary).unwrap();
+            let mut segmenter = Segmenter::new();
+            segmenter.add_words(vocabulary.words());
+            Setup {
+                topics,
+                vocabulary,
+                segmenter,
+            }
+        }
+
+        fn tag(&self, title: &str, content: &str) -> Vec<TopicTag> {
+            self.topics
+                .tag(&self.segmenter, &self.vocabulary, title, content)
+        }
+
+        fn names(&self, title: &str, content: &str) -> Vec<String> {
+            self.tag(title, content)
+                .into_iter()
+                .map(|t| t.name)
+                .collect()
+        }
+    }
+
+    fn parse_error(rules: &str) -> String {
+        TopicSet::parse(Path::new("t.toml"), rules, &mut Vocabulary::default())
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
-    fn a_rule_fires_with_its_evidence() {
-        let (topics, segmenter) = setup();
-        let tags = topics.tag(&segmenter, "一名学生河边溺水", "该少年落水后被救起。");
+    fn a_rule_fires_with_its_evidence_and_weights() {
+        let setup = Setup::new(RULES);
+        let tags = setup.tag("一名学生河边溺水", "该少年落水后被救起，另一人溺亡。");
         assert_eq!(tags.len(), 1);
         let tag = &tags[0];
         assert_eq!(tag.name, "防溺水");
-        assert_eq!(tag.score, 3.0);
+        // title 溺水 1×2, body 落水 1, body 溺亡 3
+        assert_eq!(tag.score, 6.0);
+        assert_eq!(tag.rule, "words AND subjects");
         assert_eq!(
             tag.matches[0],
             TermMatch {
@@ -244,35 +511,94 @@ words = ["食物中毒", "腹泻"]
         );
         assert_eq!(tag.matches[1].field, TextField::Content);
         assert_eq!(tag.matches[1].term, "落水");
+        // subject words are in the rule, not in the weighed matches
+        assert!(tag.matches.iter().all(|m| m.term != "学生"));
     }
 
     #[test]
     fn subjects_are_required_and_exclusions_veto() {
-        let (topics, segmenter) = setup();
-        assert!(topics.tag(&segmenter, "货车落水", "司机获救").is_empty());
-        assert!(topics
-            .tag(&segmenter, "学校举行防溺水演练", "模拟学生落水救援")
+        let setup = Setup::new(RULES);
+        assert!(setup.tag("货车落水", "司机获救").is_empty());
+        assert!(setup
+            .tag("学校举行防溺水演练", "模拟学生落水救援")
             .is_empty());
-        let food = topics.tag(&segmenter, "", "多人出现腹泻症状");
-        assert_eq!(food[0].name, "食品安全");
+        assert_eq!(setup.names("", "多人出现腹泻症状"), ["食品安全"]);
+    }
+
+    #[test]
+    fn proximity_sentences_fields_groups_and_min_score() {
+        let setup = Setup::new(
+            r#"
+[[topic]]
+name = "near"
+subjects = ["学生"]
+words = ["受伤"]
+rule = "subjects NEAR/4 words"
+
+[[topic]]
+name = "sentence"
+subjects = ["学生"]
+words = ["受伤"]
+rule = "subjects SENT words"
+
+[[topic]]
+name = "title only"
+words = ["坍塌"]
+rule = "title:words"
+
+[[topic]]
+name = "not drills"
+words = ["火灾"]
+groups = { drills = ["演练", "模拟"] }
+rule = "words -(drills NEAR/5 words) | \"真实火情\""
+
+[[topic]]
+name = "heavy"
+words = ["霸凌", "殴打^0.5"]
+min_score = 1
+"#,
+        );
+        assert_eq!(setup.names("", "一名学生摔倒受伤"), ["near", "sentence"]);
+        assert_eq!(
+            setup.names("", "学生们今天在操场上跑步，其中一人不慎摔倒受伤"),
+            ["sentence"]
+        );
+        assert!(setup.names("", "学生们去了公园。有人受伤").is_empty());
+        assert_eq!(setup.names("围墙坍塌", ""), ["title only"]);
+        assert!(setup.names("", "围墙坍塌").is_empty());
+        assert_eq!(setup.names("", "宿舍发生火灾"), ["not drills"]);
+        assert!(setup.names("", "学校组织火灾逃生演练").is_empty());
+        assert_eq!(
+            setup.names("", "学校组织火灾逃生演练时发现真实火情"),
+            ["not drills"]
+        );
+        assert!(setup.names("", "有人殴打路人").is_empty());
+        assert_eq!(setup.names("", "有人殴打路人，涉嫌霸凌"), ["heavy"]);
     }
 
     #[test]
     fn errors_point_at_the_line() {
-        let text = "[[topic]]\nname = \"a\"\nwords = [\"x\"]\nweight = 3\n";
-        let err = TopicSet::parse(Path::new("t.toml"), text)
-            .unwrap_err()
-            .to_string();
+        let err = parse_error("[[topic]]\nname = \"a\"\nwords = [\"x\"]\nweight = 3\n");
         assert!(
             err.starts_with("t.toml:4:1: unknown field `weight`"),
             "{err}"
         );
 
-        let text = "[[topic]]\nname = \"a\"\nwords = []\n";
-        let err = TopicSet::parse(Path::new("t.toml"), text)
-            .unwrap_err()
-            .to_string();
+        let err = parse_error("[[topic]]\nname = \"a\"\nwords = []\n");
         assert!(err.starts_with("t.toml:1:"), "{err}");
         assert!(err.contains("has no event words"), "{err}");
+
+        let err = parse_error(
+            "[[topic]]\nname = \"a\"\nwords = [\"x\"]\n\nrule = \"words AND subject\"\n",
+        );
+        assert!(err.starts_with("t.toml:5:8: "), "{err}");
+        assert!(err.contains("unknown word group \"subject\""), "{err}");
+        assert!(
+            err.contains("at character 11 of \"words AND subject\""),
+            "{err}"
+        );
+
+        let err = parse_error("[[topic]]\nname = \"a\"\nwords = [\"x^y\"]\n");
+        assert!(err.contains("the weight after ^ must be a number"), "{err}");
     }
 }

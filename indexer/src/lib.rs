@@ -186,11 +186,13 @@ mod tests {
                     name: topic.into(),
                     score: 1.0,
                     matches: vec![],
+                    rule: String::new(),
                 }],
                 sentiment: SentimentTag {
                     label: Sentiment::Negative,
                     score: -0.4,
                     matches: vec![],
+                    official_report: false,
                 },
                 regions: vec![],
                 schools: vec![],

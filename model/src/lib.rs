@@ -73,6 +73,9 @@ pub struct TopicTag {
     pub name: String,
     pub score: f32,
     pub matches: Vec<TermMatch>,
+    /// The scheme's rule that fired (e.g. `words AND subjects`), for the explanation.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rule: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -117,6 +120,10 @@ pub struct SentimentTag {
     pub label: Sentiment,
     pub score: f32,
     pub matches: Vec<TermMatch>,
+    /// Read as an official report of safety work (开展…教育, 部署…排查) with no incident
+    /// words: its negative words counted for little.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub official_report: bool,
 }
 
 /// A district or county (属地) of the bureau's city that a document mentions, directly
@@ -310,11 +317,13 @@ mod tests {
                         start: 0,
                         end: 2,
                     }],
+                    rule: "words AND subjects".into(),
                 }],
                 sentiment: SentimentTag {
                     label: Sentiment::Negative,
                     score: -0.5,
                     matches: vec![],
+                    official_report: false,
                 },
                 regions: vec![],
                 schools: vec![],

@@ -36,7 +36,11 @@ pub struct Word<'a> {
 impl Word<'_> {
     /// Whether the word carries meaning for search (not whitespace or punctuation).
     pub fn is_term(&self) -> bool {
-        self.text.chars().any(char::is_alphanumeric)
+        // Most words are Chinese: answer for CJK ideographs without the general Unicode
+        // table lookup, which is slow for characters outside Latin.
+        self.text
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c) || c.is_alphanumeric())
     }
 }
 
@@ -118,17 +122,22 @@ impl Segmenter {
     /// Segments `text` into words covering it entirely (punctuation included, see
     /// [`Word::is_term`]). HMM is on, so unknown names are still found as words.
     pub fn words<'a>(&self, text: &'a str) -> Vec<Word<'a>> {
-        self.jieba
-            .cut(text, true)
-            .into_iter()
-            .map(|t| Word {
+        let mut words = Vec::new();
+        self.each_word(text, |word| words.push(word));
+        words
+    }
+
+    /// [`Segmenter::words`] one at a time, for callers that keep their own records.
+    pub fn each_word<'a>(&self, text: &'a str, mut f: impl FnMut(Word<'a>)) {
+        for t in self.jieba.cut(text, true) {
+            f(Word {
                 text: t.word,
                 byte_start: t.byte_start,
                 byte_end: t.byte_end,
                 char_start: t.start,
                 char_end: t.end,
-            })
-            .collect()
+            });
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use yuqing_analyzer::Analyzer;
+use yuqing_analyzer::{Analyzer, LiveAnalyzer};
 use yuqing_bus::{Bus, Consumer, EmbeddedBus, Producer, Topics};
 use yuqing_bus_kafka::{KafkaBus, KafkaConfig};
 use yuqing_crawler::extract;
@@ -92,13 +92,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn measure(
     bus: Arc<dyn Bus>,
     topics: &Topics,
-    analyzer: &Arc<Analyzer>,
+    analyzer: &Arc<LiveAnalyzer>,
     corpus: &[RawDocument],
     commit_interval_ms: u64,
     seal: impl FnOnce(),
 ) -> anyhow::Result<(Measurement, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
-    let index = SearchIndex::open_or_create(dir.path(), analyzer.segmenter())?;
+    let index = SearchIndex::open_or_create(dir.path(), analyzer.current().segmenter())?;
     let raw_in: Consumer<RawDocument> =
         Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
     let analyzed_out: Producer<AnalyzedDocument> = Producer::new(&*bus, &topics.analyzed)?;
@@ -198,7 +198,7 @@ fn summarize(name: &str, runs: &[Measurement]) -> f64 {
 }
 
 pub async fn pipeline(config: &Config, options: PipelineBench) -> anyhow::Result<()> {
-    let analyzer = Arc::new(Analyzer::load(&config.analyzer)?);
+    let analyzer = LiveAnalyzer::load(config.analyzer.clone())?;
     let probe = corpus(config, options.docs.min(100), "probe")?;
     let average_bytes = probe
         .iter()

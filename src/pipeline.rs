@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use yuqing_alerts::{Notifier, Outbox};
-use yuqing_analyzer::Analyzer;
+use yuqing_analyzer::LiveAnalyzer;
 use yuqing_bus::{Bus, Consumer, EmbeddedBus, Producer, Subscription, Topics};
 use yuqing_bus_kafka::KafkaBus;
 use yuqing_crawler::{Crawler, SeenStore};
@@ -61,16 +61,21 @@ impl DataDir {
 }
 
 /// Loads the analyzer (rules and dictionaries) and opens the index with its segmentation.
+///
+/// The index keeps the segmentation it was opened with even when the rules reload: its
+/// words and the words of queries must come from one dictionary. New dictionary words
+/// reach the index at the next start (and `yuqing reanalyze` re-tags what is there).
 pub fn open_index(
     config: &Config,
     data: &DataDir,
     create: bool,
-) -> anyhow::Result<(Arc<Analyzer>, SearchIndex)> {
-    let analyzer = Arc::new(Analyzer::load(&config.analyzer)?);
+) -> anyhow::Result<(Arc<LiveAnalyzer>, SearchIndex)> {
+    let analyzer = LiveAnalyzer::load(config.analyzer.clone())?;
+    let segmenter = analyzer.current().segmenter();
     let index = if create {
-        SearchIndex::open_or_create(&data.index(), analyzer.segmenter())?
+        SearchIndex::open_or_create(&data.index(), segmenter)?
     } else {
-        SearchIndex::open(&data.index(), analyzer.segmenter())?
+        SearchIndex::open(&data.index(), segmenter)?
     };
     Ok((analyzer, index))
 }
@@ -183,7 +188,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             let (a, i) = open_index(&config, &data, true)?;
             (Some(a), Some(i))
         } else {
-            (Some(Arc::new(Analyzer::load(&config.analyzer)?)), None)
+            (Some(LiveAnalyzer::load(config.analyzer.clone())?), None)
         };
         (analyzer, index)
     } else {
@@ -322,7 +327,12 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         };
         let router = yuqing_desk::app(index.clone())
             .merge(yuqing_desk::alert_routes(outbox.clone()))
-            .merge(status_route(index.clone(), Some(outbox.clone()), kafka));
+            .merge(status_route(
+                index.clone(),
+                Some(outbox.clone()),
+                analyzer.clone(),
+                kafka,
+            ));
         stages.push(spawn_stage(
             "desk",
             yuqing_desk::serve_router(desk_listener, router, shutdown.clone()),
@@ -336,6 +346,10 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             "analyzer",
             yuqing_analyzer::run_stage(analyzer.clone(), raw_in, analyzed_out),
         ));
+        if config.analyzer.reload_secs > 0 {
+            // Ends with the process; an aborted check loses nothing.
+            analyzer.watch(Duration::from_secs(config.analyzer.reload_secs));
+        }
     }
     let mut crawler_stage = None;
     if let (true, Some(seen)) = (role.runs(Role::Crawler), seen.clone()) {
@@ -417,17 +431,20 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
 fn status_route(
     index: SearchIndex,
     outbox: Option<Arc<Outbox>>,
+    analyzer: Option<Arc<LiveAnalyzer>>,
     kafka: Option<Arc<KafkaBus>>,
 ) -> axum::Router {
     axum::Router::new().route(
         "/api/status",
         axum::routing::get(move || {
             let (index, outbox, kafka) = (index.clone(), outbox.clone(), kafka.clone());
+            let rules = analyzer.as_ref().map(|a| a.status());
             async move {
                 let status = tokio::task::spawn_blocking(move || {
                     crate::status::collect(
                         Some(index.num_docs()),
                         outbox.as_deref(),
+                        rules,
                         kafka.as_deref(),
                     )
                 })

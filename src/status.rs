@@ -6,6 +6,7 @@ use crate::config::{Config, Transport};
 use crate::pipeline::{self, DataDir};
 use serde::Serialize;
 use yuqing_alerts::Outbox;
+use yuqing_analyzer::{LiveAnalyzer, ReloadStatus};
 use yuqing_bus_kafka::{KafkaBus, PartitionLag};
 
 #[derive(Serialize)]
@@ -13,6 +14,8 @@ pub struct Status {
     documents: Option<u64>,
     alerts_pending: Option<u64>,
     alerts_delivered: Option<u64>,
+    /// The analyzer's rules: which version runs, and the error of a failed reload.
+    analyzer_rules: Option<ReloadStatus>,
     kafka: Option<KafkaStatus>,
 }
 
@@ -67,6 +70,7 @@ fn kafka_status(bus: &KafkaBus) -> KafkaStatus {
 pub fn collect(
     documents: Option<u64>,
     outbox: Option<&Outbox>,
+    analyzer_rules: Option<ReloadStatus>,
     kafka: Option<&KafkaBus>,
 ) -> Status {
     let counts = outbox.and_then(|o| o.counts().ok());
@@ -74,6 +78,7 @@ pub fn collect(
         documents,
         alerts_pending: counts.map(|(pending, _)| pending),
         alerts_delivered: counts.map(|(_, delivered)| delivered),
+        analyzer_rules,
         kafka: kafka.map(kafka_status),
     }
 }
@@ -92,7 +97,17 @@ pub fn print(
         Transport::Embedded => None,
         Transport::Kafka => Some(KafkaBus::new(config.bus.kafka.clone())?),
     };
-    let status = collect(documents, outbox.as_ref(), kafka.as_ref());
+    // Whether the rule files on disk load now (a running system keeps its last good
+    // version when they do not).
+    let rules = match LiveAnalyzer::load(config.analyzer.clone()) {
+        Ok(live) => live.status(),
+        Err(error) => ReloadStatus {
+            version: 0,
+            loaded_at: chrono::Utc::now(),
+            error: Some(error.to_string()),
+        },
+    };
+    let status = collect(documents, outbox.as_ref(), Some(rules), kafka.as_ref());
     if json {
         println!("{}", serde_json::to_string(&status)?);
         return Ok(());
@@ -104,6 +119,15 @@ pub fn print(
         or_none(status.alerts_pending),
         or_none(status.alerts_delivered)
     );
+    if let Some(error) = status
+        .analyzer_rules
+        .as_ref()
+        .and_then(|r| r.error.as_ref())
+    {
+        println!("分析规则文件有误（运行中的系统继续使用上一个正确版本）：{error}");
+    } else {
+        println!("分析规则文件：正常");
+    }
     if let Some(kafka) = &status.kafka {
         if let Some(error) = &kafka.error {
             println!("Kafka 无法连接：{error}");

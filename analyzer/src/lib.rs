@@ -5,6 +5,7 @@
 //! thin async loop that takes raw documents from the bus and hands analyzed ones on.
 
 mod places;
+mod reload;
 mod risk;
 mod scheme;
 mod segmented;
@@ -12,6 +13,7 @@ mod sentiment;
 mod topics;
 
 pub use places::{Gazetteer, SchoolRegistry};
+pub use reload::{LiveAnalyzer, ReloadStatus};
 pub use risk::{assess as assess_risk, RiskInputs, DEFAULT_SOURCE_WEIGHT};
 use segmented::Segmented;
 pub use segmented::Vocabulary;
@@ -41,9 +43,27 @@ pub struct AnalyzerConfig {
     pub regions: Option<PathBuf>,
     /// The school registry.
     pub schools: Option<PathBuf>,
+    /// How often the files above are checked for changes (seconds; 0 turns reloading
+    /// off).
+    #[serde(default = "default_reload_secs")]
+    pub reload_secs: u64,
+}
+
+fn default_reload_secs() -> u64 {
+    2
 }
 
 impl AnalyzerConfig {
+    /// Every file the analyzer reads.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.user_dicts
+            .iter()
+            .chain([&self.topics, &self.sentiment])
+            .chain(self.regions.iter())
+            .chain(self.schools.iter())
+            .map(PathBuf::as_path)
+    }
+
     pub fn resolve_paths(&mut self, base: &Path) {
         for path in self
             .user_dicts
@@ -150,7 +170,7 @@ type InFlight = (JoinHandle<Result<Vec<()>, BusError>>, Vec<Delivery>);
 /// Batches overlap: while one batch is being acknowledged the next is analyzed, and
 /// commits still happen in order, each after its batch's acknowledgement.
 pub async fn run_stage(
-    analyzer: Arc<Analyzer>,
+    analyzer: Arc<LiveAnalyzer>,
     mut input: Consumer<RawDocument>,
     output: Producer<AnalyzedDocument>,
 ) -> Result<(), BusError> {
@@ -183,7 +203,8 @@ pub async fn run_stage(
         }
         let (deliveries, documents): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|r| (r.delivery, r.message)).unzip();
-        let worker = analyzer.clone();
+        // The rules in use now; a reload applies from the next batch.
+        let worker = analyzer.current();
         // Segmentation is CPU work; keep it off the async workers.
         let analyzed = tokio::task::spawn_blocking(move || {
             documents

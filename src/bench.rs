@@ -278,6 +278,19 @@ pub struct AnalyzeBench {
     pub peer: bool,
 }
 
+/// A peer script under scripts/peers (peers are installed with pip, never committed).
+pub fn peer_script(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    [
+        std::path::PathBuf::from("scripts/peers").join(name),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scripts/peers")
+            .join(name),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .with_context(|| format!("scripts/peers/{name} not found"))
+}
+
 fn megabytes_per_sec(bytes: usize, elapsed: Duration) -> f64 {
     bytes as f64 / 1e6 / elapsed.as_secs_f64()
 }
@@ -327,13 +340,7 @@ pub fn analyze(config: &Config, options: AnalyzeBench) -> anyhow::Result<()> {
             .map(|d| format!("{} {}\n", d.title, d.content.replace('\n', " ")))
             .collect();
         std::fs::write(file.path(), text)?;
-        let script = [
-            "scripts/peers/jieba_cut.py",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/peers/jieba_cut.py"),
-        ]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .context("scripts/peers/jieba_cut.py not found")?;
+        let script = peer_script("jieba_cut.py")?;
         let output = std::process::Command::new("python3")
             .arg(script)
             .arg(file.path())

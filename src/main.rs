@@ -10,6 +10,7 @@ mod alerts_cli;
 mod analyze;
 mod bench;
 mod config;
+mod eval;
 mod extract;
 mod pipeline;
 mod sample_site;
@@ -121,6 +122,17 @@ enum DictCommand {
     Test {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Score the rules on a labelled JSONL file (`{"id","title","text","topics":[…],
+    /// "sentiment"}` per line): per-topic precision, recall and F1, sentiment accuracy,
+    /// and the examples that came out wrong.
+    Eval {
+        labelled: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Also run SnowNLP's sentiment on the same texts (needs `pip install snownlp`).
+        #[arg(long)]
+        peer: bool,
     },
 }
 
@@ -243,6 +255,21 @@ fn main() -> ExitCode {
             Command::Dict(DictCommand::Test { files }) => {
                 let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;
                 analyze::explain_files(&analyzer, &files)
+            }
+            Command::Dict(DictCommand::Eval {
+                labelled,
+                json,
+                peer,
+            }) => {
+                let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;
+                let examples = eval::read_labelled(&labelled)?;
+                let report = eval::evaluate(&analyzer, &examples);
+                let peer = if peer {
+                    Some(eval::snownlp_accuracy(&labelled)?)
+                } else {
+                    None
+                };
+                eval::print(&report, peer, json)
             }
             Command::Extract { inputs, json: _ } => extract::run(&config.crawler, &inputs).await,
             Command::Analyze { json: _, jsonl } => {

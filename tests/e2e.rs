@@ -611,3 +611,48 @@ fn dict_test_shows_what_fires_and_why() {
     );
     assert!(printed.contains("风险："), "{printed}");
 }
+
+#[test]
+fn dict_eval_scores_a_labelled_file_and_names_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 300, "127.0.0.1:0");
+    let labelled = dir.path().join("labelled.jsonl");
+    let lines = [
+        // right on both counts
+        r#"{"id":"a","title":"两名小学生河边溺亡","text":"经打捞确认已溺亡。","topics":["防溺水"],"sentiment":"negative"}"#,
+        // labelled with a topic the rules do not give it: a miss
+        r#"{"id":"b","title":"","text":"今天开学第一天。","topics":["校园欺凌"],"sentiment":"neutral"}"#,
+    ];
+    std::fs::write(&labelled, lines.join("\n")).unwrap();
+    let eval = |file: &std::path::Path| {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .args(["dict", "eval", "--json"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let output = eval(&labelled);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["examples"], 2);
+    assert_eq!(report["topics"]["防溺水"]["true_positives"], 1);
+    assert_eq!(report["topics"]["校园欺凌"]["false_negatives"], 1);
+    assert_eq!(report["overall"]["false_positives"], 0);
+    assert_eq!(report["sentiment_accuracy"], 1.0);
+    assert_eq!(report["mistakes"][0]["id"], "b");
+
+    std::fs::write(&labelled, format!("{}\n{{\"id\":\"c\"\n", lines[0])).unwrap();
+    let output = eval(&labelled);
+    assert_eq!(output.status.code(), Some(1));
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains(&format!("{}:2: not a labelled example", labelled.display())),
+        "{error}"
+    );
+}

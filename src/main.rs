@@ -13,6 +13,7 @@ mod config;
 mod eval;
 mod extract;
 mod pipeline;
+mod reanalyze;
 mod sample_site;
 mod status;
 
@@ -104,6 +105,16 @@ enum Command {
         #[arg(long)]
         jsonl: bool,
     },
+    /// Re-tag what is already indexed with the current rules and dictionaries (no
+    /// recrawl): first shows how many documents gain or lose each topic, with examples.
+    Reanalyze {
+        /// Write the new tags into the index (stop `yuqing run` first).
+        #[arg(long)]
+        apply: bool,
+        /// Examples shown per topic and direction.
+        #[arg(long, default_value_t = 3)]
+        examples: usize,
+    },
     /// Dictionary and rule tools for analysts.
     #[command(subcommand)]
     Dict(DictCommand),
@@ -194,6 +205,7 @@ fn main() -> ExitCode {
             | Command::Extract { .. }
             | Command::Alerts(_)
             | Command::Dict(_)
+            | Command::Reanalyze { .. }
     );
     init_logging(if quiet {
         "warn"
@@ -270,6 +282,9 @@ fn main() -> ExitCode {
                     None
                 };
                 eval::print(&report, peer, json)
+            }
+            Command::Reanalyze { apply, examples } => {
+                reanalyze::run(&config, &data, apply, examples)
             }
             Command::Extract { inputs, json: _ } => extract::run(&config.crawler, &inputs).await,
             Command::Analyze { json: _, jsonl } => {

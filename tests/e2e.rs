@@ -656,3 +656,85 @@ fn dict_eval_scores_a_labelled_file_and_names_a_bad_line() {
         "{error}"
     );
 }
+
+#[test]
+fn reanalyze_shows_what_a_new_scheme_would_change_then_applies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 300, "127.0.0.1:0");
+    let data = dir.path().join("data");
+    let output = run_once(&config, &data);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The analyst adds a scheme to a copy of the topics file.
+    let repo_topics = repo().join("config/topics.toml");
+    let topics = dir.path().join("topics.toml");
+    let scheme = "\n[[topic]]\nname = \"溺水专项\"\nwords = [\"溺水\", \"溺亡\"]\n";
+    std::fs::write(
+        &topics,
+        std::fs::read_to_string(&repo_topics).unwrap() + scheme,
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            &repo_topics.display().to_string(),
+            &topics.display().to_string(),
+        ),
+    )
+    .unwrap();
+
+    let cli = |args: &[&str]| {
+        let output = Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let tagged = |cli: &dyn Fn(&[&str]) -> String| -> Value {
+        serde_json::from_str(&cli(&[
+            "search",
+            "--json",
+            "--limit",
+            "50",
+            "topic:溺水专项",
+        ]))
+        .unwrap()
+    };
+    let drowning = DROWNING_TITLES.len();
+
+    let preview = cli(&["reanalyze"]);
+    assert!(
+        preview.contains(&format!("话题「溺水专项」：新增 {drowning} 篇，移除 0 篇")),
+        "{preview}"
+    );
+    assert!(preview.contains("    + "), "examples are shown: {preview}");
+    assert!(preview.contains("以上为预演"), "{preview}");
+    assert_eq!(tagged(&cli)["total"], 0, "a preview changes nothing");
+
+    let applied = cli(&["reanalyze", "--apply"]);
+    assert!(applied.contains("已写入索引"), "{applied}");
+    let results = tagged(&cli);
+    assert_eq!(results["total"], drowning);
+    // Still one document per article: re-tagging replaced, not added.
+    assert_eq!(
+        search_cli_json(&config, &data)["total"],
+        SAMPLE_TITLES.len()
+    );
+
+    let again = cli(&["reanalyze"]);
+    assert!(again.contains("0 篇的标签会变化"), "{again}");
+}

@@ -430,6 +430,29 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Every committed document, segment by segment (for re-tagging what is indexed).
+    /// Documents whose stored form does not decode are passed as errors, not skipped.
+    pub fn for_each_document(
+        &self,
+        mut f: impl FnMut(tantivy::Result<AnalyzedDocument>),
+    ) -> tantivy::Result<()> {
+        let searcher = self.reader.searcher();
+        for segment in searcher.segment_readers() {
+            let store = segment.get_store_reader(16)?;
+            for stored in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+                match stored.map_err(tantivy::TantivyError::from) {
+                    Ok(stored) => match self.stored_document(&stored) {
+                        Ok(Some(doc)) => f(Ok(doc)),
+                        Ok(None) => {}
+                        Err(error) => f(Err(error)),
+                    },
+                    Err(error) => f(Err(error)),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Makes the last commit visible to this process's searches.
     pub fn reload(&self) -> tantivy::Result<()> {
         self.reader.reload()

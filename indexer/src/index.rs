@@ -440,7 +440,7 @@ impl SearchIndex {
         for segment in searcher.segment_readers() {
             let store = segment.get_store_reader(16)?;
             for stored in store.iter::<TantivyDocument>(segment.alive_bitset()) {
-                match stored.map_err(tantivy::TantivyError::from) {
+                match stored {
                     Ok(stored) => match self.stored_document(&stored) {
                         Ok(Some(doc)) => f(Ok(doc)),
                         Ok(None) => {}

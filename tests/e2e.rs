@@ -738,3 +738,113 @@ fn reanalyze_shows_what_a_new_scheme_would_change_then_applies_it() {
     let again = cli(&["reanalyze"]);
     assert!(again.contains("0 篇的标签会变化"), "{again}");
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Analysts edit the schemes while the system runs: a broken save is reported and the
+/// last good rules keep running; a good save tags the next document crawled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheme_saved_while_running_tags_the_next_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    copy_dir(&repo().join("sample-site"), &site);
+    let repo_topics = repo().join("config/topics.toml");
+    let topics = dir.path().join("topics.toml");
+    let original = std::fs::read_to_string(&repo_topics).unwrap();
+    std::fs::write(&topics, &original).unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 1, "127.0.0.1:0");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(
+            &repo().join("sample-site").display().to_string(),
+            &site.display().to_string(),
+        )
+        .replace(
+            &repo_topics.display().to_string(),
+            &topics.display().to_string(),
+        )
+        .replace("[analyzer]\n", "[analyzer]\nreload_secs = 1\n");
+    std::fs::write(&config, text).unwrap();
+    let data = dir.path().join("data");
+    let _running = start(&config, &data);
+    let desk = desk_url(&data).await;
+    assert_sample_indexed_once(&desk, Duration::from_secs(60)).await;
+
+    let rules_status = |desk: String| async move {
+        let status: Value = get_json(format!("{desk}/api/status")).await;
+        status["analyzer_rules"].clone()
+    };
+    // A broken save: named by file and line, the running rules stay.
+    let scheme =
+        "\n[[topic]]\nname = \"电梯安全\"\nsubjects = [\"学生\"]\nwords = [\"电梯困人\"]\n";
+    std::fs::write(&topics, format!("{original}{scheme}rule = \"words AND\"\n")).unwrap();
+    let error = wait_for(
+        "the broken save to be reported",
+        Duration::from_secs(20),
+        async || {
+            rules_status(desk.clone()).await["error"]
+                .as_str()
+                .map(str::to_string)
+        },
+    )
+    .await;
+    assert!(error.contains("topics.toml:"), "{error}");
+    assert!(
+        error.contains("the rule ends where a group or word was expected"),
+        "{error}"
+    );
+    assert_eq!(rules_status(desk.clone()).await["version"], 1);
+
+    // The fixed save is loaded ...
+    std::fs::write(&topics, format!("{original}{scheme}")).unwrap();
+    wait_for(
+        "the fixed save to be loaded",
+        Duration::from_secs(20),
+        async || {
+            let status = rules_status(desk.clone()).await;
+            (status["version"] == 2 && status["error"].is_null()).then_some(())
+        },
+    )
+    .await;
+    // ... and tags the next article the crawler brings in.
+    let article = std::fs::read_to_string(site.join("news/2026/1123-xiaoche.html"))
+        .unwrap()
+        .replace(
+            "博爱县开展校车安全专项检查",
+            "温县一小学电梯困人 十余名学生被困半小时",
+        )
+        .replace(
+            "为保障学生上下学交通安全，博爱县教育局联合县交警大队于11月23日开展校车安全专项检查。",
+            "11月24日中午，温县一小学教学楼发生电梯困人事件，十余名学生被困半小时后获救。",
+        );
+    std::fs::write(site.join("news/2026/1124-dianti.html"), article).unwrap();
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap().replace(
+        "<ul class=\"news-list\">\n",
+        "<ul class=\"news-list\">\n<li><a href=\"news/2026/1124-dianti.html\">温县一小学电梯困人</a><span class=\"date\">2026-11-24</span></li>\n",
+    );
+    std::fs::write(site.join("index.html"), index).unwrap();
+    let found = wait_for(
+        "the new article to be tagged",
+        Duration::from_secs(30),
+        async || {
+            let results = search(&desk, "topic:电梯安全").await;
+            (results["total"] == 1).then_some(results)
+        },
+    )
+    .await;
+    assert_eq!(
+        found["hits"][0]["title"],
+        "温县一小学电梯困人 十余名学生被困半小时"
+    );
+}

@@ -288,14 +288,30 @@ impl TopicSet {
     }
 
     pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<TopicTag> {
-        // Every hit of every scheme, then grouped by scheme: most documents touch few.
+        // Only a scheme with a weighed word in the document can score. Subject words
+        // (学生, 学校) are everywhere and used by most schemes, event words are rare: find
+        // the schemes that can fire first, and most documents stop here.
+        let mut live = vec![false; self.schemes.len()];
+        for field in [TextField::Title, TextField::Content] {
+            for token in doc.tokens(field) {
+                if let Some(uses) = token.id.and_then(|id| self.uses.get(id)) {
+                    for u in uses.iter().filter(|u| u.weight > 0.0) {
+                        live[u.scheme as usize] = true;
+                    }
+                }
+            }
+        }
+        if !live.contains(&true) {
+            return Vec::new();
+        }
+        // Every hit of those schemes, then grouped by scheme.
         let mut all_hits: Vec<(u32, Hit)> = Vec::new();
         for field in [TextField::Title, TextField::Content] {
             for token in doc.tokens(field) {
                 let Some(uses) = token.id.and_then(|id| self.uses.get(id)) else {
                     continue;
                 };
-                for u in uses {
+                for u in uses.iter().filter(|u| live[u.scheme as usize]) {
                     all_hits.push((
                         u.scheme,
                         Hit {
@@ -315,11 +331,7 @@ impl TopicSet {
         all_hits.sort_by_key(|(scheme, _)| *scheme);
         let mut tags: Vec<TopicTag> = Vec::new();
         for chunk in all_hits.chunk_by(|a, b| a.0 == b.0) {
-            // Subject words (学生, 学校) touch most schemes; without a weighed word a
-            // scheme cannot score, so it is not evaluated at all.
-            if chunk.iter().all(|(_, h)| h.weight <= 0.0)
-                || chunk.iter().any(|(_, h)| h.group as usize == EXCLUDE)
-            {
+            if chunk.iter().any(|(_, h)| h.group as usize == EXCLUDE) {
                 continue;
             }
             let scheme = &self.schemes[chunk[0].0 as usize];

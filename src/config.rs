@@ -153,6 +153,11 @@ impl Config {
         let base = config.base_dir();
         config.analyzer.resolve_paths(&base);
         config.sample_site.root = base.join(&config.sample_site.root);
+        for channel in &mut config.channels {
+            if let Some(ca_file) = channel.get_mut().ca_file.as_mut() {
+                *ca_file = base.join(&*ca_file);
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -189,6 +194,9 @@ impl Config {
             let name = &channel.get_ref().name;
             if !channel_names.insert(name.clone()) {
                 return Err(self.error_at(at, format!("channel {name:?} is defined twice")));
+            }
+            if let Some(problem) = channel.get_ref().problem() {
+                return Err(self.error_at(at, problem));
             }
             if channel.get_ref().secret.is_some() && channel.get_ref().secret_env.is_some() {
                 return Err(self.error_at(

@@ -1,6 +1,6 @@
-//! Where alerts go: the on-call staff's group robots (企业微信, 钉钉, 飞书) and generic
-//! webhooks, each with the message shape and signature its API expects, and the answer
-//! that means "accepted" (anything else is retried).
+//! Where alerts go: the on-call staff's group robots (企业微信, 钉钉, 飞书), generic
+//! webhooks, each with the message shape and signature its API expects and the answer
+//! that means "accepted" (anything else is retried), and e-mail over SMTP.
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -15,11 +15,24 @@ pub struct ChannelConfig {
     /// What rules call it by, e.g. `温县值班群`.
     pub name: String,
     pub kind: ChannelKind,
+    /// The robot's or webhook's address; for e-mail the mail server,
+    /// `smtp://host:587` (STARTTLS required) or `smtps://host:465` (TLS from the start).
     pub url: Url,
-    /// Signing secret (钉钉 加签, 飞书 签名校验, webhook HMAC). Prefer `secret_env`.
+    /// Signing secret (钉钉 加签, 飞书 签名校验, webhook HMAC), or the SMTP password.
+    /// Prefer `secret_env`.
     pub secret: Option<String>,
     /// The name of an environment variable holding the secret.
     pub secret_env: Option<String>,
+    /// E-mail: the SMTP login (with the secret as password).
+    pub username: Option<String>,
+    /// E-mail: the sender, e.g. `舆情监测 <yuqing@jyj.example.gov.cn>`.
+    pub from: Option<String>,
+    /// E-mail: the recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// E-mail: a PEM certificate to trust besides the public roots (a bureau's own
+    /// mail server with a private certificate authority).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -33,9 +46,58 @@ pub enum ChannelKind {
     Dingtalk,
     /// 飞书自定义机器人.
     Feishu,
+    /// E-mail over SMTP (STARTTLS or TLS, with login).
+    Email,
 }
 
 impl ChannelConfig {
+    /// What is wrong with the channel's settings for its kind, if anything.
+    pub fn problem(&self) -> Option<String> {
+        let name = &self.name;
+        let email = self.kind == ChannelKind::Email;
+        if email {
+            if !matches!(self.url.scheme(), "smtp" | "smtps") {
+                return Some(format!(
+                    "channel {name:?}: an e-mail channel's url is smtp://host:port (STARTTLS) or smtps://host:port (TLS)"
+                ));
+            }
+            if self.to.is_empty() {
+                return Some(format!(
+                    "channel {name:?}: an e-mail channel needs `to` recipients"
+                ));
+            }
+            let from = self.from.as_deref().unwrap_or("");
+            if from.parse::<lettre::message::Mailbox>().is_err() {
+                return Some(format!(
+                    "channel {name:?}: `from` must be a mail address, got {from:?}"
+                ));
+            }
+            if let Some(bad) = self
+                .to
+                .iter()
+                .find(|to| to.parse::<lettre::message::Mailbox>().is_err())
+            {
+                return Some(format!(
+                    "channel {name:?}: {bad:?} in `to` is not a mail address"
+                ));
+            }
+        } else {
+            if !matches!(self.url.scheme(), "http" | "https") {
+                return Some(format!("channel {name:?}: url must be http(s)"));
+            }
+            if self.username.is_some()
+                || self.from.is_some()
+                || !self.to.is_empty()
+                || self.ca_file.is_some()
+            {
+                return Some(format!(
+                    "channel {name:?}: username, from, to and ca_file are for e-mail channels"
+                ));
+            }
+        }
+        None
+    }
+
     /// The secret, from the configuration or the environment; an error names what is
     /// missing.
     pub fn secret(&self) -> Result<Option<String>, String> {
@@ -87,6 +149,12 @@ pub fn outgoing(
         "application/json; charset=utf-8".to_string(),
     )];
     let body = match channel.kind {
+        ChannelKind::Email => {
+            return Err(format!(
+                "channel {:?} is e-mail, not an HTTP robot",
+                channel.name
+            ))
+        }
         ChannelKind::Webhook => {
             headers.push(("Idempotency-Key".into(), alert_id.to_string()));
             if let Some(secret) = &secret {
@@ -151,7 +219,7 @@ pub fn accepted(kind: ChannelKind, status: u16, body: &str) -> Result<(), String
         ));
     }
     let code_field = match kind {
-        ChannelKind::Webhook => return Ok(()),
+        ChannelKind::Webhook | ChannelKind::Email => return Ok(()),
         ChannelKind::Wecom | ChannelKind::Dingtalk => "errcode",
         ChannelKind::Feishu => "code",
     };
@@ -192,6 +260,10 @@ mod tests {
             url: Url::parse("http://127.0.0.1:9/robot/send?access_token=t").unwrap(),
             secret: secret.map(str::to_string),
             secret_env: None,
+            username: None,
+            from: None,
+            to: vec![],
+            ca_file: None,
         }
     }
 
@@ -279,6 +351,28 @@ mod tests {
         .is_err());
         assert!(accepted(ChannelKind::Webhook, 503, "busy").is_err());
         assert!(accepted(ChannelKind::Webhook, 204, "").is_ok());
+    }
+
+    #[test]
+    fn email_settings_are_checked_for_their_kind() {
+        let mut mail = channel(ChannelKind::Email, Some("pw"));
+        mail.url = Url::parse("smtp://mail.example.gov.cn:587").unwrap();
+        mail.from = Some("舆情监测 <yuqing@example.gov.cn>".into());
+        mail.to = vec!["duty@example.gov.cn".into()];
+        assert_eq!(mail.problem(), None);
+        let mut no_to = mail.clone();
+        no_to.to.clear();
+        assert!(no_to.problem().unwrap().contains("needs `to`"));
+        let mut bad_to = mail.clone();
+        bad_to.to.push("值班员".into());
+        assert!(bad_to.problem().unwrap().contains("\"值班员\" in `to`"));
+        let mut http = mail.clone();
+        http.url = Url::parse("http://mail.example.gov.cn").unwrap();
+        assert!(http.problem().unwrap().contains("smtp://"));
+        let mut robot = channel(ChannelKind::Wecom, None);
+        assert_eq!(robot.problem(), None);
+        robot.to = vec!["duty@example.gov.cn".into()];
+        assert!(robot.problem().unwrap().contains("for e-mail channels"));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod cases;
 mod channels;
+mod email;
 mod outbox;
 
 pub use cases::{Case, CaseError, DeliveryRecord, Event};
@@ -306,6 +307,10 @@ impl Notifier {
                             .map_err(|e| format!("{}: {e}", pending.target))?,
                         secret: None,
                         secret_env: None,
+                        username: None,
+                        from: None,
+                        to: vec![],
+                        ca_file: None,
                     };
                     &legacy
                 } else {
@@ -319,6 +324,9 @@ impl Notifier {
                     .map_err(|e| format!("outbox payload: {e}"))?;
                 let text = payload["text"].as_str().unwrap_or_default();
                 let title = text.lines().next().unwrap_or("舆情预警");
+                if channel.kind == ChannelKind::Email {
+                    return email::send(channel, &pending.alert_id, title, text).await;
+                }
                 let now_ms = Utc::now().timestamp_millis();
                 let request = outgoing(
                     channel,

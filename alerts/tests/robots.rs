@@ -88,6 +88,10 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
                 .unwrap(),
             secret: Some(SECRET.into()),
             secret_env: None,
+            username: None,
+            from: None,
+            to: vec![],
+            ca_file: None,
         },
         ChannelConfig {
             name: "企业微信值班群".into(),
@@ -97,6 +101,10 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
                 .unwrap(),
             secret: None,
             secret_env: None,
+            username: None,
+            from: None,
+            to: vec![],
+            ca_file: None,
         },
     ];
     let rule: AlertRule = toml::from_str(

@@ -468,6 +468,7 @@ pub fn index(config: &Config, options: IndexBench) -> anyhow::Result<()> {
                 facets: Some(yuqing_indexer::Interval::Day),
                 collapse: false,
                 among_ids: None,
+                fetched_within: None,
             };
             let start = Instant::now();
             let results = index.search(&request)?;

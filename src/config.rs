@@ -215,6 +215,9 @@ impl Config {
             if !rule_names.insert(name.clone()) {
                 return Err(self.error_at(at, format!("alert {name:?} is defined twice")));
             }
+            if let Some(problem) = rule.get_ref().problem() {
+                return Err(self.error_at(at, problem));
+            }
             for channel in &rule.get_ref().channels {
                 if !channel_names.contains(channel) {
                     return Err(self.error_at(

@@ -349,6 +349,7 @@ fn search(
         facets: None,
         collapse,
         among_ids: None,
+        fetched_within: None,
     })?;
     let mut out = std::io::stdout().lock();
     if json {

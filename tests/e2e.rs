@@ -260,8 +260,14 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         first["text"]
             .as_str()
             .unwrap()
-            .starts_with("【舆情预警】防溺水预警\n标题："),
+            .starts_with("【舆情预警】防溺水预警（高级）\n标题："),
         "{first}"
+    );
+    let text = first["text"].as_str().unwrap();
+    assert!(text.contains("\n属地：孟州市\n"), "{text}");
+    assert!(
+        text.contains("\n命中词：") && text.contains("溺水"),
+        "{text}"
     );
     // On-call staff acknowledge through the API; a second acknowledgement is refused.
     let cases: Value = get_json(format!("{desk}/api/alerts")).await;

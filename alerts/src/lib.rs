@@ -12,44 +12,26 @@
 mod cases;
 mod channels;
 mod email;
+mod evaluator;
 mod outbox;
+mod rules;
+mod state;
 
 pub use cases::{Case, CaseError, DeliveryRecord, Event};
 pub use channels::{accepted, outgoing, ChannelConfig, ChannelKind, Outgoing};
+pub use evaluator::{run_evaluator, Evaluator};
 pub use outbox::{Outbox, Pending};
+pub use rules::{AlertRule, Mode, QuietHours};
 
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
-use url::Url;
-use yuqing_bus::{BusError, Consumer, Producer};
-use yuqing_indexer::{Committed, SearchError, SearchIndex, SearchRequest};
-use yuqing_model::Alert;
-
-/// One `[[alert]]` of the configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertRule {
-    pub name: String,
-    /// A search in the desk's query language.
-    pub query: String,
-    /// Where to POST the alert as JSON, besides the alert log (a webhook without
-    /// signature; use `channels` for signed webhooks and group robots).
-    pub webhook: Option<Url>,
-    /// Names of `[[channel]]`s that receive the alert.
-    #[serde(default)]
-    pub channels: Vec<String>,
-    #[serde(default = "default_enabled")]
-    pub enabled: bool,
-}
-
-fn default_enabled() -> bool {
-    true
-}
+use yuqing_bus::{BusError, Consumer};
+use yuqing_indexer::{SearchError, SearchIndex, SearchRequest};
+use yuqing_model::{Alert, AlertKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
@@ -59,85 +41,27 @@ pub enum AlertError {
     Bus(#[from] BusError),
     #[error("rule {rule:?}: {source}")]
     Rule { rule: String, source: SearchError },
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Checks that every rule's query is understood by the index's query language.
 pub fn validate_rules(index: &SearchIndex, rules: &[AlertRule]) -> Result<(), AlertError> {
     for rule in rules {
+        if let Some(problem) = rule.problem() {
+            return Err(AlertError::Invalid(problem));
+        }
         index
             .search(&SearchRequest {
                 query: rule.query.clone(),
                 limit: 1,
-                sort: Default::default(),
-                facets: None,
-                collapse: false,
                 among_ids: Some(Vec::new()),
+                ..SearchRequest::default()
             })
             .map_err(|source| AlertError::Rule {
                 rule: rule.name.clone(),
                 source,
             })?;
-    }
-    Ok(())
-}
-
-/// Judges each commit's documents against the rules and publishes new alerts.
-pub async fn run_evaluator(
-    index: SearchIndex,
-    rules: Vec<AlertRule>,
-    outbox: Arc<Outbox>,
-    mut commits: mpsc::Receiver<Committed>,
-    output: Producer<Alert>,
-) -> Result<(), AlertError> {
-    let rules: Vec<AlertRule> = rules.into_iter().filter(|r| r.enabled).collect();
-    while let Some(committed) = commits.recv().await {
-        for rule in &rules {
-            let results = tokio::task::block_in_place(|| {
-                index.search(&SearchRequest {
-                    query: rule.query.clone(),
-                    limit: committed.ids.len(),
-                    sort: Default::default(),
-                    facets: None,
-                    collapse: false,
-                    among_ids: Some(committed.ids.clone()),
-                })
-            })
-            .map_err(|source| AlertError::Rule {
-                rule: rule.name.clone(),
-                source,
-            })?;
-            for hit in results.hits {
-                // One alert per rule and story: reprints of a story already alerted on
-                // (in this commit or before) raise nothing new.
-                let id = Alert::id_for(&rule.name, &hit.cluster);
-                if outbox.was_raised(&id)? {
-                    continue;
-                }
-                let snippet = hit.snippet_text();
-                let alert = Alert {
-                    id: id.clone(),
-                    rule: rule.name.clone(),
-                    query: rule.query.clone(),
-                    doc_id: hit.id,
-                    title: hit.title,
-                    url: hit.url,
-                    source: hit.source,
-                    published_at: hit.published_at,
-                    topics: hit.topics,
-                    sentiment: yuqing_model::Sentiment::parse(&hit.sentiment)
-                        .unwrap_or(yuqing_model::Sentiment::Neutral),
-                    snippet,
-                    raised_at: Utc::now(),
-                    cluster: hit.cluster,
-                    cluster_size: hit.cluster_size,
-                };
-                // Published before it is marked raised: a crash in between raises it
-                // again, and the notifier's outbox takes it only once.
-                output.send(&alert).await?;
-                outbox.mark_raised(&id, &alert.rule, &alert.doc_id)?;
-                tracing::info!(rule = %alert.rule, doc = %alert.doc_id, title = %alert.title, "alert raised");
-            }
-        }
     }
     Ok(())
 }
@@ -179,31 +103,69 @@ pub fn mask_personal(text: &str) -> String {
     out
 }
 
-/// The text of an alert as on-call staff read it.
+/// The text of an alert as on-call staff read it. The first line is the message title.
 pub fn alert_text(alert: &Alert) -> String {
-    let published = alert
-        .published_at
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|| "未知".to_string());
-    let topics = if alert.topics.is_empty() {
-        "无".to_string()
-    } else {
-        alert.topics.join("、")
-    };
-    format!(
-        "【舆情预警】{rule}\n标题：{title}\n来源：{source}\n发布时间：{published}\n话题：{topics}\n情感倾向：{sentiment}\n传播：{spread}\n摘要：{snippet}\n链接：{url}",
-        rule = alert.rule,
-        title = alert.title,
-        source = alert.source,
-        sentiment = alert.sentiment.zh(),
-        spread = if alert.cluster_size > 1 {
-            format!("已有 {} 篇相同报道", alert.cluster_size)
+    let mut lines = vec![format!(
+        "【{}】{}（{}级）",
+        alert.kind.zh(),
+        alert.rule,
+        alert.severity.zh()
+    )];
+    let mut line = |label: &str, value: String| lines.push(format!("{label}：{value}"));
+    let list = |values: &[String]| {
+        if values.is_empty() {
+            "无".to_string()
         } else {
-            "首发".to_string()
-        },
-        snippet = alert.snippet,
-        url = alert.url,
-    )
+            values.join("、")
+        }
+    };
+    match alert.kind {
+        AlertKind::Story | AlertKind::FollowUp => {
+            line("标题", alert.title.clone());
+            line("来源", alert.source.clone());
+            line(
+                "发布时间",
+                alert
+                    .published_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "未知".to_string()),
+            );
+            line("属地", list(&alert.districts));
+            if !alert.schools.is_empty() {
+                line("学校", list(&alert.schools));
+            }
+            line("话题", list(&alert.topics));
+            if !alert.matched.is_empty() {
+                line("命中词", list(&alert.matched));
+            }
+            line("情感倾向", alert.sentiment.zh().to_string());
+            line(
+                "传播",
+                if alert.kind == AlertKind::FollowUp {
+                    format!("已扩散至 {} 篇相同报道", alert.cluster_size)
+                } else if alert.cluster_size > 1 {
+                    format!("已有 {} 篇相同报道", alert.cluster_size)
+                } else {
+                    "首发".to_string()
+                },
+            );
+            line("摘要", alert.snippet.clone());
+            line("链接", alert.url.clone());
+        }
+        _ => {
+            line("概况", alert.title.clone());
+            for (n, item) in alert.items.iter().enumerate() {
+                lines.push(format!(
+                    "{}. {}（{}）{}",
+                    n + 1,
+                    item.title,
+                    item.source,
+                    item.url
+                ));
+            }
+        }
+    }
+    lines.join("\n")
 }
 
 /// The JSON body a webhook receives.

@@ -53,6 +53,7 @@ impl Outbox {
              );",
         )?;
         db.execute_batch(crate::cases::SCHEMA)?;
+        db.execute_batch(crate::state::SCHEMA)?;
         Ok(Outbox { db: Mutex::new(db) })
     }
 

@@ -2,11 +2,12 @@
 //! `alerts/tests/smtp_server.py`): STARTTLS with a private certificate, login, a busy
 //! server's 451 retried, and each alert mailed exactly once.
 
+mod common;
+use common::alert;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox};
-use yuqing_model::{Alert, Sentiment};
 
 struct SmtpServer {
     child: Child,
@@ -57,25 +58,6 @@ fn smtp_server(workdir: &std::path::Path, reject_first: u32) -> Option<SmtpServe
         .unwrap();
     assert_eq!(line.trim(), "ready", "the SMTP server did not start");
     Some(SmtpServer { child, port })
-}
-
-fn alert(id: &str) -> Alert {
-    Alert {
-        id: id.into(),
-        rule: "溺水预警".into(),
-        query: "topic:防溺水".into(),
-        doc_id: format!("doc-{id}"),
-        title: "孟州两名初中生河边溺水".into(),
-        url: "http://news.example/1.html".into(),
-        source: "焦作晚报".into(),
-        published_at: None,
-        topics: vec!["防溺水".into()],
-        sentiment: Sentiment::Negative,
-        snippet: "家长电话13812345678".into(),
-        raised_at: chrono::Utc::now(),
-        cluster: format!("doc-{id}"),
-        cluster_size: 1,
-    }
 }
 
 fn received(workdir: &std::path::Path) -> Vec<serde_json::Value> {
@@ -149,7 +131,7 @@ async fn alerts_are_mailed_once_over_starttls_with_login_through_a_busy_server()
         mail["to"],
         serde_json::json!(["duty@example.gov.cn", "leader@example.gov.cn"])
     );
-    assert_eq!(mail["subject"], "【舆情预警】溺水预警");
+    assert_eq!(mail["subject"], "【舆情预警】溺水预警（高级）");
     let message_id = mail["message_id"].as_str().unwrap();
     assert!(
         message_id.starts_with("<a1.") && message_id.ends_with("@yuqing>"),

@@ -2,17 +2,18 @@
 //! first answers with its rate-limit error; the 企业微信 robot takes the message at once.
 //! Every alert reaches every channel exactly once.
 
+mod common;
 use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine as _;
+use common::alert;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox};
-use yuqing_model::{Alert, Sentiment};
 
 const SECRET: &str = "SECtest";
 
@@ -45,25 +46,6 @@ async fn dingtalk(
 async fn wecom(State(robots): State<Robots>, Json(body): Json<Value>) -> Json<Value> {
     robots.wecom.lock().unwrap().push(body);
     Json(json!({"errcode": 0, "errmsg": "ok"}))
-}
-
-fn alert(id: &str) -> Alert {
-    Alert {
-        id: id.into(),
-        rule: "溺水预警".into(),
-        query: "topic:防溺水".into(),
-        doc_id: format!("doc-{id}"),
-        title: "孟州两名初中生河边溺水".into(),
-        url: "http://news.example/1.html".into(),
-        source: "焦作晚报".into(),
-        published_at: None,
-        topics: vec!["防溺水".into()],
-        sentiment: Sentiment::Negative,
-        snippet: "家长电话13812345678".into(),
-        raised_at: chrono::Utc::now(),
-        cluster: format!("doc-{id}"),
-        cluster_size: 1,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,7 +125,10 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     assert_eq!(wecom.len(), 1);
     assert_eq!(wecom[0]["msgtype"], "markdown");
     let content = wecom[0]["markdown"]["content"].as_str().unwrap();
-    assert!(content.starts_with("【舆情预警】溺水预警"), "{content}");
+    assert!(
+        content.starts_with("【舆情预警】溺水预警（高级）"),
+        "{content}"
+    );
     assert!(content.contains("孟州两名初中生河边溺水"), "{content}");
     assert!(
         content.contains("138****5678") && !content.contains("13812345678"),
@@ -155,7 +140,10 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     );
     let dingtalk = robots.dingtalk.lock().unwrap().clone();
     assert_eq!(dingtalk.len(), 2, "one refusal, one delivery");
-    assert_eq!(dingtalk[1]["markdown"]["title"], "【舆情预警】溺水预警");
+    assert_eq!(
+        dingtalk[1]["markdown"]["title"],
+        "【舆情预警】溺水预警（高级）"
+    );
 
     // The case log tells the alert's life, and on-call staff take and close it.
     let case = outbox.case("a1").unwrap().unwrap();

@@ -120,6 +120,7 @@ async fn search(
         facets: params.facets.unwrap_or(true).then_some(interval),
         collapse: params.collapse,
         among_ids: None,
+        fetched_within: None,
     };
     let result = tokio::task::spawn_blocking(move || index.search(&request)).await;
     match result {

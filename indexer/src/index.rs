@@ -3,13 +3,13 @@
 use crate::query::{self, QueryError, QueryFields};
 use crate::reprints::{self, PendingPrints};
 use crate::tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST,
     STORED, STRING,
@@ -160,6 +160,8 @@ pub struct SearchRequest {
     pub collapse: bool,
     /// Only documents with these ids (used to judge the documents of one commit).
     pub among_ids: Option<Vec<String>>,
+    /// Only documents fetched in [from, to) (alert windows and baselines).
+    pub fetched_within: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -487,17 +489,33 @@ impl SearchIndex {
 
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let user_query = self.parse_query(&request.query)?;
-        let query: Box<dyn Query> = match &request.among_ids {
-            None => user_query,
-            Some(ids) => {
-                let terms = ids
-                    .iter()
-                    .map(|id| Term::from_field_text(self.fields.id, id));
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, user_query.box_clone()),
-                    (Occur::Must, Box::new(TermSetQuery::new(terms))),
-                ]))
-            }
+        let mut filters: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(ids) = &request.among_ids {
+            let terms = ids
+                .iter()
+                .map(|id| Term::from_field_text(self.fields.id, id));
+            filters.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        }
+        if let Some((from, to)) = request.fetched_within {
+            let term = |t: DateTime<Utc>| {
+                Term::from_field_date(
+                    self.fields.fetched_at,
+                    tantivy::DateTime::from_timestamp_secs(t.timestamp()),
+                )
+            };
+            filters.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    std::ops::Bound::Included(term(from)),
+                    std::ops::Bound::Excluded(term(to)),
+                )),
+            ));
+        }
+        let query: Box<dyn Query> = if filters.is_empty() {
+            user_query
+        } else {
+            filters.push((Occur::Must, user_query));
+            Box::new(BooleanQuery::new(filters))
         };
         let searcher = self.reader.searcher();
         // Collapsing reprints needs more candidates than rows shown.

@@ -254,6 +254,7 @@ mod tests {
                 facets: None,
                 collapse: false,
                 among_ids: None,
+                fetched_within: None,
             })
             .unwrap();
         assert_eq!(results.total, 1);
@@ -274,6 +275,7 @@ mod tests {
                 facets: None,
                 collapse: false,
                 among_ids: Some(vec![doc_id("http://a.cn/2.html").unwrap()]),
+                fetched_within: None,
             })
             .unwrap();
         assert_eq!(body.hits[0].snippet, "<mark>后厨</mark>卫生");
@@ -286,6 +288,7 @@ mod tests {
                 facets: None,
                 collapse: false,
                 among_ids: Some(vec![doc_id("http://a.cn/1.html").unwrap()]),
+                fetched_within: None,
             })
             .unwrap();
         assert_eq!(elsewhere.total, 0);
@@ -336,6 +339,7 @@ mod tests {
                     facets: None,
                     collapse: false,
                     among_ids: None,
+                    fetched_within: None,
                 })
                 .unwrap()
                 .total
@@ -356,6 +360,7 @@ mod tests {
                 facets: None,
                 collapse: false,
                 among_ids: None,
+                fetched_within: None,
             })
             .unwrap()
             .hits
@@ -384,6 +389,7 @@ mod tests {
                 facets: None,
                 collapse: false,
                 among_ids: None,
+                fetched_within: None,
             })
             .unwrap_err();
         assert!(matches!(err, SearchError::BadQuery(_)), "{err}");

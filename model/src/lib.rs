@@ -257,6 +257,71 @@ pub struct Alert {
     pub cluster: String,
     #[serde(default)]
     pub cluster_size: usize,
+    #[serde(default)]
+    pub kind: AlertKind,
+    /// How urgent: the rule's severity, or the story's risk level when the rule sets none.
+    #[serde(default = "default_severity")]
+    pub severity: RiskLevel,
+    #[serde(default)]
+    pub districts: Vec<String>,
+    #[serde(default)]
+    pub schools: Vec<String>,
+    /// The words of the story that matched the rule.
+    #[serde(default)]
+    pub matched: Vec<String>,
+    /// Threshold and spike alerts: documents and sources in the window; digests and
+    /// quiet-hour summaries: stories.
+    #[serde(default)]
+    pub count: usize,
+    #[serde(default)]
+    pub sources: usize,
+    /// Threshold, spike, digest and summary alerts list their stories.
+    #[serde(default)]
+    pub items: Vec<AlertItem>,
+}
+
+fn default_severity() -> RiskLevel {
+    RiskLevel::Medium
+}
+
+/// What an alert says.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A story matched the rule (modes `every` and `new_story`).
+    #[default]
+    Story,
+    /// A story already alerted on has spread past one of the rule's steps.
+    FollowUp,
+    /// At least N documents or N sources matched within the window.
+    Threshold,
+    /// Matching documents in the window far above the preceding days' rate.
+    Spike,
+    /// The day's matching stories, at the rule's digest time.
+    Digest,
+    /// What quiet hours held back, sent when they end.
+    QuietSummary,
+}
+
+impl AlertKind {
+    pub fn zh(self) -> &'static str {
+        match self {
+            AlertKind::Story => "舆情预警",
+            AlertKind::FollowUp => "传播升级",
+            AlertKind::Threshold => "数量预警",
+            AlertKind::Spike => "突增预警",
+            AlertKind::Digest => "每日汇总",
+            AlertKind::QuietSummary => "静默时段汇总",
+        }
+    }
+}
+
+/// One story listed in an aggregate alert.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AlertItem {
+    pub title: String,
+    pub url: String,
+    pub source: String,
 }
 
 impl Alert {
@@ -268,8 +333,9 @@ impl Alert {
 
 impl Message for Alert {
     const KIND: &'static str = "alert";
-    /// 2: one alert per story, with its cluster.
-    const SCHEMA_VERSION: u32 = 2;
+    /// 2: one alert per story, with its cluster. 3: kinds (follow-up, threshold, spike,
+    /// digest, quiet-hour summary), severity, places, matched words, listed stories.
+    const SCHEMA_VERSION: u32 = 3;
     fn key(&self) -> &str {
         &self.doc_id
     }

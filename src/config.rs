@@ -218,7 +218,12 @@ impl Config {
             if let Some(problem) = rule.get_ref().problem() {
                 return Err(self.error_at(at, problem));
             }
-            for channel in &rule.get_ref().channels {
+            for channel in rule
+                .get_ref()
+                .channels
+                .iter()
+                .chain(&rule.get_ref().escalate_to)
+            {
                 if !channel_names.contains(channel) {
                     return Err(self.error_at(
                         at,

@@ -33,6 +33,13 @@ pub struct ChannelConfig {
     /// E-mail: a PEM certificate to trust besides the public roots (a bureau's own
     /// mail server with a private certificate authority).
     pub ca_file: Option<std::path::PathBuf>,
+    /// The channel is the contact for these districts (属地): a story there is sent
+    /// here too, whichever rule raised it.
+    #[serde(default)]
+    pub districts: Vec<String>,
+    /// …and for the schools of these offices (the school registry's `office`).
+    #[serde(default)]
+    pub offices: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -51,6 +58,13 @@ pub enum ChannelKind {
 }
 
 impl ChannelConfig {
+    /// Whether the channel is the contact for a story in these districts or of these
+    /// offices' schools.
+    pub fn covers(&self, districts: &[String], offices: &[String]) -> bool {
+        self.districts.iter().any(|d| districts.contains(d))
+            || self.offices.iter().any(|o| offices.contains(o))
+    }
+
     /// What is wrong with the channel's settings for its kind, if anything.
     pub fn problem(&self) -> Option<String> {
         let name = &self.name;
@@ -264,6 +278,8 @@ mod tests {
             from: None,
             to: vec![],
             ca_file: None,
+            districts: vec![],
+            offices: vec![],
         }
     }
 

@@ -126,45 +126,57 @@ impl Evaluator {
                 return Ok(());
             }
             let cluster = hit.cluster.clone();
-            let matched = self.matched_words(&hit);
+            let snippet = hit.snippet.clone();
             let mut alert = story_alert(rule, id, hit, AlertKind::Story, now);
-            alert.matched = matched;
+            self.enrich(&mut alert, &snippet);
             self.raise(rule, alert, now).await?;
             // Spread reached before the first alert needs no follow-up.
             self.outbox.set_story_step(&rule.name, &cluster, reached)?;
         } else if reached > self.outbox.story_step(&rule.name, &hit.cluster)? {
             let id = Alert::id_for(&rule.name, &format!("{}#spread{reached}", hit.cluster));
             let cluster = hit.cluster.clone();
-            let matched = self.matched_words(&hit);
+            let snippet = hit.snippet.clone();
             let mut alert = story_alert(rule, id, hit, AlertKind::FollowUp, now);
-            alert.matched = matched;
+            self.enrich(&mut alert, &snippet);
             self.raise(rule, alert, now).await?;
             self.outbox.set_story_step(&rule.name, &cluster, reached)?;
         }
         Ok(())
     }
 
-    /// The words that made the story match: those the search marked, then the words
-    /// its topics fired on (a rule like `topic:防溺水` marks none in the text).
-    fn matched_words(&self, hit: &SearchHit) -> Vec<String> {
-        let mut words = marked_words(&hit.snippet);
-        let stored = tokio::task::block_in_place(|| self.index.document(&hit.id));
+    /// Adds what the stored document knows: the words that made the story match (those
+    /// the search marked, then the words its topics fired on: a rule like `topic:防溺水`
+    /// marks none in the text), and its schools' districts and responsible offices from
+    /// the school registry, by which the alert is routed.
+    fn enrich(&self, alert: &mut Alert, snippet: &str) {
+        let mut words = marked_words(snippet);
+        let stored = tokio::task::block_in_place(|| self.index.document(&alert.doc_id));
         if let Ok(Some((doc, _))) = stored {
-            for tag in doc
+            let topics = doc
                 .analysis
                 .topics
                 .iter()
-                .filter(|t| hit.topics.contains(&t.name))
-            {
-                for m in &tag.matches {
-                    if !words.contains(&m.term) {
-                        words.push(m.term.clone());
+                .filter(|t| alert.topics.contains(&t.name));
+            for m in topics.flat_map(|t| &t.matches) {
+                if !words.contains(&m.term) {
+                    words.push(m.term.clone());
+                }
+            }
+            for school in &doc.analysis.schools {
+                if let Some(district) = &school.district {
+                    if !alert.districts.contains(district) {
+                        alert.districts.push(district.clone());
+                    }
+                }
+                if let Some(office) = &school.office {
+                    if !alert.offices.contains(office) {
+                        alert.offices.push(office.clone());
                     }
                 }
             }
         }
         words.truncate(12);
-        words
+        alert.matched = words;
     }
 
     /// Threshold and spike: counts the rule's documents fetched in the window.
@@ -421,6 +433,7 @@ fn story_alert(
         severity,
         districts: hit.districts,
         schools: hit.schools,
+        offices: vec![],
         count: 0,
         sources: 0,
         items: Vec::new(),
@@ -454,6 +467,7 @@ fn aggregate_alert(
         severity: rule.severity().unwrap_or(RiskLevel::Medium),
         districts: Vec::new(),
         schools: Vec::new(),
+        offices: vec![],
         matched: Vec::new(),
         count: 0,
         sources: 0,

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use yuqing_bus::{BusError, Consumer};
 use yuqing_indexer::{SearchError, SearchIndex, SearchRequest};
-use yuqing_model::{Alert, AlertKind};
+use yuqing_model::{Alert, AlertKind, RiskLevel};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
@@ -188,6 +188,9 @@ pub struct Notifier {
 
 pub const LOG_CHANNEL: &str = "log";
 pub const WEBHOOK_CHANNEL: &str = "webhook";
+/// An escalated alert's delivery on a channel is kept apart from its first delivery
+/// there: `escalation:温县分管领导`.
+pub const ESCALATION_PREFIX: &str = "escalation:";
 
 impl Notifier {
     pub fn new(
@@ -235,10 +238,67 @@ impl Notifier {
             self.outbox
                 .enqueue(&alert.id, WEBHOOK_CHANNEL, url.as_str(), &payload)?;
         }
-        for channel in &rule.channels {
+        let mut channels: Vec<&str> = rule.channels.iter().map(String::as_str).collect();
+        if rule.route {
+            // The contacts for the story's districts and its schools' offices.
+            for contact in &self.channels {
+                if contact.covers(&alert.districts, &alert.offices)
+                    && !channels.contains(&contact.name.as_str())
+                {
+                    channels.push(&contact.name);
+                }
+            }
+        }
+        for channel in channels {
             self.outbox.enqueue(&alert.id, channel, channel, &payload)?;
         }
+        if let (Some(minutes), true) = (
+            rule.escalate_after_minutes,
+            alert.severity == RiskLevel::High,
+        ) {
+            let due = alert.raised_at + chrono::Duration::minutes(minutes as i64);
+            self.outbox
+                .schedule_escalation(&alert.id, &rule.name, due)?;
+        }
         Ok(())
+    }
+
+    /// Sends each 高 alert that nobody acknowledged in time to its rule's `escalate_to`
+    /// channels, marked as escalated; an acknowledged one is left alone.
+    pub fn escalate_due(&self, now: chrono::DateTime<Utc>) -> Result<usize, AlertError> {
+        let mut escalated = 0;
+        for (alert_id, rule_name, unacknowledged) in self.outbox.due_escalations(now)? {
+            let rule = self.rules.iter().find(|r| r.name == rule_name);
+            let (Some(rule), true) = (rule, unacknowledged) else {
+                self.outbox.finish_escalation(&alert_id, "not needed")?;
+                continue;
+            };
+            let Some(payload) = self.outbox.logged_payload(&alert_id)? else {
+                self.outbox.finish_escalation(&alert_id, "no message")?;
+                continue;
+            };
+            let mut message: serde_json::Value = serde_json::from_str(&payload)
+                .map_err(|e| AlertError::Invalid(format!("outbox payload: {e}")))?;
+            let minutes = rule.escalate_after_minutes.unwrap_or_default();
+            let text = message["text"].as_str().unwrap_or_default();
+            message["text"] = format!("【升级：{minutes} 分钟未签收】\n{text}").into();
+            message["escalated"] = true.into();
+            let payload = message.to_string();
+            for channel in &rule.escalate_to {
+                self.outbox.enqueue(
+                    &alert_id,
+                    &format!("{ESCALATION_PREFIX}{channel}"),
+                    channel,
+                    &payload,
+                )?;
+            }
+            self.outbox
+                .record(&alert_id, "escalated", &rule.escalate_to.join("、"))?;
+            self.outbox.finish_escalation(&alert_id, "escalated")?;
+            tracing::warn!(alert = %alert_id, to = ?rule.escalate_to, "alert not acknowledged in time; escalated");
+            escalated += 1;
+        }
+        Ok(escalated)
     }
 
     async fn deliver(&self, pending: &Pending) -> Result<(), String> {
@@ -273,13 +333,18 @@ impl Notifier {
                         from: None,
                         to: vec![],
                         ca_file: None,
+                        districts: vec![],
+                        offices: vec![],
                     };
                     &legacy
                 } else {
+                    // Routed, escalated and named deliveries all keep the channel's
+                    // name as their target.
+                    let target = pending.target.as_str();
                     self.channels
                         .iter()
-                        .find(|c| c.name == name)
-                        .ok_or_else(|| format!("channel {name:?} is no longer configured"))?
+                        .find(|c| c.name == target)
+                        .ok_or_else(|| format!("channel {target:?} is no longer configured"))?
                 };
                 let name = channel.name.as_str();
                 let payload: serde_json::Value = serde_json::from_str(&pending.payload)
@@ -364,6 +429,7 @@ pub async fn run_notifier(
                 notifier.deliver_due().await?;
             }
             _ = tick.tick() => {
+                notifier.escalate_due(Utc::now())?;
                 notifier.deliver_due().await?;
             }
         }

@@ -59,6 +59,16 @@ pub struct AlertRule {
     /// Digest mode: when (Beijing time) the day's stories are sent, e.g. "08:00".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest_at: Option<String>,
+    /// Also send each story to the channels that are the contact for its districts or
+    /// its schools' offices (`districts` / `offices` of a `[[channel]]`).
+    #[serde(default = "default_true")]
+    pub route: bool,
+    /// A 高 alert nobody has acknowledged after this many minutes is sent again, marked
+    /// as escalated, to the `escalate_to` channels (the next contact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after_minutes: Option<u64>,
+    #[serde(default)]
+    pub escalate_to: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -162,6 +172,11 @@ impl AlertRule {
                     "alert {name:?}: quiet_hours is like \"22:00-07:00\", not {quiet:?}"
                 ));
             }
+        }
+        if self.escalate_after_minutes.is_some() == self.escalate_to.is_empty() {
+            return Some(format!(
+                "alert {name:?}: escalation needs both escalate_after_minutes and escalate_to"
+            ));
         }
         if self.window_minutes == 0 {
             return Some(format!("alert {name:?}: window_minutes must be above 0"));

@@ -18,6 +18,12 @@ CREATE TABLE IF NOT EXISTS alert_story_state (
     step INTEGER NOT NULL,
     PRIMARY KEY (rule, cluster)
 );
+CREATE TABLE IF NOT EXISTS alert_escalation (
+    alert_id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    done TEXT
+);
 CREATE TABLE IF NOT EXISTS alert_collected (
     rule TEXT NOT NULL,
     purpose TEXT NOT NULL,
@@ -89,6 +95,57 @@ impl Outbox {
             params![rule, cluster, step as i64],
         )?;
         Ok(())
+    }
+
+    /// Remembers to escalate a 高 alert at `due` unless it is acknowledged by then.
+    pub fn schedule_escalation(
+        &self,
+        alert_id: &str,
+        rule: &str,
+        due: DateTime<Utc>,
+    ) -> rusqlite::Result<()> {
+        self.db().execute(
+            "INSERT OR IGNORE INTO alert_escalation (alert_id, rule, due_at) VALUES (?1, ?2, ?3)",
+            params![alert_id, rule, due.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// Escalations due at `now` and not yet done: (alert id, rule, whether the alert is
+    /// still unacknowledged).
+    pub fn due_escalations(
+        &self,
+        now: DateTime<Utc>,
+    ) -> rusqlite::Result<Vec<(String, String, bool)>> {
+        let db = self.db();
+        let mut statement = db.prepare(
+            "SELECT e.alert_id, e.rule, coalesce(c.state, 'raised') = 'raised'
+             FROM alert_escalation e LEFT JOIN alert_case c ON c.alert_id = e.alert_id
+             WHERE e.done IS NULL AND e.due_at <= ?1 ORDER BY e.due_at",
+        )?;
+        let rows = statement.query_map([now.to_rfc3339()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        rows.collect()
+    }
+
+    pub fn finish_escalation(&self, alert_id: &str, how: &str) -> rusqlite::Result<()> {
+        self.db().execute(
+            "UPDATE alert_escalation SET done = ?2 WHERE alert_id = ?1",
+            params![alert_id, how],
+        )?;
+        Ok(())
+    }
+
+    /// The message as first queued (the alert log's copy), to escalate it.
+    pub fn logged_payload(&self, alert_id: &str) -> rusqlite::Result<Option<String>> {
+        self.db()
+            .query_row(
+                "SELECT payload FROM alert_outbox WHERE alert_id = ?1 AND channel = 'log'",
+                [alert_id],
+                |r| r.get(0),
+            )
+            .optional()
     }
 
     /// Keeps a story for a later message; the same key is kept once.

@@ -87,6 +87,8 @@ async fn alerts_are_mailed_once_over_starttls_with_login_through_a_busy_server()
             "leader@example.gov.cn".into(),
         ],
         ca_file: Some(workdir.path().join("ca.pem")),
+        districts: vec![],
+        offices: vec![],
     };
     let dir = tempfile::tempdir().unwrap();
     let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite")).unwrap());

@@ -74,6 +74,8 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
             from: None,
             to: vec![],
             ca_file: None,
+            districts: vec![],
+            offices: vec![],
         },
         ChannelConfig {
             name: "企业微信值班群".into(),
@@ -87,6 +89,8 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
             from: None,
             to: vec![],
             ca_file: None,
+            districts: vec![],
+            offices: vec![],
         },
     ];
     let rule: AlertRule = toml::from_str(

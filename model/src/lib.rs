@@ -266,6 +266,9 @@ pub struct Alert {
     pub districts: Vec<String>,
     #[serde(default)]
     pub schools: Vec<String>,
+    /// The offices responsible for the schools (from the school registry), for routing.
+    #[serde(default)]
+    pub offices: Vec<String>,
     /// The words of the story that matched the rule.
     #[serde(default)]
     pub matched: Vec<String>,

@@ -23,6 +23,7 @@ pub fn alert(id: &str) -> Alert {
         severity: RiskLevel::High,
         districts: vec!["孟州市".into()],
         schools: vec![],
+        offices: vec![],
         matched: vec!["溺水".into()],
         count: 0,
         sources: 0,

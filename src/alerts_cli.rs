@@ -4,7 +4,7 @@
 use crate::pipeline::DataDir;
 use anyhow::Context;
 use clap::Subcommand;
-use yuqing_alerts::Outbox;
+use yuqing_alerts::{state_zh, Outbox};
 
 #[derive(Subcommand)]
 pub enum AlertsCommand {
@@ -18,6 +18,11 @@ pub enum AlertsCommand {
     },
     /// One alert with its delivery log per channel and its events.
     Show { id: String },
+    /// The case log (台账) as CSV on standard output, for the record.
+    Export {
+        #[arg(long, default_value_t = 100_000)]
+        limit: usize,
+    },
     /// Acknowledge (签收) an alert.
     Ack {
         id: String,
@@ -33,19 +38,13 @@ pub enum AlertsCommand {
     },
 }
 
-fn state_zh(state: &str) -> &str {
-    match state {
-        "raised" => "待签收",
-        "acknowledged" => "已签收",
-        "closed" => "已处置",
-        other => other,
-    }
-}
-
 pub fn run(data: &DataDir, command: AlertsCommand) -> anyhow::Result<()> {
     let outbox = Outbox::open(&data.state_db())
         .with_context(|| format!("cannot open state database {}", data.state_db().display()))?;
     match command {
+        AlertsCommand::Export { limit } => {
+            yuqing_alerts::export_csv(&outbox.cases(limit)?, std::io::stdout().lock())?;
+        }
         AlertsCommand::List { limit, json } => {
             for case in outbox.cases(limit)? {
                 if json {

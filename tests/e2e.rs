@@ -404,6 +404,20 @@ async fn a_restart_refetches_nothing_and_a_receiver_that_was_down_gets_its_alert
     let id = cases[0]["alert_id"].as_str().unwrap();
     assert!(alerts_cli(&["ack", id, "--by", "王老师"]).contains("已签收"));
     assert!(alerts_cli(&["show", id]).contains("acknowledged  签收人：王老师"));
+    // The case log exported for the record: a header row and the alert, in Chinese.
+    let csv = alerts_cli(&["export"]);
+    let mut rows = csv.trim_start_matches('\u{feff}').lines();
+    assert!(rows
+        .next()
+        .unwrap()
+        .starts_with("预警编号,规则,标题,原文链接,预警时间,状态,签收人"));
+    let row = rows.next().unwrap();
+    assert!(row.starts_with(&format!("{id},防溺水预警,")), "{row}");
+    assert!(
+        row.contains(",已签收,王老师,") && row.contains("log：已送达（1 次）"),
+        "{row}"
+    );
+    assert!(rows.next().is_none());
 
     let results = search_cli_json(&config, &data);
     assert_eq!(results["total"], SAMPLE_TITLES.len());

@@ -71,6 +71,8 @@ pub enum CaseError {
     WrongState { id: String, state: String },
     #[error("alert state: {0}")]
     State(#[from] rusqlite::Error),
+    #[error("export: {0}")]
+    Export(#[from] std::io::Error),
 }
 
 impl Outbox {
@@ -215,4 +217,63 @@ impl Outbox {
             .collect::<Result<_, _>>()?;
         Ok(Some(case))
     }
+}
+
+/// A case's state as on-call staff read it.
+pub fn state_zh(state: &str) -> &str {
+    match state {
+        "raised" => "待签收",
+        "acknowledged" => "已签收",
+        "closed" => "已处置",
+        other => other,
+    }
+}
+
+/// The case log as CSV for the record (台账), one row per alert, headers in Chinese, with
+/// a UTF-8 byte-order mark so spreadsheet programs read the Chinese right.
+pub fn export_csv(cases: &[Case], out: impl std::io::Write) -> std::io::Result<()> {
+    let mut out = out;
+    out.write_all("\u{feff}".as_bytes())?;
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record([
+        "预警编号",
+        "规则",
+        "标题",
+        "原文链接",
+        "预警时间",
+        "状态",
+        "签收人",
+        "签收时间",
+        "处置时间",
+        "处置说明",
+        "投递情况",
+    ])?;
+    for case in cases {
+        let deliveries: Vec<String> = case
+            .deliveries
+            .iter()
+            .map(|d| {
+                let status = if d.status == "delivered" {
+                    "已送达"
+                } else {
+                    "待重试"
+                };
+                format!("{}：{status}（{} 次）", d.channel, d.attempts)
+            })
+            .collect();
+        writer.write_record([
+            case.alert_id.as_str(),
+            &case.rule,
+            &case.title,
+            &case.url,
+            &case.raised_at,
+            state_zh(&case.state),
+            case.acknowledged_by.as_deref().unwrap_or(""),
+            case.acknowledged_at.as_deref().unwrap_or(""),
+            case.closed_at.as_deref().unwrap_or(""),
+            case.note.as_deref().unwrap_or(""),
+            &deliveries.join("；"),
+        ])?;
+    }
+    writer.flush()
 }

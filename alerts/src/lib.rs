@@ -17,7 +17,7 @@ mod outbox;
 mod rules;
 mod state;
 
-pub use cases::{Case, CaseError, DeliveryRecord, Event};
+pub use cases::{export_csv, state_zh, Case, CaseError, DeliveryRecord, Event};
 pub use channels::{accepted, outgoing, ChannelConfig, ChannelKind, Outgoing};
 pub use evaluator::{run_evaluator, Evaluator};
 pub use outbox::{Outbox, Pending};

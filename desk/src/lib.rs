@@ -253,6 +253,7 @@ pub async fn serve_router(
 pub fn alert_routes(outbox: Arc<Outbox>) -> Router {
     Router::new()
         .route("/api/alerts", get(list_alerts))
+        .route("/api/alerts/export.csv", get(export_alerts))
         .route("/api/alerts/{id}", get(show_alert))
         .route("/api/alerts/{id}/ack", post(ack_alert))
         .route("/api/alerts/{id}/close", post(close_alert))
@@ -265,11 +266,7 @@ pub fn alert_routes(outbox: Arc<Outbox>) -> Router {
 /// not acknowledge anything.
 fn ack_html(case: &Case, message: Option<&str>) -> String {
     let e = yuqing_indexer::html_escape;
-    let state = match case.state.as_str() {
-        "raised" => "待签收",
-        "acknowledged" => "已签收",
-        _ => "已处置",
-    };
+    let state = yuqing_alerts::state_zh(&case.state);
     let form = if case.state == "raised" {
         "<form method=\"post\"><label>签收人 <input name=\"by\" required maxlength=\"40\"></label> <button type=\"submit\">签收</button></form>".to_string()
     } else {
@@ -346,6 +343,26 @@ async fn list_alerts(
     blocking(move || outbox.cases(limit).map_err(CaseError::from))
         .await
         .map(Json)
+}
+
+/// The case log (台账) as a CSV download.
+async fn export_alerts(State(outbox): State<Arc<Outbox>>) -> Result<impl IntoResponse, DeskError> {
+    let csv = blocking(move || {
+        let mut out = Vec::new();
+        yuqing_alerts::export_csv(&outbox.cases(1_000_000)?, &mut out)?;
+        Ok::<_, CaseError>(out)
+    })
+    .await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"yuqing-alerts.csv\"",
+            ),
+        ],
+        csv,
+    ))
 }
 
 async fn show_alert(

@@ -32,7 +32,7 @@ struct Measurement {
 }
 
 /// Paragraphs and titles of the sample site's articles.
-fn sample_texts(config: &Config) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+pub(crate) fn sample_texts(config: &Config) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let folder = config.sample_site.root.join("news/2026");
     let mut titles = Vec::new();
     let mut paragraphs = Vec::new();
@@ -80,7 +80,7 @@ fn corpus(config: &Config, n: usize, run: &str) -> anyhow::Result<Vec<RawDocumen
         .collect())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -9,6 +9,7 @@
 mod alerts_cli;
 mod analyze;
 mod bench;
+mod bench_alerts;
 mod config;
 mod eval;
 mod extract;
@@ -171,6 +172,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 25)]
         searches: usize,
     },
+    /// Latency from a document's arrival at the indexer to the webhook request leaving,
+    /// with many alert rules loaded (embedded mode).
+    Alerts {
+        #[arg(long, default_value_t = 300)]
+        docs: usize,
+        #[arg(long, default_value_t = 200)]
+        rules: usize,
+        /// Documents handed to the indexer per second.
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 200)]
+        commit_interval_ms: u64,
+    },
     /// Analyzer throughput in MB/s beside jieba-rs segmentation alone and (with --peer)
     /// Python jieba on the same text.
     Analyze {
@@ -310,6 +324,20 @@ fn main() -> ExitCode {
             }
             Command::Bench(BenchCommand::Analyze { docs, repeat, peer }) => {
                 bench::analyze(&config, bench::AnalyzeBench { docs, repeat, peer })
+            }
+            Command::Bench(BenchCommand::Alerts {
+                docs,
+                rules,
+                rate,
+                commit_interval_ms,
+            }) => {
+                let options = bench_alerts::AlertsBench {
+                    docs,
+                    rules,
+                    rate,
+                    commit_interval_ms,
+                };
+                bench_alerts::run(&config, options).await
             }
         }
     });

@@ -303,21 +303,7 @@ impl Notifier {
 
     async fn deliver(&self, pending: &Pending) -> Result<(), String> {
         match pending.channel.as_str() {
-            LOG_CHANNEL => {
-                let path = PathBuf::from(&pending.target);
-                let line = format!("{}\n", pending.payload);
-                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                    let mut file = std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&path)?;
-                    file.write_all(line.as_bytes())?;
-                    file.sync_data()
-                })
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| format!("{}: {e}", pending.target))
-            }
+            LOG_CHANNEL => append_log(std::slice::from_ref(pending)).await,
             name => {
                 // A rule's plain `webhook = "…"` is an unsigned webhook channel.
                 let legacy;
@@ -376,17 +362,34 @@ impl Notifier {
     }
 
     /// Attempts every due delivery once. Returns how many were delivered.
+    ///
+    /// Deliveries to different channels and of different alerts go out together; the
+    /// alert log's lines are appended with one write and one flush to disk.
     pub async fn deliver_due(&self) -> Result<usize, AlertError> {
+        let (logged, sent): (Vec<Pending>, Vec<Pending>) = self
+            .outbox
+            .due(Utc::now(), 100)?
+            .into_iter()
+            .partition(|p| p.channel == LOG_CHANNEL);
+        let log_result = if logged.is_empty() {
+            Ok(())
+        } else {
+            append_log(&logged).await
+        };
+        let mut outcomes: Vec<(&Pending, Result<(), String>)> =
+            logged.iter().map(|p| (p, log_result.clone())).collect();
+        let results = futures_util::future::join_all(sent.iter().map(|p| self.deliver(p))).await;
+        outcomes.extend(sent.iter().zip(results));
         let mut delivered = 0;
-        for pending in self.outbox.due(Utc::now(), 100)? {
-            match self.deliver(&pending).await {
+        for (pending, outcome) in outcomes {
+            match outcome {
                 Ok(()) => {
-                    self.outbox.delivered(&pending)?;
+                    self.outbox.delivered(pending)?;
                     delivered += 1;
                     tracing::info!(alert = %pending.alert_id, channel = %pending.channel, "alert delivered");
                 }
                 Err(error) => {
-                    let retry_at = self.outbox.failed(&pending, &error)?;
+                    let retry_at = self.outbox.failed(pending, &error)?;
                     tracing::warn!(
                         alert = %pending.alert_id,
                         channel = %pending.channel,
@@ -399,6 +402,37 @@ impl Notifier {
         }
         Ok(delivered)
     }
+}
+
+/// Appends alerts to the alert log (one JSON line each) and flushes it to disk once.
+async fn append_log(pending: &[Pending]) -> Result<(), String> {
+    let mut by_file: Vec<(PathBuf, String)> = Vec::new();
+    for p in pending {
+        let line = format!("{}\n", p.payload);
+        match by_file
+            .iter_mut()
+            .find(|(path, _)| path.as_os_str() == p.target.as_str())
+        {
+            Some((_, lines)) => lines.push_str(&line),
+            None => by_file.push((PathBuf::from(&p.target), line)),
+        }
+    }
+    tokio::task::spawn_blocking(move || -> Result<(), String> {
+        for (path, lines) in by_file {
+            let write = || -> std::io::Result<()> {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)?;
+                file.write_all(lines.as_bytes())?;
+                file.sync_data()
+            };
+            write().map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// How often due deliveries (retries included) are looked for.

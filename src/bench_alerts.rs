@@ -190,6 +190,7 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
         outbox,
         commit_rx,
         alerts_out,
+        false,
     ));
     tokio::spawn(yuqing_indexer::run_stage(
         index,

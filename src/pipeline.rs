@@ -304,6 +304,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
                 outbox.clone(),
                 commit_rx,
                 alerts_out,
+                matches!(link, Link::Embedded(_)),
             ),
         ));
         stages.push(spawn_stage(

@@ -288,16 +288,32 @@ impl Evaluator {
                 self.outbox
                     .collect(&rule.name, Purpose::Quiet, &period, &alert.id, &held)?;
                 self.outbox
-                    .mark_raised(&alert.id, &alert.rule, &alert.doc_id)?;
+                    .mark_raised(&alert.id, &alert.rule, &alert.doc_id, None)?;
                 tracing::info!(rule = %alert.rule, title = %alert.title, until = %period, "alert held for quiet hours");
                 return Ok(());
             }
         }
         self.output.send(&alert).await?;
         self.outbox
-            .mark_raised(&alert.id, &alert.rule, &alert.doc_id)?;
+            .mark_raised(&alert.id, &alert.rule, &alert.doc_id, Some(&alert))?;
         tracing::info!(rule = %alert.rule, kind = ?alert.kind, title = %alert.title, "alert raised");
         Ok(())
+    }
+
+    /// Publishes again the alerts a crash lost between the evaluator and the notifier;
+    /// the notifier takes each alert once, so one stored after all changes nothing.
+    pub async fn replay_unstored(&self) -> Result<usize, AlertError> {
+        let lost = self.outbox.unstored_alerts()?;
+        for alert in &lost {
+            self.output.send(alert).await?;
+        }
+        if !lost.is_empty() {
+            tracing::warn!(
+                alerts = lost.len(),
+                "alerts raised before a crash and never stored by the notifier are sent again"
+            );
+        }
+        Ok(lost.len())
     }
 
     /// Sends the digests and quiet-hour summaries that are due.
@@ -353,7 +369,7 @@ impl Evaluator {
         if !self.outbox.was_raised(&alert.id)? {
             self.output.send(alert).await?;
             self.outbox
-                .mark_raised(&alert.id, &alert.rule, &alert.doc_id)?;
+                .mark_raised(&alert.id, &alert.rule, &alert.doc_id, Some(alert))?;
             tracing::info!(rule = %alert.rule, kind = ?alert.kind, title = %alert.title, "alert raised");
         }
         Ok(())
@@ -476,15 +492,21 @@ fn aggregate_alert(
 }
 
 /// Judges each commit's documents against the rules and publishes new alerts, and sends
-/// digests and quiet-hour summaries when they are due.
+/// digests and quiet-hour summaries when they are due. With `replay_unstored` (the
+/// embedded bus, which keeps nothing through a crash) it first publishes again the
+/// alerts raised before a crash that the notifier never stored.
 pub async fn run_evaluator(
     index: SearchIndex,
     rules: Vec<AlertRule>,
     outbox: Arc<Outbox>,
     mut commits: mpsc::Receiver<Committed>,
     output: Producer<Alert>,
+    replay_unstored: bool,
 ) -> Result<(), AlertError> {
     let evaluator = Evaluator::new(index, rules, outbox, output);
+    if replay_unstored {
+        evaluator.replay_unstored().await?;
+    }
     let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection};
 use std::path::Path;
 use std::sync::Mutex;
+use yuqing_model::Alert;
 
 pub struct Outbox {
     db: Mutex<Connection>,
@@ -58,6 +59,13 @@ impl Outbox {
              -- What is due is asked after every alert: without this, a scan of all.
              CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox (status, next_attempt_at);",
         )?;
+        // Databases from before alerts were kept whole get the column.
+        let has_alert_column = db
+            .prepare("SELECT 1 FROM pragma_table_info('alert_raised') WHERE name = 'alert'")?
+            .exists([])?;
+        if !has_alert_column {
+            db.execute_batch("ALTER TABLE alert_raised ADD COLUMN alert TEXT")?;
+        }
         db.execute_batch(crate::cases::SCHEMA)?;
         db.execute_batch(crate::state::SCHEMA)?;
         Ok(Outbox { db: Mutex::new(db) })
@@ -77,12 +85,43 @@ impl Outbox {
             .map(|n| n > 0)
     }
 
-    pub fn mark_raised(&self, alert_id: &str, rule: &str, doc_id: &str) -> rusqlite::Result<()> {
+    /// Notes that an alert was raised. `published` is the alert as sent on the bus (None
+    /// for one held back for a quiet-hour summary): kept so that an alert the embedded bus
+    /// lost in a crash, before the notifier stored it, is sent again at the next start.
+    pub fn mark_raised(
+        &self,
+        alert_id: &str,
+        rule: &str,
+        doc_id: &str,
+        published: Option<&Alert>,
+    ) -> rusqlite::Result<()> {
+        let json =
+            published.map(|a| serde_json::to_string(a).expect("alerts serialize infallibly"));
         self.db().execute(
-            "INSERT OR IGNORE INTO alert_raised (alert_id, rule, doc_id, raised_at) VALUES (?1, ?2, ?3, ?4)",
-            params![alert_id, rule, doc_id, Utc::now().to_rfc3339()],
+            "INSERT OR IGNORE INTO alert_raised (alert_id, rule, doc_id, raised_at, alert) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![alert_id, rule, doc_id, Utc::now().to_rfc3339(), json],
         )?;
         Ok(())
+    }
+
+    /// Alerts raised and published that the notifier never stored (no case): with the
+    /// embedded bus, those a crash lost in memory.
+    pub fn unstored_alerts(&self) -> rusqlite::Result<Vec<Alert>> {
+        let db = self.db();
+        let mut statement = db.prepare(
+            "SELECT r.alert FROM alert_raised r
+             WHERE r.alert IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM alert_case c WHERE c.alert_id = r.alert_id)
+             ORDER BY r.raised_at",
+        )?;
+        let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
+        let mut alerts = Vec::new();
+        for row in rows {
+            if let Ok(alert) = serde_json::from_str(&row?) {
+                alerts.push(alert);
+            }
+        }
+        Ok(alerts)
     }
 
     /// Queues an alert for a channel. Queuing the same alert twice changes nothing, which

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use yuqing_alerts::{AlertRule, Notifier, Outbox};
+use yuqing_alerts::{AlertRule, Notifier, Outbox, RuleBook};
 use yuqing_analyzer::Analyzer;
 use yuqing_bus::{Consumer, EmbeddedBus, Producer, Topics};
 use yuqing_indexer::{IndexerConfig, SearchIndex};
@@ -167,6 +167,7 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
     let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite"))?);
     let rules = rules(options.rules, &url);
     yuqing_alerts::validate_rules(&index, &rules)?;
+    let book = RuleBook::fixed(rules);
     let bus = Arc::new(EmbeddedBus::new(config.bus.capacity));
     let topics = Topics::default();
     let analyzed_out: Producer<AnalyzedDocument> = Producer::new(&*bus, &topics.analyzed)?;
@@ -178,7 +179,7 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
     let (commit_tx, commit_rx) = mpsc::channel(64);
     let notifier = Arc::new(Notifier::new(
         outbox.clone(),
-        rules.clone(),
+        book.clone(),
         Vec::new(),
         dir.path().join("alerts.jsonl"),
         None,
@@ -186,7 +187,7 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
     tokio::spawn(yuqing_alerts::run_notifier(notifier, alerts_in));
     tokio::spawn(yuqing_alerts::run_evaluator(
         index.clone(),
-        rules,
+        book,
         outbox,
         commit_rx,
         alerts_out,

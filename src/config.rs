@@ -32,12 +32,40 @@ pub struct Config {
     pub desk: DeskConfig,
     #[serde(default, rename = "alert")]
     pub alerts: Vec<Spanned<AlertRule>>,
+    /// `[alerts]`: the rules file the desk API edits.
+    #[serde(default, rename = "alerts")]
+    pub alert_settings: AlertSettings,
     #[serde(default, rename = "channel")]
     pub channels: Vec<Spanned<ChannelConfig>>,
     #[serde(skip)]
     pub path: PathBuf,
     #[serde(skip)]
     text: String,
+}
+
+/// `[alerts]` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// More `[[alert]]` rules, in a file of their own that analysts edit by hand or
+    /// through the desk API (`/api/rules`); relative to the configuration file.
+    pub rules_file: Option<PathBuf>,
+    /// How often the rules file is checked for changes (seconds; 0: never).
+    #[serde(default = "default_rules_reload_secs")]
+    pub reload_secs: u64,
+}
+
+fn default_rules_reload_secs() -> u64 {
+    2
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            rules_file: None,
+            reload_secs: default_rules_reload_secs(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, clap::ValueEnum)]
@@ -153,6 +181,9 @@ impl Config {
         let base = config.base_dir();
         config.analyzer.resolve_paths(&base);
         config.sample_site.root = base.join(&config.sample_site.root);
+        if let Some(file) = config.alert_settings.rules_file.as_mut() {
+            *file = base.join(&*file);
+        }
         for channel in &mut config.channels {
             if let Some(ca_file) = channel.get_mut().ca_file.as_mut() {
                 *ca_file = base.join(&*ca_file);
@@ -262,6 +293,13 @@ impl Config {
 
     pub fn alert_rules(&self) -> Vec<AlertRule> {
         self.alerts.iter().map(|r| r.get_ref().clone()).collect()
+    }
+
+    pub fn channel_names(&self) -> Vec<String> {
+        self.channels
+            .iter()
+            .map(|c| c.get_ref().name.clone())
+            .collect()
     }
 
     pub fn alert_channels(&self) -> Vec<ChannelConfig> {

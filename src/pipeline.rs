@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use yuqing_alerts::{Notifier, Outbox};
+use yuqing_alerts::{Notifier, Outbox, RuleBook};
 use yuqing_analyzer::LiveAnalyzer;
 use yuqing_bus::{Bus, Consumer, EmbeddedBus, Producer, Subscription, Topics};
 use yuqing_bus_kafka::KafkaBus;
@@ -201,6 +201,35 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
                 .map_err(|e| config.error_at(spanned.span().start, e.to_string()))?;
         }
     }
+    // The configuration's rules and the rules file's; queries are checked where the
+    // index is (a notifier-only process takes them as the indexer checked them).
+    let check_query: yuqing_alerts::QueryCheck = match &index {
+        Some(index) => {
+            let index = index.clone();
+            Box::new(move |query: &str| {
+                index
+                    .search(&yuqing_indexer::SearchRequest {
+                        query: query.to_string(),
+                        limit: 1,
+                        among_ids: Some(Vec::new()),
+                        ..Default::default()
+                    })
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        }
+        None => Box::new(|_: &str| Ok(())),
+    };
+    let book = RuleBook::load(
+        rules,
+        config.alert_settings.rules_file.clone(),
+        config.channel_names(),
+        check_query,
+    )
+    .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
+    if config.alert_settings.rules_file.is_some() && config.alert_settings.reload_secs > 0 {
+        book.watch(Duration::from_secs(config.alert_settings.reload_secs));
+    }
     let state_error = || format!("cannot open state database {}", data.state_db().display());
     let seen = if role.runs(Role::Crawler) {
         let seen = Arc::new(SeenStore::open(&data.state_db()).with_context(state_error)?);
@@ -271,7 +300,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         let outbox = outbox.clone().expect("opened for the notifier");
         let notifier = Arc::new(Notifier::new(
             outbox,
-            rules.clone(),
+            book.clone(),
             config.alert_channels(),
             data.alert_log(),
             config
@@ -300,7 +329,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             "alert evaluator",
             yuqing_alerts::run_evaluator(
                 index.clone(),
-                rules.clone(),
+                book.clone(),
                 outbox.clone(),
                 commit_rx,
                 alerts_out,
@@ -328,6 +357,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         };
         let router = yuqing_desk::app(index.clone())
             .merge(yuqing_desk::alert_routes(outbox.clone()))
+            .merge(yuqing_desk::rule_routes(book.clone()))
             .merge(status_route(
                 index.clone(),
                 Some(outbox.clone()),

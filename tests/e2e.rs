@@ -868,3 +868,112 @@ async fn a_scheme_saved_while_running_tags_the_next_document() {
         "温县一小学电梯困人 十余名学生被困半小时"
     );
 }
+
+/// Analysts edit alert rules through the API: rules of the configuration file are shown
+/// but kept; rules of the rules file are added, replaced and removed, checked first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_rules_are_edited_through_the_api_and_the_rules_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules_file = dir.path().join("alerts.toml");
+    let config = write_config_with(
+        dir.path(),
+        "http://127.0.0.1:9/hook",
+        300,
+        "127.0.0.1:0",
+        &format!(
+            "\n[alerts]\nrules_file = \"{}\"\nreload_secs = 1\n",
+            rules_file.display()
+        ),
+    );
+    let data = dir.path().join("data");
+    let _running = start(&config, &data);
+    let desk = desk_url(&data).await;
+    let client = reqwest::Client::new();
+    let rules = || async {
+        get_json(format!("{desk}/api/rules"))
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let listed = rules().await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["name"], "防溺水预警");
+    assert_eq!(listed[0]["editable"], false);
+
+    let put = |name: &str, body: Value| {
+        client
+            .put(format!("{desk}/api/rules/{name}"))
+            .json(&body)
+            .send()
+    };
+    let canteen = serde_json::json!({
+        "name": "食堂预警",
+        "query": "topic:食品安全 district:温县",
+        "mode": "threshold",
+        "min_sources": 2,
+        "severity": "高"
+    });
+    let saved = put("食堂预警", canteen.clone()).await.unwrap();
+    assert_eq!(saved.status(), 200);
+    let listed = rules().await;
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1]["name"], "食堂预警");
+    assert_eq!(listed[1]["mode"], "threshold");
+    assert_eq!(listed[1]["editable"], true);
+    assert!(std::fs::read_to_string(&rules_file)
+        .unwrap()
+        .contains("name = \"食堂预警\""));
+
+    // Wrong rules are refused with what is wrong, and change nothing.
+    let bad_query = put(
+        "坏规则",
+        serde_json::json!({"name": "坏规则", "query": "(腹泻"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad_query.status(), 400);
+    let message = bad_query.json::<Value>().await.unwrap()["message"].clone();
+    assert!(message.as_str().unwrap().contains("query"), "{message}");
+    let no_minimum = put(
+        "阈值",
+        serde_json::json!({"name": "阈值", "query": "腹泻", "mode": "threshold"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(no_minimum.status(), 400);
+    let fixed = put(
+        "防溺水预警",
+        serde_json::json!({"name": "防溺水预警", "query": "溺水"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fixed.status(), 409);
+    let renamed = put("别名", canteen.clone()).await.unwrap();
+    assert_eq!(renamed.status(), 400);
+    assert_eq!(rules().await.len(), 2);
+
+    // A hand edit of the file is picked up while running.
+    let text = std::fs::read_to_string(&rules_file).unwrap()
+        + "\n[[alert]]\nname = \"手写规则\"\nquery = \"校车\"\n";
+    std::fs::write(&rules_file, text).unwrap();
+    wait_for(
+        "the hand-written rule",
+        Duration::from_secs(20),
+        async || (rules().await.len() == 3).then_some(()),
+    )
+    .await;
+
+    let deleted = client
+        .delete(format!("{desk}/api/rules/食堂预警"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let names: Vec<String> = rules()
+        .await
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["防溺水预警", "手写规则"]);
+}

@@ -10,6 +10,7 @@
 //! Raising is publish-then-mark: a crash in between raises the alert again with the same
 //! id, and the notifier's outbox takes it only once.
 
+use crate::rulebook::RuleBook;
 use crate::rules::{AlertRule, Mode};
 use crate::state::Purpose;
 use crate::{AlertError, Outbox};
@@ -29,7 +30,8 @@ const LISTED: usize = 10;
 
 pub struct Evaluator {
     index: SearchIndex,
-    rules: Vec<AlertRule>,
+    /// Read at every commit and tick: rules edited while running apply at once.
+    book: Arc<RuleBook>,
     outbox: Arc<Outbox>,
     output: Producer<Alert>,
 }
@@ -37,14 +39,13 @@ pub struct Evaluator {
 impl Evaluator {
     pub fn new(
         index: SearchIndex,
-        rules: Vec<AlertRule>,
+        book: Arc<RuleBook>,
         outbox: Arc<Outbox>,
         output: Producer<Alert>,
     ) -> Self {
-        let rules = rules.into_iter().filter(|r| r.enabled).collect();
         Evaluator {
             index,
-            rules,
+            book,
             outbox,
             output,
         }
@@ -69,7 +70,7 @@ impl Evaluator {
         committed: &Committed,
         now: DateTime<Utc>,
     ) -> Result<(), AlertError> {
-        for rule in &self.rules {
+        for rule in self.book.rules().iter().filter(|r| r.enabled) {
             let matching = self.search(
                 rule,
                 SearchRequest {
@@ -318,7 +319,7 @@ impl Evaluator {
 
     /// Sends the digests and quiet-hour summaries that are due.
     pub async fn on_tick(&self, now: DateTime<Utc>) -> Result<(), AlertError> {
-        for rule in &self.rules {
+        for rule in self.book.rules().iter().filter(|r| r.enabled) {
             for (period, items) in self.outbox.collected(&rule.name, Purpose::Quiet)? {
                 let Ok(end) = DateTime::parse_from_rfc3339(&period) else {
                     continue;
@@ -497,13 +498,13 @@ fn aggregate_alert(
 /// alerts raised before a crash that the notifier never stored.
 pub async fn run_evaluator(
     index: SearchIndex,
-    rules: Vec<AlertRule>,
+    book: Arc<RuleBook>,
     outbox: Arc<Outbox>,
     mut commits: mpsc::Receiver<Committed>,
     output: Producer<Alert>,
     replay_unstored: bool,
 ) -> Result<(), AlertError> {
-    let evaluator = Evaluator::new(index, rules, outbox, output);
+    let evaluator = Evaluator::new(index, book, outbox, output);
     if replay_unstored {
         evaluator.replay_unstored().await?;
     }

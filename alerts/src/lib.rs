@@ -14,6 +14,7 @@ mod channels;
 mod email;
 mod evaluator;
 mod outbox;
+mod rulebook;
 mod rules;
 mod state;
 
@@ -21,6 +22,7 @@ pub use cases::{export_csv, state_zh, Case, CaseError, DeliveryRecord, Event};
 pub use channels::{accepted, outgoing, ChannelConfig, ChannelKind, Outgoing};
 pub use evaluator::{run_evaluator, Evaluator};
 pub use outbox::{Outbox, Pending};
+pub use rulebook::{QueryCheck, RuleBook, RuleBookError};
 pub use rules::{AlertRule, Mode, QuietHours};
 
 use chrono::Utc;
@@ -178,7 +180,7 @@ struct WebhookBody<'a> {
 
 pub struct Notifier {
     outbox: Arc<Outbox>,
-    rules: Vec<AlertRule>,
+    book: Arc<RuleBook>,
     channels: Vec<ChannelConfig>,
     alert_log: PathBuf,
     /// The desk's public address: messages carry a 签收 link under it.
@@ -195,14 +197,14 @@ pub const ESCALATION_PREFIX: &str = "escalation:";
 impl Notifier {
     pub fn new(
         outbox: Arc<Outbox>,
-        rules: Vec<AlertRule>,
+        book: Arc<RuleBook>,
         channels: Vec<ChannelConfig>,
         alert_log: PathBuf,
         ack_base: Option<String>,
     ) -> Result<Self, reqwest::Error> {
         Ok(Notifier {
             outbox,
-            rules,
+            book,
             channels,
             alert_log,
             ack_base,
@@ -231,7 +233,7 @@ impl Notifier {
         let log_target = self.alert_log.display().to_string();
         self.outbox
             .enqueue(&alert.id, LOG_CHANNEL, &log_target, &payload)?;
-        let Some(rule) = self.rules.iter().find(|r| r.name == alert.rule) else {
+        let Some(rule) = self.book.rule(&alert.rule) else {
             return Ok(());
         };
         if let Some(url) = &rule.webhook {
@@ -268,7 +270,7 @@ impl Notifier {
     pub fn escalate_due(&self, now: chrono::DateTime<Utc>) -> Result<usize, AlertError> {
         let mut escalated = 0;
         for (alert_id, rule_name, unacknowledged) in self.outbox.due_escalations(now)? {
-            let rule = self.rules.iter().find(|r| r.name == rule_name);
+            let rule = self.book.rule(&rule_name);
             let (Some(rule), true) = (rule, unacknowledged) else {
                 self.outbox.finish_escalation(&alert_id, "not needed")?;
                 continue;

@@ -7,7 +7,7 @@ use common::alert;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox};
+use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox, RuleBook};
 
 struct SmtpServer {
     child: Child,
@@ -97,7 +97,7 @@ async fn alerts_are_mailed_once_over_starttls_with_login_through_a_busy_server()
             .unwrap();
     let notifier = Notifier::new(
         outbox.clone(),
-        vec![rule],
+        RuleBook::fixed(vec![rule]),
         vec![
             channel("值班邮箱", "s3cret"),
             channel("口令错误的邮箱", "wrong"),

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
-use yuqing_alerts::{AlertRule, Evaluator, Outbox};
+use yuqing_alerts::{AlertRule, Evaluator, Outbox, RuleBook};
 use yuqing_bus::{Consumer, EmbeddedBus, Producer};
 use yuqing_indexer::{Committed, PendingPrints, SearchIndex};
 use yuqing_model::{
@@ -44,7 +44,12 @@ impl World {
         let bus = EmbeddedBus::new(1000);
         let output: Producer<Alert> = Producer::new(&bus, "alerts").unwrap();
         let alerts = Consumer::new(&bus, "alerts", "test", "dead").unwrap();
-        let evaluator = Evaluator::new(index.clone(), rules, outbox.clone(), output);
+        let evaluator = Evaluator::new(
+            index.clone(),
+            RuleBook::fixed(rules),
+            outbox.clone(),
+            output,
+        );
         World {
             _dir: dir,
             index,

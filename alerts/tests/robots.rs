@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox};
+use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox, RuleBook};
 
 const SECRET: &str = "SECtest";
 
@@ -99,7 +99,7 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     .unwrap();
     let notifier = Notifier::new(
         outbox.clone(),
-        vec![rule],
+        RuleBook::fixed(vec![rule]),
         channels,
         dir.path().join("alerts.jsonl"),
         Some("http://desk.example".into()),

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use common::alert;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
-use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox};
+use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox, RuleBook};
 
 type Received = Arc<Mutex<Vec<(String, Value)>>>;
 
@@ -57,7 +57,7 @@ async fn stories_reach_their_districts_contact_and_unacknowledged_ones_escalate(
     assert_eq!(rule.problem(), None);
     let notifier = Notifier::new(
         outbox.clone(),
-        vec![rule],
+        RuleBook::fixed(vec![rule]),
         vec![
             webhook("市局值班", &base, "city", &[]),
             webhook("温县值班", &base, "wenxian", &["温县"]),

@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use yuqing_alerts::{Case, CaseError, Outbox};
+use yuqing_alerts::{AlertRule, Case, CaseError, Outbox, RuleBook, RuleBookError};
 use yuqing_indexer::query::QueryError;
 use yuqing_indexer::{Interval, SearchError, SearchIndex, SearchRequest, SearchResults, Sort};
 
@@ -259,6 +259,90 @@ pub fn alert_routes(outbox: Arc<Outbox>) -> Router {
         .route("/api/alerts/{id}/close", post(close_alert))
         .route("/ack/{id}", get(ack_page).post(ack_form))
         .with_state(outbox)
+}
+
+/// The alert rules, read and edited by analysts:
+/// - `GET /api/rules` → every rule in force, with `editable` (rules of the rules file);
+/// - `PUT /api/rules/{name}` with the rule as JSON → added or replaced in the rules file,
+///   in force at once; a wrong rule is a 400 naming what is wrong (a bad query with its
+///   position), a rule of the configuration file a 409;
+/// - `DELETE /api/rules/{name}`.
+pub fn rule_routes(book: Arc<RuleBook>) -> Router {
+    Router::new()
+        .route("/api/rules", get(list_rules))
+        .route(
+            "/api/rules/{name}",
+            axum::routing::put(put_rule).delete(delete_rule),
+        )
+        .with_state(book)
+}
+
+#[derive(Serialize)]
+struct ListedRule {
+    #[serde(flatten)]
+    rule: AlertRule,
+    editable: bool,
+}
+
+async fn list_rules(State(book): State<Arc<RuleBook>>) -> Json<Vec<ListedRule>> {
+    let rules = book.rules();
+    Json(
+        rules
+            .iter()
+            .map(|rule| ListedRule {
+                editable: book.editable(&rule.name),
+                rule: rule.clone(),
+            })
+            .collect(),
+    )
+}
+
+fn rule_error(error: RuleBookError) -> DeskError {
+    match error {
+        RuleBookError::Invalid(message) => DeskError::BadParameter(message),
+        RuleBookError::NotFound(name) => {
+            DeskError::NotFound(format!("no alert rule named {name:?}"))
+        }
+        error @ (RuleBookError::Fixed(_) | RuleBookError::NoFile) => {
+            DeskError::Conflict(error.to_string())
+        }
+        RuleBookError::Io(message) => {
+            tracing::error!(%message, "alert rules file");
+            DeskError::Internal
+        }
+    }
+}
+
+async fn put_rule(
+    State(book): State<Arc<RuleBook>>,
+    Path(name): Path<String>,
+    body: Result<Json<AlertRule>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<AlertRule>, DeskError> {
+    let Json(rule) =
+        body.map_err(|e| DeskError::BadParameter(format!("the rule: {}", e.body_text())))?;
+    if rule.name != name {
+        return Err(DeskError::BadParameter(format!(
+            "the rule's name {:?} differs from the address's {name:?}",
+            rule.name
+        )));
+    }
+    let saved = rule.clone();
+    tokio::task::spawn_blocking(move || book.put(rule))
+        .await
+        .map_err(|_| DeskError::Internal)?
+        .map_err(rule_error)?;
+    Ok(Json(saved))
+}
+
+async fn delete_rule(
+    State(book): State<Arc<RuleBook>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, DeskError> {
+    tokio::task::spawn_blocking(move || book.delete(&name))
+        .await
+        .map_err(|_| DeskError::Internal)?
+        .map_err(rule_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The page the 签收 link of an alert message opens: what the alert is and a button.

@@ -1,0 +1,328 @@
+//! The alert rules in force: those of the main configuration (fixed while it runs) and
+//! those of the rules file (`[alerts] rules_file`), which analysts edit by hand or
+//! through the desk API. The file is the one place API edits go, so every process that
+//! reads it (one, or several over Kafka) sees the same rules; it is watched and reloaded
+//! like the analyzer's files, and a version that does not load leaves the last good one
+//! in force.
+
+use crate::rules::AlertRule;
+use arc_swap::ArcSwap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Checks a rule's query against the index's query language.
+pub type QueryCheck = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+pub struct RuleBook {
+    fixed: Vec<AlertRule>,
+    file: Option<PathBuf>,
+    channels: Vec<String>,
+    check_query: QueryCheck,
+    current: ArcSwap<Vec<AlertRule>>,
+    /// The rules file as last read (modification time and size), and edits in turn.
+    stamp: Mutex<Option<(SystemTime, u64)>>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RuleBookError {
+    /// The rule is wrong: what and where (a query error names its position).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("alert rule {0:?} is defined in the configuration file; edit it there")]
+    Fixed(String),
+    #[error("no alert rule named {0:?}")]
+    NotFound(String),
+    #[error("no rules file is configured ([alerts] rules_file)")]
+    NoFile,
+    #[error("{0}")]
+    Io(String),
+}
+
+#[derive(serde::Deserialize, serde::Serialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default, rename = "alert")]
+    alerts: Vec<AlertRule>,
+}
+
+const FILE_HEADER: &str = "# Alert rules (预警规则), edited by hand or through the desk API (PUT/DELETE\n# /api/rules/NAME). Saved changes apply while the system runs. The API rewrites this\n# file, so comments here are not kept; see README \"Alerts for on-call staff\".\n\n";
+
+fn stamp_of(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((
+        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        meta.len(),
+    ))
+}
+
+impl RuleBook {
+    /// Rules that never change (tests, benchmarks).
+    pub fn fixed(rules: Vec<AlertRule>) -> Arc<RuleBook> {
+        Arc::new(RuleBook {
+            current: ArcSwap::from_pointee(rules.clone()),
+            fixed: rules,
+            file: None,
+            channels: Vec::new(),
+            check_query: Box::new(|_| Ok(())),
+            stamp: Mutex::new(None),
+        })
+    }
+
+    /// The configuration's rules and the rules file's (created empty when absent). A
+    /// rules file that does not load stops the start, as any configuration error does.
+    pub fn load(
+        fixed: Vec<AlertRule>,
+        file: Option<PathBuf>,
+        channels: Vec<String>,
+        check_query: QueryCheck,
+    ) -> Result<Arc<RuleBook>, RuleBookError> {
+        let book = RuleBook {
+            current: ArcSwap::from_pointee(fixed.clone()),
+            fixed,
+            file,
+            channels,
+            check_query,
+            stamp: Mutex::new(None),
+        };
+        if let Some(path) = &book.file {
+            if !path.exists() {
+                book.write(&[])?;
+            }
+            let rules = book.read()?;
+            book.install(rules)?;
+            *book.stamp.lock().expect("rule book") = stamp_of(path);
+        }
+        Ok(Arc::new(book))
+    }
+
+    /// Every rule in force, the configuration's first.
+    pub fn rules(&self) -> Arc<Vec<AlertRule>> {
+        self.current.load_full()
+    }
+
+    pub fn rule(&self, name: &str) -> Option<AlertRule> {
+        self.rules().iter().find(|r| r.name == name).cloned()
+    }
+
+    /// Whether the rule lives in the rules file (the API may change it).
+    pub fn editable(&self, name: &str) -> bool {
+        self.file.is_some() && !self.fixed.iter().any(|r| r.name == name)
+    }
+
+    fn check(&self, rule: &AlertRule) -> Result<(), RuleBookError> {
+        let invalid = |message: String| Err(RuleBookError::Invalid(message));
+        if let Some(problem) = rule.problem() {
+            return invalid(problem);
+        }
+        if let Err(message) = (self.check_query)(&rule.query) {
+            return invalid(format!("alert {:?}: query: {message}", rule.name));
+        }
+        if let Some(channel) = rule
+            .channels
+            .iter()
+            .chain(&rule.escalate_to)
+            .find(|c| !self.channels.contains(c))
+        {
+            return invalid(format!(
+                "alert {:?}: no [[channel]] named {channel:?}",
+                rule.name
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the file's rules and puts them in force beside the fixed ones.
+    fn install(&self, from_file: Vec<AlertRule>) -> Result<(), RuleBookError> {
+        let mut all = self.fixed.clone();
+        for rule in from_file {
+            if all.iter().any(|r| r.name == rule.name) {
+                return Err(RuleBookError::Invalid(format!(
+                    "alert {:?} is defined twice",
+                    rule.name
+                )));
+            }
+            self.check(&rule)?;
+            all.push(rule);
+        }
+        self.current.store(Arc::new(all));
+        Ok(())
+    }
+
+    fn read(&self) -> Result<Vec<AlertRule>, RuleBookError> {
+        let path = self.file.as_ref().ok_or(RuleBookError::NoFile)?;
+        let text =
+            yuqing_model::read_text_file(path).map_err(|e| RuleBookError::Io(e.to_string()))?;
+        let file: RulesFile = toml::from_str(&text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            RuleBookError::Invalid(
+                yuqing_model::FileError::invalid(path, &text, offset, e.message().to_string())
+                    .to_string(),
+            )
+        })?;
+        Ok(file.alerts)
+    }
+
+    /// Writes the file's rules: to a temporary file first, then renamed over the old one,
+    /// so a reader never sees half a file.
+    fn write(&self, rules: &[AlertRule]) -> Result<(), RuleBookError> {
+        let path = self.file.as_ref().ok_or(RuleBookError::NoFile)?;
+        let body = toml::to_string(&RulesFile {
+            alerts: rules.to_vec(),
+        })
+        .map_err(|e| RuleBookError::Io(e.to_string()))?;
+        let temporary = path.with_extension("toml.tmp");
+        let io = |e: std::io::Error| RuleBookError::Io(format!("{}: {e}", path.display()));
+        std::fs::write(&temporary, format!("{FILE_HEADER}{body}")).map_err(io)?;
+        std::fs::rename(&temporary, path).map_err(io)
+    }
+
+    /// Adds or replaces a rule of the rules file; in force at once.
+    pub fn put(&self, rule: AlertRule) -> Result<(), RuleBookError> {
+        let mut stamp = self.stamp.lock().expect("rule book");
+        if self.fixed.iter().any(|r| r.name == rule.name) {
+            return Err(RuleBookError::Fixed(rule.name));
+        }
+        self.check(&rule)?;
+        let mut rules = self.read()?;
+        match rules.iter_mut().find(|r| r.name == rule.name) {
+            Some(old) => *old = rule,
+            None => rules.push(rule),
+        }
+        self.install(rules.clone())?;
+        self.write(&rules)?;
+        *stamp = self.file.as_deref().and_then(stamp_of);
+        Ok(())
+    }
+
+    pub fn delete(&self, name: &str) -> Result<(), RuleBookError> {
+        let mut stamp = self.stamp.lock().expect("rule book");
+        if self.fixed.iter().any(|r| r.name == name) {
+            return Err(RuleBookError::Fixed(name.to_string()));
+        }
+        let mut rules = self.read()?;
+        let before = rules.len();
+        rules.retain(|r| r.name != name);
+        if rules.len() == before {
+            return Err(RuleBookError::NotFound(name.to_string()));
+        }
+        self.install(rules.clone())?;
+        self.write(&rules)?;
+        *stamp = self.file.as_deref().and_then(stamp_of);
+        Ok(())
+    }
+
+    /// Reloads the rules file if it changed since it was last read or written. `None`
+    /// when it did not change.
+    pub fn reload_if_changed(&self) -> Option<Result<(), RuleBookError>> {
+        let path = self.file.as_deref()?;
+        let mut stamp = self.stamp.lock().expect("rule book");
+        let now = stamp_of(path);
+        if *stamp == now {
+            return None;
+        }
+        *stamp = now; // a broken file is reported once, retried when it changes again
+        let result = self.read().and_then(|rules| self.install(rules));
+        match &result {
+            Ok(()) => tracing::info!(file = %path.display(), "alert rules reloaded"),
+            Err(error) => {
+                tracing::error!(%error, "alert rules not reloaded; the last good ones stay in force")
+            }
+        }
+        Some(result)
+    }
+
+    /// Checks the rules file every `every` until the task is dropped or aborted.
+    pub fn watch(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let book = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let book = book.clone();
+                let _ = tokio::task::spawn_blocking(move || book.reload_if_changed()).await;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str, query: &str) -> AlertRule {
+        toml::from_str(&format!("name = \"{name}\"\nquery = '{query}'\n")).unwrap()
+    }
+
+    fn book(dir: &Path) -> Arc<RuleBook> {
+        RuleBook::load(
+            vec![rule("配置规则", "topic:防溺水")],
+            Some(dir.join("alerts.toml")),
+            vec!["值班群".into()],
+            Box::new(|q: &str| {
+                if q.contains('(') && !q.contains(')') {
+                    Err("missing ) at character 1".into())
+                } else {
+                    Ok(())
+                }
+            }),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_api_edits_the_rules_file_and_checks_what_it_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = book(dir.path());
+        assert_eq!(book.rules().len(), 1);
+        let mut bullying = rule("欺凌", "topic:校园欺凌");
+        bullying.channels = vec!["值班群".into()];
+        book.put(bullying.clone()).unwrap();
+        assert_eq!(book.rules().len(), 2);
+        assert!(book.editable("欺凌") && !book.editable("配置规则"));
+        // What was written loads again, as another process would read it.
+        assert_eq!(self::book(dir.path()).rule("欺凌"), Some(bullying));
+
+        assert_eq!(
+            book.put(rule("配置规则", "x")),
+            Err(RuleBookError::Fixed("配置规则".into()))
+        );
+        let bad = book.put(rule("坏", "(溺水")).unwrap_err().to_string();
+        assert!(bad.contains("query: missing ) at character 1"), "{bad}");
+        let mut unknown = rule("无渠道", "溺水");
+        unknown.channels = vec!["不存在".into()];
+        assert!(book
+            .put(unknown)
+            .unwrap_err()
+            .to_string()
+            .contains("不存在"));
+        assert_eq!(book.rules().len(), 2, "refused rules change nothing");
+
+        book.delete("欺凌").unwrap();
+        assert_eq!(book.rules().len(), 1);
+        assert_eq!(
+            book.delete("欺凌"),
+            Err(RuleBookError::NotFound("欺凌".into()))
+        );
+    }
+
+    #[test]
+    fn a_hand_edit_is_reloaded_and_a_broken_one_keeps_the_last_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = book(dir.path());
+        let path = dir.path().join("alerts.toml");
+        assert_eq!(book.reload_if_changed(), None);
+        std::fs::write(&path, "[[alert]]\nname = \"手写\"\nquery = \"溺水\"\n").unwrap();
+        assert_eq!(book.reload_if_changed(), Some(Ok(())));
+        assert!(book.rule("手写").is_some());
+        std::fs::write(
+            &path,
+            "[[alert]]\nname = \"手写\"\nquery = \"溺水\"\nmode = \"often\"\n",
+        )
+        .unwrap();
+        let error = book.reload_if_changed().unwrap().unwrap_err().to_string();
+        assert!(error.contains("alerts.toml:4:"), "{error}");
+        assert!(book.rule("手写").is_some(), "the last good rules stay");
+    }
+}

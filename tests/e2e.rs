@@ -265,6 +265,7 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
     );
     let text = first["text"].as_str().unwrap();
     assert!(text.contains("\n属地：孟州市\n"), "{text}");
+    assert!(text.contains("\n风险等级：高\n"), "{text}");
     assert!(
         text.contains("\n命中词：") && text.contains("溺水"),
         "{text}"

@@ -425,10 +425,8 @@ fn story_alert(
     kind: AlertKind,
     now: DateTime<Utc>,
 ) -> Alert {
-    let severity = rule
-        .severity()
-        .or_else(|| RiskLevel::parse(&hit.risk))
-        .unwrap_or(RiskLevel::Medium);
+    let risk = RiskLevel::parse(&hit.risk);
+    let severity = rule.severity().or(risk).unwrap_or(RiskLevel::Medium);
     let snippet = hit.snippet_text();
     Alert {
         id,
@@ -448,6 +446,7 @@ fn story_alert(
         cluster_size: hit.cluster_size,
         kind,
         severity,
+        risk,
         districts: hit.districts,
         schools: hit.schools,
         offices: vec![],
@@ -482,6 +481,7 @@ fn aggregate_alert(
         cluster_size: 0,
         kind,
         severity: rule.severity().unwrap_or(RiskLevel::Medium),
+        risk: None,
         districts: Vec::new(),
         schools: Vec::new(),
         offices: vec![],

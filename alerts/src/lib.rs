@@ -141,6 +141,9 @@ pub fn alert_text(alert: &Alert) -> String {
                 line("命中词", list(&alert.matched));
             }
             line("情感倾向", alert.sentiment.zh().to_string());
+            if let Some(risk) = alert.risk {
+                line("风险等级", risk.zh().to_string());
+            }
             line(
                 "传播",
                 if alert.kind == AlertKind::FollowUp {

@@ -262,6 +262,9 @@ pub struct Alert {
     /// How urgent: the rule's severity, or the story's risk level when the rule sets none.
     #[serde(default = "default_severity")]
     pub severity: RiskLevel,
+    /// The story's risk level (高/中/低) as the analyzer assessed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskLevel>,
     #[serde(default)]
     pub districts: Vec<String>,
     #[serde(default)]

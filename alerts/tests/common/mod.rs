@@ -21,6 +21,7 @@ pub fn alert(id: &str) -> Alert {
         cluster_size: 1,
         kind: AlertKind::Story,
         severity: RiskLevel::High,
+        risk: None,
         districts: vec!["孟州市".into()],
         schools: vec![],
         offices: vec![],

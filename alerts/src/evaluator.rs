@@ -147,8 +147,9 @@ impl Evaluator {
 
     /// Adds what the stored document knows: the words that made the story match (those
     /// the search marked, then the words its topics fired on: a rule like `topic:防溺水`
-    /// marks none in the text), and its schools' districts and responsible offices from
-    /// the school registry, by which the alert is routed.
+    /// marks none in the text), its schools' districts and responsible offices from the
+    /// school registry, by which the alert is routed; and masks the pupils' names the
+    /// analyzer recognised.
     fn enrich(&self, alert: &mut Alert, snippet: &str) {
         let mut words = marked_words(snippet);
         let stored = tokio::task::block_in_place(|| self.index.document(&alert.doc_id));
@@ -162,6 +163,12 @@ impl Evaluator {
                 if !words.contains(&m.term) {
                     words.push(m.term.clone());
                 }
+            }
+            // Pupils' names stay in the system: messages show 王某某.
+            for name in &doc.analysis.minors {
+                let masked = yuqing_model::mask_name(name);
+                alert.title = alert.title.replace(name.as_str(), &masked);
+                alert.snippet = alert.snippet.replace(name.as_str(), &masked);
             }
             for school in &doc.analysis.schools {
                 if let Some(district) = &school.district {

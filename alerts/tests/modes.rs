@@ -135,6 +135,12 @@ fn document(
             },
             regions: vec![],
             schools: vec![],
+            // What the analyzer recognises as a pupil's name in these test stories.
+            minors: ["王小明"]
+                .iter()
+                .filter(|n| title.contains(*n) || body.contains(*n))
+                .map(|n| n.to_string())
+                .collect(),
             risk: RiskTag {
                 level: if drowning {
                     RiskLevel::High
@@ -482,5 +488,25 @@ async fn a_digest_collects_the_days_stories_and_sends_them_at_its_time() {
     assert!(
         text.contains("1. 白天溺水（甲）http://a.example/d1"),
         "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pupils_names_are_masked_in_the_alert() {
+    let mut world = World::new(vec![rule("name = \"溺水\"\nquery = \"溺水\"\n")]);
+    let now = at("2026-11-29T10:00:00+08:00");
+    let body = format!("{}初中生王小明的家长已赶到。", story(51));
+    world
+        .commit(
+            &[("http://a.example/m1", "甲", "初中生王小明溺水", &body, now)],
+            now,
+        )
+        .await;
+    let raised = world.raised().await;
+    assert_eq!(raised[0].title, "初中生王某某溺水");
+    assert!(
+        !raised[0].snippet.contains("王小明"),
+        "{}",
+        raised[0].snippet
     );
 }

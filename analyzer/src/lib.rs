@@ -4,6 +4,8 @@
 //! Analysis itself is plain synchronous code ([`Analyzer::analyze`]); [`run_stage`] is the
 //! thin async loop that takes raw documents from the bus and hands analyzed ones on.
 
+mod minors;
+use minors::MinorNames;
 mod places;
 mod reload;
 mod risk;
@@ -92,6 +94,7 @@ pub struct Analyzer {
     lexicon: Lexicon,
     gazetteer: Gazetteer,
     schools: SchoolRegistry,
+    minors: MinorNames,
 }
 
 impl Analyzer {
@@ -113,6 +116,7 @@ impl Analyzer {
             )?,
             None => SchoolRegistry::default(),
         };
+        let minors = MinorNames::new(&mut vocabulary);
         let mut segmenter = Segmenter::with_user_dicts(&config.user_dicts)?;
         segmenter.add_words(vocabulary.words());
         Ok(Analyzer {
@@ -122,6 +126,7 @@ impl Analyzer {
             lexicon,
             gazetteer,
             schools,
+            minors,
         })
     }
 
@@ -150,6 +155,7 @@ impl Analyzer {
         Analysis {
             regions: self.gazetteer.tag_segmented(&doc),
             schools: self.schools.tag_segmented(&doc),
+            minors: self.minors.find(&self.segmenter, &doc),
             topics,
             sentiment,
             risk,

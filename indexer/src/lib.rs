@@ -196,6 +196,7 @@ mod tests {
                 },
                 regions: vec![],
                 schools: vec![],
+                minors: vec![],
                 risk: RiskTag::unknown(),
             },
         }

@@ -206,6 +206,16 @@ pub struct Analysis {
     pub schools: Vec<SchoolTag>,
     #[serde(default = "RiskTag::unknown")]
     pub risk: RiskTag,
+    /// Names of pupils the analyzer recognised (a name in a sentence about students or
+    /// children), masked in alert messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub minors: Vec<String>,
+}
+
+/// A name as alert messages show it: the surname and 某某 (王小明 → 王某某).
+pub fn mask_name(name: &str) -> String {
+    let surname: String = name.chars().take(1).collect();
+    format!("{surname}某某")
 }
 
 impl RiskTag {
@@ -399,6 +409,7 @@ mod tests {
                 },
                 regions: vec![],
                 schools: vec![],
+                minors: vec![],
                 risk: RiskTag::unknown(),
             },
         };

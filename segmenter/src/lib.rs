@@ -109,6 +109,21 @@ impl Segmenter {
         Ok(())
     }
 
+    /// Whether a word looks like a person's name to jieba: not in the dictionary at all
+    /// (a word its statistics put together), or a three-character word the dictionary
+    /// tags `nr`. Two-character dictionary words are taken as ordinary words: most that
+    /// start with a surname's character are (高中, 江边, 安全), and tagging is slow.
+    pub fn may_be_a_name(&self, word: &str) -> bool {
+        if !self.jieba.has_word(word) {
+            return true;
+        }
+        if word.chars().count() != 3 {
+            return false;
+        }
+        let tags = self.jieba.tag(word, false);
+        tags.len() == 1 && tags[0].tag.starts_with("nr")
+    }
+
     /// Adds words that must stay whole (for example every term of the topic schemes).
     pub fn add_words<'a>(&mut self, words: impl IntoIterator<Item = &'a str>) {
         for word in words {

@@ -1,6 +1,6 @@
-//! Delivery to group robots imitated on loopback: the 钉钉 robot checks the signature and
-//! first answers with its rate-limit error; the 企业微信 robot takes the message at once.
-//! Every alert reaches every channel exactly once.
+//! Delivery to group robots imitated on loopback: the 钉钉 and 飞书 robots check their
+//! signatures and first answer with their rate-limit errors; the 企业微信 robot takes the
+//! message at once. Every alert reaches every channel exactly once.
 
 mod common;
 use axum::extract::{Query, State};
@@ -21,6 +21,7 @@ const SECRET: &str = "SECtest";
 struct Robots {
     dingtalk: Arc<Mutex<Vec<Value>>>,
     wecom: Arc<Mutex<Vec<Value>>>,
+    feishu: Arc<Mutex<Vec<Value>>>,
 }
 
 async fn dingtalk(
@@ -43,6 +44,27 @@ async fn dingtalk(
     Json(json!({"errcode": 0, "errmsg": "ok"}))
 }
 
+/// 飞书: the signature is HMAC-SHA256 keyed with "timestamp\nsecret" over nothing.
+async fn feishu(State(robots): State<Robots>, Json(body): Json<Value>) -> Json<Value> {
+    let key = format!(
+        "{}\n{SECRET}",
+        body["timestamp"].as_str().unwrap_or_default()
+    );
+    let mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    if body["sign"].as_str() != Some(expected.as_str()) {
+        return Json(
+            json!({"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}),
+        );
+    }
+    let mut received = robots.feishu.lock().unwrap();
+    received.push(body);
+    if received.len() == 1 {
+        return Json(json!({"code": 9499, "msg": "too many requests"}));
+    }
+    Json(json!({"code": 0, "msg": "success"}))
+}
+
 async fn wecom(State(robots): State<Robots>, Json(body): Json<Value>) -> Json<Value> {
     robots.wecom.lock().unwrap().push(body);
     Json(json!({"errcode": 0, "errmsg": "ok"}))
@@ -54,6 +76,7 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     let app = Router::new()
         .route("/robot/send", post(dingtalk))
         .route("/cgi-bin/webhook/send", post(wecom))
+        .route("/open-apis/bot/v2/hook/t", post(feishu))
         .with_state(robots.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -92,9 +115,22 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
             districts: vec![],
             offices: vec![],
         },
+        ChannelConfig {
+            name: "飞书值班群".into(),
+            kind: ChannelKind::Feishu,
+            url: format!("{base}/open-apis/bot/v2/hook/t").parse().unwrap(),
+            secret: Some(SECRET.into()),
+            secret_env: None,
+            username: None,
+            from: None,
+            to: vec![],
+            ca_file: None,
+            districts: vec![],
+            offices: vec![],
+        },
     ];
     let rule: AlertRule = toml::from_str(
-        "name = \"溺水预警\"\nquery = \"topic:防溺水\"\nchannels = [\"钉钉值班群\", \"企业微信值班群\"]\n",
+        "name = \"溺水预警\"\nquery = \"topic:防溺水\"\nchannels = [\"钉钉值班群\", \"企业微信值班群\", \"飞书值班群\"]\n",
     )
     .unwrap();
     let notifier = Notifier::new(
@@ -111,14 +147,21 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     let first_round = notifier.deliver_due().await.unwrap();
     assert_eq!(
         first_round, 2,
-        "log and 企业微信 at once; 钉钉 said 'too fast'"
+        "log and 企业微信 at once; 钉钉 said 'too fast', 飞书 'too many requests'"
     );
-    assert_eq!(outbox.counts().unwrap(), (1, 2));
+    assert_eq!(outbox.counts().unwrap(), (2, 2));
 
-    // After its backoff (here: at once) the 钉钉 alert goes through.
+    // After their backoff (here: at once) the 钉钉 and 飞书 alerts go through.
     outbox.retry_all_now().unwrap();
-    assert_eq!(notifier.deliver_due().await.unwrap(), 1);
-    assert_eq!(outbox.counts().unwrap(), (0, 3));
+    assert_eq!(notifier.deliver_due().await.unwrap(), 2);
+    assert_eq!(outbox.counts().unwrap(), (0, 4));
+    let feishu = robots.feishu.lock().unwrap().clone();
+    assert_eq!(feishu.len(), 2, "one refusal, one delivery");
+    assert_eq!(feishu[1]["msg_type"], "text");
+    assert!(feishu[1]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("【舆情预警】溺水预警（高级）"));
     assert_eq!(
         notifier.deliver_due().await.unwrap(),
         0,
@@ -153,20 +196,20 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     let case = outbox.case("a1").unwrap().unwrap();
     let events: Vec<&str> = case.events.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(events[0], "raised");
-    assert_eq!(events.iter().filter(|e| **e == "delivered").count(), 3);
-    assert_eq!(
-        events.iter().filter(|e| **e == "delivery failed").count(),
-        1
-    );
-    let failed = case
+    assert_eq!(events.iter().filter(|e| **e == "delivered").count(), 4);
+    let failures: Vec<&str> = case
         .events
         .iter()
-        .find(|e| e.event == "delivery failed")
-        .unwrap();
-    assert!(
-        failed.detail.as_deref().unwrap().contains("130101"),
-        "{failed:?}"
-    );
+        .filter(|e| e.event == "delivery failed")
+        .map(|e| e.detail.as_deref().unwrap())
+        .collect();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(failures
+        .iter()
+        .any(|f| f.contains("钉钉值班群") && f.contains("130101")));
+    assert!(failures
+        .iter()
+        .any(|f| f.contains("飞书值班群") && f.contains("9499")));
     let dingtalk_log = case
         .deliveries
         .iter()

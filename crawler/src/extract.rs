@@ -4,7 +4,7 @@
 //! The body is the block whose paragraphs carry the most text that is not link text:
 //! navigation, footers and "related articles" lists are mostly links, the article is not.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use regex::Regex;
 use scraper::{ElementRef, Html, Selector};
 use std::collections::{HashMap, HashSet};
@@ -41,6 +41,14 @@ static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
+/// Times as social pages print them, relative to when the page was fetched: `刚刚`,
+/// `5分钟前`, `3小时前`, `2天前`, `昨天 15:20`, `今天 08:05`, and `11-28 15:30` (this year).
+static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(刚刚)|(\d{1,3})\s*(秒|分钟|小时|天)前|(今天|昨天|前天)\s*(\d{1,2})[:：](\d{2})|(?:^|[^\d-])(\d{1,2})[-月](\d{1,2})日?\s+(\d{1,2})[:：](\d{2})",
+    )
+    .expect("valid regex")
+});
 static ORIGIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:来源|来自|稿源)\s*[：:]\s*([^\s　|｜<>]{2,30})").expect("valid regex")
 });
@@ -57,6 +65,57 @@ const TIME_META_NAMES: &[&str] = &[
     "og:release_date",
     "published_time",
 ];
+
+/// The first relative time in `text` (see [`RELATIVE`]), counted back from `now`, in
+/// Beijing time.
+pub fn parse_relative_time(text: &str, now: DateTime<Utc>) -> Option<DateTime<FixedOffset>> {
+    let caps = RELATIVE.captures(text)?;
+    let now = now.with_timezone(&beijing());
+    let number = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
+    if caps.get(1).is_some() {
+        return Some(now);
+    }
+    if let (Some(n), Some(unit)) = (number(2), caps.get(3)) {
+        let ago = match unit.as_str() {
+            "秒" => Duration::seconds(n),
+            "分钟" => Duration::minutes(n),
+            "小时" => Duration::hours(n),
+            _ => Duration::days(n),
+        };
+        return Some(now - ago);
+    }
+    let at = |date: NaiveDate, hour: i64, minute: i64| {
+        let time = date.and_hms_opt(u32::try_from(hour).ok()?, u32::try_from(minute).ok()?, 0)?;
+        beijing().from_local_datetime(&time).single()
+    };
+    if let Some(day) = caps.get(4) {
+        let back = match day.as_str() {
+            "今天" => 0,
+            "昨天" => 1,
+            _ => 2,
+        };
+        return at(
+            now.date_naive() - Duration::days(back),
+            number(5)?,
+            number(6)?,
+        );
+    }
+    // Month and day without a year: this year, or last year if that is still to come.
+    let (month, day) = (
+        u32::try_from(number(7)?).ok()?,
+        u32::try_from(number(8)?).ok()?,
+    );
+    let this_year = NaiveDate::from_ymd_opt(now.year(), month, day)?;
+    let time = at(this_year, number(9)?, number(10)?)?;
+    if time > now + Duration::days(1) {
+        return at(
+            NaiveDate::from_ymd_opt(now.year() - 1, month, day)?,
+            number(9)?,
+            number(10)?,
+        );
+    }
+    Some(time)
+}
 
 /// Parses the first date (and time) in `text`, as Beijing time when no zone is given.
 pub fn parse_chinese_datetime(text: &str) -> Option<DateTime<FixedOffset>> {
@@ -123,7 +182,11 @@ fn extract_title(doc: &Html) -> String {
         .to_string()
 }
 
-fn extract_time(doc: &Html, page_text: &str) -> Option<DateTime<FixedOffset>> {
+fn extract_time(
+    doc: &Html,
+    page_text: &str,
+    fetched_at: DateTime<Utc>,
+) -> Option<DateTime<FixedOffset>> {
     for meta in doc.select(&META) {
         let el = meta.value();
         let name = el
@@ -152,7 +215,7 @@ fn extract_time(doc: &Html, page_text: &str) -> Option<DateTime<FixedOffset>> {
             }
         }
     }
-    parse_chinese_datetime(page_text)
+    parse_chinese_datetime(page_text).or_else(|| parse_relative_time(page_text, fetched_at))
 }
 
 /// Paragraph texts of the best content block, in order, repeated paragraphs dropped.
@@ -203,7 +266,14 @@ fn extract_content(doc: &Html) -> String {
         .join("\n")
 }
 
+/// [`extract_at`] for a page fetched now.
 pub fn extract(html: &str) -> Article {
+    extract_at(html, Utc::now())
+}
+
+/// Extracts the article of a page fetched at `fetched_at` (relative times such as
+/// `3小时前` count back from it).
+pub fn extract_at(html: &str, fetched_at: DateTime<Utc>) -> Article {
     let doc = Html::parse_document(html);
     let title = extract_title(&doc);
     let page_text = doc.select(&BODY).next().map(text_of).unwrap_or_default();
@@ -219,7 +289,8 @@ pub fn extract(html: &str) -> Article {
         .map(|c| c[1].to_string());
     let author = AUTHOR.captures(byline).map(|c| c[1].to_string());
     Article {
-        published_at: extract_time(&doc, byline).or_else(|| extract_time(&doc, &page_text)),
+        published_at: extract_time(&doc, byline, fetched_at)
+            .or_else(|| extract_time(&doc, &page_text, fetched_at)),
         title,
         origin,
         author,
@@ -282,6 +353,38 @@ mod tests {
         }
         assert!(parse_chinese_datetime("2023-13-40").is_none());
         assert!(parse_chinese_datetime("没有日期").is_none());
+    }
+
+    #[test]
+    fn relative_times_count_back_from_the_fetch() {
+        let now = DateTime::parse_from_rfc3339("2026-11-29T10:30:00+08:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let cases = [
+            ("刚刚", "2026-11-29T10:30:00+08:00"),
+            ("5分钟前", "2026-11-29T10:25:00+08:00"),
+            ("发布于 3小时前 来自 iPhone", "2026-11-29T07:30:00+08:00"),
+            ("2天前", "2026-11-27T10:30:00+08:00"),
+            ("昨天 15:20", "2026-11-28T15:20:00+08:00"),
+            ("今天 08:05", "2026-11-29T08:05:00+08:00"),
+            ("11-28 15:30", "2026-11-28T15:30:00+08:00"),
+            ("12月30日 09:00", "2025-12-30T09:00:00+08:00"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                parse_relative_time(text, now)
+                    .map(|t| t.to_rfc3339())
+                    .as_deref(),
+                Some(expected),
+                "{text}"
+            );
+        }
+        assert!(parse_relative_time("共3小时", now).is_none());
+        let page = "<html><body><h1>学生食堂饭菜发霉</h1><div class=\"info\">3小时前</div><p>今天中午，有家长在网上反映，孩子学校食堂的饭菜发霉变质，学校已经回应将彻查。</p></body></html>";
+        assert_eq!(
+            extract_at(page, now).published_at.unwrap().to_rfc3339(),
+            "2026-11-29T07:30:00+08:00"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod seen;
 mod source;
 
 pub use decode::{decode, Decoded};
-pub use extract::{extract, parse_chinese_datetime, Article};
+pub use extract::{extract, extract_at, parse_chinese_datetime, parse_relative_time, Article};
 pub use fetch::{FetchError, Fetcher, FetcherOptions, Page, Validators};
 pub use guard::AddressGuard;
 pub use seen::SeenStore;
@@ -260,7 +260,8 @@ impl Crawler {
     ) -> Result<RawDocument, CrawlError> {
         let page = fetcher.get(&candidate.url).await?;
         let decoded = decode(&page.body, page.content_type.as_deref());
-        let article = extract(&decoded.text);
+        let fetched_at = Utc::now();
+        let article = extract_at(&decoded.text, fetched_at);
         if article.content.trim().is_empty() {
             return Err(CrawlError::Content {
                 url: candidate.url.to_string(),
@@ -281,7 +282,7 @@ impl Crawler {
             title,
             content: article.content,
             published_at: article.published_at.or(candidate.published_at),
-            fetched_at: Utc::now(),
+            fetched_at,
             charset: decoded.charset.to_string(),
         })
     }

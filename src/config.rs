@@ -184,6 +184,11 @@ impl Config {
         if let Some(file) = config.alert_settings.rules_file.as_mut() {
             *file = base.join(&*file);
         }
+        for source in &mut config.sources {
+            if let Some(path) = source.get_mut().path.as_mut() {
+                *path = base.join(&*path);
+            }
+        }
         for channel in &mut config.channels {
             if let Some(ca_file) = channel.get_mut().ca_file.as_mut() {
                 *ca_file = base.join(&*ca_file);

@@ -9,6 +9,7 @@ mod decode;
 mod extract;
 mod fetch;
 mod guard;
+pub mod import;
 mod robots;
 mod seen;
 mod source;
@@ -163,6 +164,9 @@ impl Crawler {
     /// A failing article is logged and counted; only a failure of the source page itself
     /// (or of the bus or state database) fails the visit.
     pub async fn visit(&self, source: &Source) -> Result<VisitReport, CrawlError> {
+        if source.config.kind == SourceKind::Import {
+            return self.import(source).await;
+        }
         let fetcher = self.fetcher(source).map_err(|e| CrawlError::Content {
             url: source.url.to_string(),
             message: format!("cannot build an HTTP client: {e}"),
@@ -247,6 +251,47 @@ impl Crawler {
         if complete && report.failed == 0 {
             self.seen
                 .store_validators(source.url.as_str(), &page.validators)?;
+        }
+        Ok(report)
+    }
+
+    /// Reads an import source's files and hands on what was not imported before.
+    async fn import(&self, source: &Source) -> Result<VisitReport, CrawlError> {
+        let path = source.config.path.clone().unwrap_or_default();
+        let files = import::files(&path).map_err(|message| CrawlError::Content {
+            url: source.url.to_string(),
+            message,
+        })?;
+        let mut report = VisitReport::default();
+        for file in files {
+            let (name, limit) = (source.name().to_string(), self.settings.max_body_bytes);
+            let entries =
+                tokio::task::spawn_blocking(move || import::read(&file, &name, limit, Utc::now()))
+                    .await
+                    .map_err(|e| CrawlError::Content {
+                        url: source.url.to_string(),
+                        message: format!("import failed: {e}"),
+                    })?;
+            for entry in entries {
+                report.links += 1;
+                match entry {
+                    Ok((key, _)) if self.seen.contains(&key)? => report.already_seen += 1,
+                    Ok((key, document)) => {
+                        self.output.send(&document).await?;
+                        self.seen.mark(
+                            &key,
+                            &document.id,
+                            source.name(),
+                            self.handoff_is_durable,
+                        )?;
+                        report.collected += 1;
+                    }
+                    Err(error) => {
+                        tracing::warn!(source = source.name(), %error, "import entry skipped");
+                        report.failed += 1;
+                    }
+                }
+            }
         }
         Ok(report)
     }

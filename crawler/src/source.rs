@@ -15,6 +15,9 @@ pub enum SourceKind {
     Feed,
     /// A news listing page whose links lead to articles.
     Listing,
+    /// A JSONL export or a folder of exports and saved pages (`path`), read each visit;
+    /// what was imported before is not imported again.
+    Import,
 }
 
 /// One `[[source]]` of the configuration.
@@ -25,7 +28,11 @@ pub struct SourceConfig {
     pub name: String,
     pub kind: SourceKind,
     /// May contain `{sample_site}`, replaced by the bundled sample site's address.
+    /// Not for imports.
+    #[serde(default)]
     pub url: String,
+    /// Imports: the JSONL file or the folder, relative to the configuration file.
+    pub path: Option<std::path::PathBuf>,
     #[serde(default = "default_interval_secs")]
     pub interval_secs: u64,
     #[serde(default = "default_enabled")]
@@ -78,6 +85,27 @@ impl SourceConfig {
     pub fn build(&self, sample_site: &str) -> Result<Source, String> {
         if self.name.trim().is_empty() {
             return Err("name: must not be empty".into());
+        }
+        if self.kind == SourceKind::Import {
+            let Some(path) = &self.path else {
+                return Err("path: an import source needs the file or folder to read".into());
+            };
+            if !self.url.is_empty() || self.link_selector.is_some() || self.link_pattern.is_some() {
+                return Err("an import source takes `path`, not url or link settings".into());
+            }
+            let absolute = std::path::absolute(path).map_err(|e| format!("path: {e}"))?;
+            let url = Url::from_file_path(&absolute)
+                .map_err(|_| format!("path: {} is not a usable path", path.display()))?;
+            return Ok(Source {
+                config: self.clone(),
+                url,
+                guard: AddressGuard::new(Vec::new()),
+                link_selector: Selector::parse("a[href]").expect("valid selector"),
+                link_pattern: None,
+            });
+        }
+        if self.path.is_some() {
+            return Err("path: only import sources read files".into());
         }
         let url_text = self.url.replace("{sample_site}", sample_site);
         let url = Url::parse(&url_text).map_err(|e| format!("url: {e}: {url_text:?}"))?;
@@ -134,6 +162,7 @@ impl Source {
         let mut found = match self.config.kind {
             SourceKind::Feed => feed_candidates(page_url, text)?,
             SourceKind::Listing => self.listing_candidates(page_url, text),
+            SourceKind::Import => Vec::new(),
         };
         let mut seen = std::collections::HashSet::new();
         found.retain(|c| seen.insert(c.url.clone()));

@@ -357,7 +357,9 @@ impl Message for Alert {
     }
 }
 
-fn doc_id_from_parts(parts: &[&str]) -> String {
+/// A document id made of several parts (an imported entry without a web address: its
+/// file and line), in the same form as [`doc_id`].
+pub fn doc_id_from_parts(parts: &[&str]) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     for part in parts {

@@ -469,6 +469,7 @@ pub fn index(config: &Config, options: IndexBench) -> anyhow::Result<()> {
                 collapse: false,
                 among_ids: None,
                 fetched_within: None,
+                offset: 0,
             };
             let start = Instant::now();
             let results = index.search(&request)?;

@@ -378,6 +378,7 @@ fn search(
         collapse,
         among_ids: None,
         fetched_within: None,
+        offset: 0,
     })?;
     let mut out = std::io::stdout().lock();
     if json {

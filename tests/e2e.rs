@@ -242,6 +242,40 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
     // Reprints of the canteen story are found together, tagged alike.
     let canteen = search(&desk, "topic:食品安全").await;
     assert_eq!(canteen["total"], 3);
+    // Paging through the stories (reprints collapsed), four at a time, with the cursor
+    // each page gives: every story once.
+    let everything: Value = get_json(format!("{desk}/api/search?q=&limit=100&collapse=true")).await;
+    let stories = everything["hits"].as_array().unwrap().len();
+    let mut paged: Vec<String> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page: Value = get_json(format!(
+            "{desk}/api/search?q=&limit=4&collapse=true&cursor={cursor}"
+        ))
+        .await;
+        paged.extend(
+            page["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["cluster"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+    }
+    let distinct: std::collections::HashSet<&String> = paged.iter().collect();
+    assert_eq!(
+        (paged.len(), distinct.len()),
+        (stories, stories),
+        "{paged:?}"
+    );
+    let bad = reqwest::get(format!("{desk}/api/search?q=&cursor=abc"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
     // Ordinary news gets no school-safety topic.
     let taiji = search(&desk, "太极拳").await;
     assert_eq!(taiji["hits"][0]["topics"], serde_json::json!([]));

@@ -24,7 +24,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use yuqing_alerts::{AlertRule, Case, CaseError, Outbox, RuleBook, RuleBookError};
 use yuqing_indexer::query::QueryError;
-use yuqing_indexer::{Interval, SearchError, SearchIndex, SearchRequest, SearchResults, Sort};
+use yuqing_indexer::{
+    Cursor, Interval, SearchError, SearchIndex, SearchRequest, SearchResults, Sort,
+};
 
 /// Most hits one request may ask for.
 const MAX_LIMIT: usize = 200;
@@ -94,12 +96,30 @@ struct SearchParams {
     /// `true`: one row per story, reprints left out (each row has `cluster_size`).
     #[serde(default)]
     collapse: bool,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of results, with the cursor of the next page when there is one.
+#[derive(Serialize)]
+struct Page {
+    #[serde(flatten)]
+    results: SearchResults,
+    next_cursor: Option<String>,
 }
 
 async fn search(
     State(index): State<SearchIndex>,
     Query(params): Query<SearchParams>,
-) -> Result<Json<SearchResults>, DeskError> {
+) -> Result<Json<Page>, DeskError> {
+    let cursor = match params.cursor.as_deref() {
+        None | Some("") => Cursor::first(chrono::Utc::now()),
+        Some(token) => Cursor::decode(token).ok_or_else(|| {
+            DeskError::BadParameter(format!(
+                "cursor `{token}` is not one this server gave (use next_cursor as it came)"
+            ))
+        })?,
+    };
     let sort = match params.sort.as_deref() {
         None | Some("") => Sort::default(),
         Some(text) => text.parse().map_err(DeskError::BadParameter)?,
@@ -113,18 +133,38 @@ async fn search(
             )))
         }
     };
-    let request = SearchRequest {
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let mut request = SearchRequest {
         query: params.q,
-        limit: params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+        limit,
         sort,
         facets: params.facets.unwrap_or(true).then_some(interval),
         collapse: params.collapse,
         among_ids: None,
         fetched_within: None,
+        offset: 0,
     };
+    cursor
+        .apply(&mut request)
+        .ok_or_else(|| DeskError::BadParameter("cursor: not a time".into()))?;
+    let collapse = request.collapse;
     let result = tokio::task::spawn_blocking(move || index.search(&request)).await;
     match result {
-        Ok(Ok(results)) => Ok(Json(results)),
+        Ok(Ok(results)) => {
+            let more =
+                results.hits.len() == limit && (collapse || cursor.offset + limit < results.total);
+            let next_cursor = more.then(|| {
+                Cursor {
+                    offset: cursor.offset + limit,
+                    fetched_before: cursor.fetched_before,
+                }
+                .encode()
+            });
+            Ok(Json(Page {
+                results,
+                next_cursor,
+            }))
+        }
         Ok(Err(SearchError::BadQuery(message))) => Err(DeskError::BadQuery(message)),
         Ok(Err(error)) => {
             tracing::error!(%error, "search failed");

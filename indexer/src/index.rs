@@ -162,6 +162,49 @@ pub struct SearchRequest {
     pub among_ids: Option<Vec<String>>,
     /// Only documents fetched in [from, to) (alert windows and baselines).
     pub fetched_within: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Rows to skip (a later page; see [`Cursor`]).
+    pub offset: usize,
+}
+
+/// Where the next page of a result starts: its first row, and the moment the first page
+/// was asked for. Documents that arrive later are left out of the later pages, so paging
+/// neither repeats nor skips a row while the index grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub offset: usize,
+    pub fetched_before: i64,
+}
+
+impl Cursor {
+    /// The first page of a result asked for now.
+    pub fn first(now: DateTime<Utc>) -> Cursor {
+        Cursor {
+            offset: 0,
+            // Fetch times are kept in whole seconds: everything fetched up to now is in.
+            fetched_before: now.timestamp() + 1,
+        }
+    }
+
+    /// An opaque token for the desk: `offset.seconds`.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.offset, self.fetched_before)
+    }
+
+    pub fn decode(token: &str) -> Option<Cursor> {
+        let (offset, before) = token.split_once('.')?;
+        Some(Cursor {
+            offset: offset.parse().ok()?,
+            fetched_before: before.parse().ok()?,
+        })
+    }
+
+    /// The request for this page of `request`'s result.
+    pub fn apply(&self, request: &mut SearchRequest) -> Option<()> {
+        let before = DateTime::from_timestamp(self.fetched_before, 0)?;
+        request.offset = self.offset;
+        request.fetched_within = Some((DateTime::<Utc>::UNIX_EPOCH, before));
+        Some(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -518,11 +561,12 @@ impl SearchIndex {
             Box::new(BooleanQuery::new(filters))
         };
         let searcher = self.reader.searcher();
-        // Collapsing reprints needs more candidates than rows shown.
-        let limit = if request.collapse {
-            (request.limit.max(1) * 5).min(1000)
+        // Collapsing reprints needs more candidates than rows shown, counted from the
+        // top: a story's rows are only known once the rows before it are.
+        let (limit, offset) = if request.collapse {
+            (((request.offset + request.limit.max(1)) * 5).min(5000), 0)
         } else {
-            request.limit.max(1)
+            (request.limit.max(1), request.offset)
         };
         let sort = match request.sort {
             Sort::Relevance if request.query.trim().is_empty() => Sort::Time,
@@ -534,6 +578,7 @@ impl SearchIndex {
                     &query,
                     &(
                         TopDocs::with_limit(limit)
+                            .and_offset(offset)
                             .order_by_fast_field::<tantivy::DateTime>("published_at", Order::Desc),
                         Count,
                     ),
@@ -545,6 +590,7 @@ impl SearchIndex {
                     &query,
                     &(
                         TopDocs::with_limit(limit)
+                            .and_offset(offset)
                             .order_by_fast_field::<f64>("risk_score", Order::Desc),
                         Count,
                     ),
@@ -552,8 +598,10 @@ impl SearchIndex {
                 (total, hits.into_iter().map(|(_, a)| a).collect())
             }
             Sort::Relevance => {
-                let (hits, total) =
-                    searcher.search(&query, &(TopDocs::with_limit(limit), Count))?;
+                let (hits, total) = searcher.search(
+                    &query,
+                    &(TopDocs::with_limit(limit).and_offset(offset), Count),
+                )?;
                 (total, hits.into_iter().map(|(_, a)| a).collect())
             }
         };
@@ -564,6 +612,8 @@ impl SearchIndex {
 
         let mut hits = Vec::with_capacity(request.limit.max(1));
         let mut clusters_shown = std::collections::HashSet::new();
+        // Collapsed: the stories of earlier pages are passed over here.
+        let mut stories_to_skip = if request.collapse { request.offset } else { 0 };
         for address in addresses {
             if hits.len() >= request.limit.max(1) {
                 break;
@@ -580,6 +630,10 @@ impl SearchIndex {
                 .to_string();
             if request.collapse && !clusters_shown.insert(cluster.clone()) {
                 continue; // a reprint of a story already shown
+            }
+            if stories_to_skip > 0 {
+                stories_to_skip -= 1;
+                continue;
             }
             let cluster_size = searcher.search(
                 &TermQuery::new(

@@ -11,8 +11,8 @@ mod reprints;
 mod tokenizer;
 
 pub use index::{
-    html_escape, FacetCount, Facets, HistogramBucket, IndexError, Interval, SearchError, SearchHit,
-    SearchIndex, SearchRequest, SearchResults, Sort, SCHEMA_VERSION,
+    html_escape, Cursor, FacetCount, Facets, HistogramBucket, IndexError, Interval, SearchError,
+    SearchHit, SearchIndex, SearchRequest, SearchResults, Sort, SCHEMA_VERSION,
 };
 pub use reprints::{fingerprints, PendingPrints};
 pub use tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
@@ -256,6 +256,7 @@ mod tests {
                 collapse: false,
                 among_ids: None,
                 fetched_within: None,
+                offset: 0,
             })
             .unwrap();
         assert_eq!(results.total, 1);
@@ -277,6 +278,7 @@ mod tests {
                 collapse: false,
                 among_ids: Some(vec![doc_id("http://a.cn/2.html").unwrap()]),
                 fetched_within: None,
+                offset: 0,
             })
             .unwrap();
         assert_eq!(body.hits[0].snippet, "<mark>后厨</mark>卫生");
@@ -290,6 +292,7 @@ mod tests {
                 collapse: false,
                 among_ids: Some(vec![doc_id("http://a.cn/1.html").unwrap()]),
                 fetched_within: None,
+                offset: 0,
             })
             .unwrap();
         assert_eq!(elsewhere.total, 0);
@@ -341,6 +344,7 @@ mod tests {
                     collapse: false,
                     among_ids: None,
                     fetched_within: None,
+                    offset: 0,
                 })
                 .unwrap()
                 .total
@@ -362,6 +366,7 @@ mod tests {
                 collapse: false,
                 among_ids: None,
                 fetched_within: None,
+                offset: 0,
             })
             .unwrap()
             .hits
@@ -391,6 +396,7 @@ mod tests {
                 collapse: false,
                 among_ids: None,
                 fetched_within: None,
+                offset: 0,
             })
             .unwrap_err();
         assert!(matches!(err, SearchError::BadQuery(_)), "{err}");
@@ -402,5 +408,57 @@ mod tests {
                 .contains("schema version 0, this build uses 2"),
             "{old}"
         );
+    }
+
+    #[test]
+    fn pages_follow_each_other_without_repeats_while_documents_arrive() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open_or_create(dir.path(), Arc::new(Segmenter::new())).unwrap();
+        let started = Utc::now();
+        let add = |n: std::ops::Range<usize>, fetched_at: chrono::DateTime<Utc>| {
+            let mut writer = index.writer(15 * 1024 * 1024).unwrap();
+            let mut pending = PendingPrints::default();
+            for k in n {
+                let mut doc = document(
+                    &format!("http://page.example/{k}.html"),
+                    &format!("第{k}条校园新闻"),
+                    &format!("第{k}号：学校开展安全教育活动，内容各不相同{k}。"),
+                    "消防安全",
+                );
+                doc.document.fetched_at = fetched_at;
+                doc.document.published_at = Some(
+                    (started - chrono::Duration::minutes(k as i64))
+                        .with_timezone(&yuqing_model::beijing()),
+                );
+                index.upsert(&writer, &doc, &mut pending).unwrap();
+            }
+            writer.commit().unwrap();
+            index.reload().unwrap();
+        };
+        add(0..25, started - chrono::Duration::seconds(30));
+        let mut cursor = Cursor::first(started);
+        let mut seen = Vec::new();
+        for page in 0..3 {
+            let mut request = SearchRequest {
+                query: "学校".into(),
+                limit: 10,
+                sort: Sort::Time,
+                ..SearchRequest::default()
+            };
+            cursor.apply(&mut request).unwrap();
+            let results = index.search(&request).unwrap();
+            assert_eq!(results.total, 25, "page {page}");
+            seen.extend(results.hits.into_iter().map(|h| h.title));
+            cursor.offset += 10;
+            // Newer stories arrive between pages: they belong to a new first page.
+            add(
+                100 + page * 5..105 + page * 5,
+                started + chrono::Duration::seconds(5),
+            );
+            cursor = Cursor::decode(&cursor.encode()).unwrap();
+        }
+        let expected: Vec<String> = (0..25).map(|k| format!("第{k}条校园新闻")).collect();
+        assert_eq!(seen, expected, "each row once, in order");
+        assert_eq!(Cursor::decode("x"), None);
     }
 }

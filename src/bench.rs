@@ -75,6 +75,7 @@ fn corpus(config: &Config, n: usize, run: &str) -> anyhow::Result<Vec<RawDocumen
                 published_at: None,
                 fetched_at: chrono::Utc::now(),
                 charset: "UTF-8".into(),
+                ..Default::default()
             }
         })
         .collect())

@@ -156,6 +156,7 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
                 published_at: None,
                 fetched_at: chrono::Utc::now(),
                 charset: "UTF-8".into(),
+                ..Default::default()
             };
             let analysis = analyzer.analyze(&document.title, &document.content);
             AnalyzedDocument { document, analysis }

@@ -99,7 +99,7 @@ pub fn run(config: &Config, data: &DataDir, apply: bool, examples: usize) -> any
             }
         };
         summary.documents += 1;
-        let analysis = analyzer.analyze(&doc.document.title, &doc.document.content);
+        let analysis = analyzer.analyze_document(&doc.document);
         if !compare(&mut summary, &doc, &analysis, examples) {
             return;
         }

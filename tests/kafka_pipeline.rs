@@ -180,6 +180,7 @@ fn synthetic_document(prefix: &str, i: usize) -> RawDocument {
         published_at: None,
         fetched_at: chrono::Utc::now(),
         charset: "UTF-8".into(),
+        ..Default::default()
     }
 }
 

@@ -115,6 +115,7 @@ fn document(
             published_at: None,
             fetched_at,
             charset: "UTF-8".into(),
+            ..Default::default()
         },
         analysis: Analysis {
             topics: if drowning {

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 use yuqing_bus::{BusError, Consumer, Delivery, Producer};
-use yuqing_model::{Analysis, AnalyzedDocument, RawDocument};
+use yuqing_model::{Analysis, AnalyzedDocument, RawDocument, SourceType};
 use yuqing_segmenter::{Segmenter, SegmenterError};
 
 /// `[analyzer]` in the configuration. Paths are relative to the configuration file.
@@ -49,13 +49,45 @@ pub struct AnalyzerConfig {
     /// off).
     #[serde(default = "default_reload_secs")]
     pub reload_secs: u64,
+    /// The risk weight (0–1) of what each kind of source says, by source type
+    /// (官方媒体, 商业媒体, 自媒体, 社交平台, or official, commercial, self_media, social).
+    /// Types left out keep their default: 0.4, 0.6, 0.8, 1.0 — an unverified post on a
+    /// social platform spreads furthest before anyone checks it.
+    #[serde(default)]
+    pub source_weights: std::collections::BTreeMap<String, f32>,
 }
 
 fn default_reload_secs() -> u64 {
     2
 }
 
+/// Default risk weights, in [`SourceType::ALL`] order.
+const DEFAULT_SOURCE_WEIGHTS: [f32; 4] = [0.4, 0.6, 0.8, 1.0];
+
 impl AnalyzerConfig {
+    /// The risk weight of each source type, in [`SourceType::ALL`] order; an unknown type
+    /// or a weight outside 0–1 is named.
+    pub fn source_weights(&self) -> Result<[f32; 4], String> {
+        let mut weights = DEFAULT_SOURCE_WEIGHTS;
+        for (name, weight) in &self.source_weights {
+            let Some(kind) = SourceType::parse(name) else {
+                return Err(format!(
+                    "analyzer.source_weights: unknown source type {name:?}; use 官方媒体, 商业媒体, 自媒体 or 社交平台"
+                ));
+            };
+            if !(0.0..=1.0).contains(weight) {
+                return Err(format!(
+                    "analyzer.source_weights: {name} must be between 0 and 1, got {weight}"
+                ));
+            }
+            weights[SourceType::ALL
+                .iter()
+                .position(|t| *t == kind)
+                .expect("listed")] = *weight;
+        }
+        Ok(weights)
+    }
+
     /// Every file the analyzer reads.
     pub fn files(&self) -> impl Iterator<Item = &Path> {
         self.user_dicts
@@ -85,6 +117,8 @@ pub enum LoadError {
     Rules(#[from] RuleFileError),
     #[error(transparent)]
     Dictionary(#[from] SegmenterError),
+    #[error("{0}")]
+    Config(String),
 }
 
 pub struct Analyzer {
@@ -95,6 +129,7 @@ pub struct Analyzer {
     gazetteer: Gazetteer,
     schools: SchoolRegistry,
     minors: MinorNames,
+    source_weights: [f32; 4],
 }
 
 impl Analyzer {
@@ -117,6 +152,7 @@ impl Analyzer {
             None => SchoolRegistry::default(),
         };
         let minors = MinorNames::new(&mut vocabulary);
+        let source_weights = config.source_weights().map_err(LoadError::Config)?;
         let mut segmenter = Segmenter::with_user_dicts(&config.user_dicts)?;
         segmenter.add_words(vocabulary.words());
         Ok(Analyzer {
@@ -127,6 +163,7 @@ impl Analyzer {
             gazetteer,
             schools,
             minors,
+            source_weights,
         })
     }
 
@@ -138,7 +175,21 @@ impl Analyzer {
         &self.topics
     }
 
+    /// A text of unknown source (taken as 商业媒体, the common case).
     pub fn analyze(&self, title: &str, content: &str) -> Analysis {
+        self.analyze_text(title, content, SourceType::default())
+    }
+
+    /// A collected document: its source type weighs in its risk.
+    pub fn analyze_document(&self, document: &RawDocument) -> Analysis {
+        self.analyze_text(&document.title, &document.content, document.source_type)
+    }
+
+    fn analyze_text(&self, title: &str, content: &str, source_type: SourceType) -> Analysis {
+        let source_weight = self.source_weights[SourceType::ALL
+            .iter()
+            .position(|t| *t == source_type)
+            .expect("listed")];
         let doc = Segmented::new(&self.segmenter, &self.vocabulary, title, content);
         let topics = self.topics.tag_segmented(&doc);
         let sentiment = self.lexicon.score_segmented(&doc);
@@ -149,7 +200,7 @@ impl Analyzer {
         let risk = risk::assess(&RiskInputs {
             gravest_topic,
             sentiment: &sentiment,
-            source_weight: DEFAULT_SOURCE_WEIGHT,
+            source_weight,
             reprints: 0,
         });
         Analysis {
@@ -216,7 +267,7 @@ pub async fn run_stage(
             documents
                 .into_iter()
                 .map(|document| {
-                    let analysis = worker.analyze(&document.title, &document.content);
+                    let analysis = worker.analyze_document(&document);
                     AnalyzedDocument { document, analysis }
                 })
                 .collect::<Vec<_>>()

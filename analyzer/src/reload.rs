@@ -189,6 +189,7 @@ mod tests {
             regions: None,
             schools: None,
             reload_secs: 1,
+            source_weights: Default::default(),
         })
         .unwrap();
         let text = "一名学生在河边溺水";

@@ -5,7 +5,8 @@
 //! score = 0.35 × severity + 0.45 × negativity + 0.10 × source weight + 0.10 × spread
 //!   severity     the highest `severity` (1–3) of the topics that fired, divided by 3
 //!   negativity   max(0, −sentiment score)
-//!   source weight 0–1, by the kind of source (until source kinds are configured: 0.5)
+//!   source weight 0–1, by the source type ([analyzer] source_weights: 官方媒体 0.4,
+//!                商业媒体 0.6, 自媒体 0.8, 社交平台 1.0 unless configured)
 //!   spread       ln(1 + reprints) / ln(21), capped at 1 (20 reprints count fully)
 //! level = 高 if score ≥ 0.60, 中 if score ≥ 0.45, else 低; a document with no topic is 低.
 //! ```
@@ -21,8 +22,8 @@ pub const SOURCE_WEIGHT: f32 = 0.10;
 pub const SPREAD_WEIGHT: f32 = 0.10;
 pub const HIGH_FROM: f32 = 0.60;
 pub const MEDIUM_FROM: f32 = 0.45;
-/// Source weight used while sources have no configured kind.
-pub const DEFAULT_SOURCE_WEIGHT: f32 = 0.5;
+/// Source weight of a text whose source is not known (tests, `yuqing analyze`).
+pub const DEFAULT_SOURCE_WEIGHT: f32 = 0.6;
 
 /// The inputs of a risk assessment.
 pub struct RiskInputs<'a> {
@@ -148,5 +149,30 @@ mod tests {
             "{}",
             alone.explanation
         );
+    }
+
+    #[test]
+    fn source_weights_are_configured_by_source_type() {
+        let config = |weights: &str| -> crate::AnalyzerConfig {
+            toml::from_str(&format!(
+                "topics = \"t\"\nsentiment = \"s\"\n[source_weights]\n{weights}"
+            ))
+            .unwrap()
+        };
+        assert_eq!(config("").source_weights().unwrap(), [0.4, 0.6, 0.8, 1.0]);
+        assert_eq!(
+            config("\"社交平台\" = 0.9\nofficial = 0.2")
+                .source_weights()
+                .unwrap(),
+            [0.2, 0.6, 0.8, 0.9]
+        );
+        assert!(config("\"报纸\" = 0.5")
+            .source_weights()
+            .unwrap_err()
+            .contains("报纸"));
+        assert!(config("self_media = 3")
+            .source_weights()
+            .unwrap_err()
+            .contains("between 0 and 1"));
     }
 }

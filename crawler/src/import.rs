@@ -7,11 +7,12 @@
 //! reported as file:line and the rest go on. Files are bounded like pages.
 
 use crate::extract::{extract_at, parse_chinese_datetime};
+use crate::source::SourceConfig;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use url::Url;
-use yuqing_model::{canonical_url, doc_id, doc_id_from_parts, RawDocument};
+use yuqing_model::{canonical_url, doc_id, doc_id_from_parts, Engagement, RawDocument, SourceType};
 
 #[derive(Deserialize)]
 struct Line {
@@ -22,6 +23,13 @@ struct Line {
     published_at: Option<String>,
     source: Option<String>,
     author: Option<String>,
+    source_type: Option<SourceType>,
+    platform: Option<String>,
+    /// 「IP属地」
+    ip_region: Option<String>,
+    reposts: Option<u64>,
+    comments: Option<u64>,
+    likes: Option<u64>,
 }
 
 /// One document read from an import, or what was wrong with one entry.
@@ -50,7 +58,18 @@ pub fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Reads one import file: its documents (each with its canonical URL) and its errors.
-pub fn read(file: &Path, source: &str, max_bytes: usize, now: DateTime<Utc>) -> Vec<Imported> {
+/// What a line does not say (source, source type, platform) comes from the source.
+pub fn read(
+    file: &Path,
+    config: &SourceConfig,
+    max_bytes: usize,
+    now: DateTime<Utc>,
+) -> Vec<Imported> {
+    let source = config.name.as_str();
+    let stamp = |d: &mut RawDocument| {
+        d.source_type = config.source_type;
+        d.platform = config.platform.clone();
+    };
     let bytes = match std::fs::read(file) {
         Ok(bytes) if bytes.len() > max_bytes * 64 => {
             return vec![Err(format!(
@@ -78,6 +97,7 @@ pub fn read(file: &Path, source: &str, max_bytes: usize, now: DateTime<Utc>) -> 
             return vec![Err(format!("{}: no article text found", file.display()))];
         }
         return vec![document(&file_url, source, now, |d| {
+            stamp(d);
             d.title = article.title;
             d.content = article.content;
             d.published_at = article.published_at;
@@ -104,6 +124,21 @@ pub fn read(file: &Path, source: &str, max_bytes: usize, now: DateTime<Utc>) -> 
                 ),
             };
             document(&url, entry.source.as_deref().unwrap_or(source), now, |d| {
+                stamp(d);
+                if let Some(source_type) = entry.source_type {
+                    d.source_type = source_type;
+                }
+                if entry.platform.is_some() {
+                    d.platform = entry.platform;
+                }
+                d.ip_region = entry.ip_region;
+                if entry.reposts.is_some() || entry.comments.is_some() || entry.likes.is_some() {
+                    d.engagement = Some(Engagement {
+                        reposts: entry.reposts.unwrap_or(0),
+                        comments: entry.comments.unwrap_or(0),
+                        likes: entry.likes.unwrap_or(0),
+                    });
+                }
                 d.title = entry.title.trim().to_string();
                 d.content = entry.content;
                 d.published_at = published_at;
@@ -143,6 +178,7 @@ fn document(
         published_at: None,
         fetched_at: now,
         charset: "UTF-8".into(),
+        ..Default::default()
     };
     fill(&mut document);
     Ok((key, document))

@@ -264,14 +264,15 @@ impl Crawler {
         })?;
         let mut report = VisitReport::default();
         for file in files {
-            let (name, limit) = (source.name().to_string(), self.settings.max_body_bytes);
-            let entries =
-                tokio::task::spawn_blocking(move || import::read(&file, &name, limit, Utc::now()))
-                    .await
-                    .map_err(|e| CrawlError::Content {
-                        url: source.url.to_string(),
-                        message: format!("import failed: {e}"),
-                    })?;
+            let (config, limit) = (source.config.clone(), self.settings.max_body_bytes);
+            let entries = tokio::task::spawn_blocking(move || {
+                import::read(&file, &config, limit, Utc::now())
+            })
+            .await
+            .map_err(|e| CrawlError::Content {
+                url: source.url.to_string(),
+                message: format!("import failed: {e}"),
+            })?;
             for entry in entries {
                 report.links += 1;
                 match entry {
@@ -329,6 +330,9 @@ impl Crawler {
             published_at: article.published_at.or(candidate.published_at),
             fetched_at,
             charset: decoded.charset.to_string(),
+            source_type: source.config.source_type,
+            platform: source.config.platform.clone(),
+            ..Default::default()
         })
     }
 }

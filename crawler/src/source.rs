@@ -44,6 +44,12 @@ pub struct SourceConfig {
     /// At most this many article links are followed per visit.
     #[serde(default = "default_max_articles")]
     pub max_articles: usize,
+    /// Who publishes here: 官方媒体, 商业媒体 (default), 自媒体 or 社交平台 (or official,
+    /// commercial, self_media, social). It weighs in the risk of what the source says.
+    #[serde(default)]
+    pub source_type: yuqing_model::SourceType,
+    /// The platform of a social source (weibo, douyin, …), for the desk's `platform:`.
+    pub platform: Option<String>,
     /// Networks this source may reach although they are loopback, private or special
     /// (refused by default, so a hostile page cannot point the crawler at the intranet),
     /// e.g. `["127.0.0.0/8"]` for a site served on this machine.

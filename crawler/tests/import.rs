@@ -18,7 +18,7 @@ async fn exports_are_imported_once_and_bad_lines_named() {
     let exports = dir.path().join("exports");
     std::fs::create_dir(&exports).unwrap();
     let lines = [
-        r#"{"url":"https://weibo.example/1?utm_source=x","title":"网友爆料：某小学食堂饭菜变质","text":"多名家长反映孩子在学校食堂吃到变质饭菜。","published_at":"2026-11-28 09:15","author":"焦作网友","source":"微博"}"#,
+        r#"{"url":"https://weibo.example/1?utm_source=x","title":"网友爆料：某小学食堂饭菜变质","text":"多名家长反映孩子在学校食堂吃到变质饭菜。","published_at":"2026-11-28 09:15","author":"焦作网友","source":"微博","source_type":"社交平台","platform":"weibo","ip_region":"河南","reposts":120,"comments":45}"#,
         r#"{"title":"没有网址的帖子","content":"温县一初中门口发生学生打架事件。"}"#,
         r#"{"title": 3}"#,
         r#"{"url":"https://weibo.example/2","title":"时间不对","content":"正文","published_at":"昨天晚上"}"#,
@@ -40,7 +40,7 @@ async fn exports_are_imported_once_and_bad_lines_named() {
     )
     .unwrap();
     let import = source(&format!(
-        "name = \"导入\"\nkind = \"import\"\npath = \"{}\"",
+        "name = \"导入\"\nkind = \"import\"\nsource_type = \"自媒体\"\npath = \"{}\"",
         exports.display()
     ));
     let report = crawler.visit(&import).await.unwrap();
@@ -61,6 +61,14 @@ async fn exports_are_imported_once_and_bad_lines_named() {
         "2026-11-28T09:15:00+08:00"
     );
     assert_eq!(weibo.content, "多名家长反映孩子在学校食堂吃到变质饭菜。");
+    assert_eq!(weibo.source_type, yuqing_model::SourceType::Social);
+    assert_eq!(weibo.platform.as_deref(), Some("weibo"));
+    assert_eq!(weibo.ip_region.as_deref(), Some("河南"));
+    let engagement = weibo.engagement.unwrap();
+    assert_eq!(
+        (engagement.reposts, engagement.comments, engagement.likes),
+        (120, 45, 0)
+    );
     let no_url = &documents[1];
     assert!(
         no_url.url.starts_with("file://") && no_url.url.ends_with("a-weibo.jsonl#2"),
@@ -68,6 +76,11 @@ async fn exports_are_imported_once_and_bad_lines_named() {
         no_url.url
     );
     assert_eq!(no_url.source, "导入");
+    assert_eq!(
+        no_url.source_type,
+        yuqing_model::SourceType::SelfMedia,
+        "the source's type"
+    );
     let page = &documents[2];
     assert_eq!(page.title, "校车超载被查");
     assert!(page.content.contains("严重超载"), "{}", page.content);

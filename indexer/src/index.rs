@@ -24,7 +24,8 @@ use yuqing_segmenter::Segmenter;
 
 /// Raised whenever fields change meaning; an index of another version is not opened.
 /// 2: district, school and risk fields.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: source type and platform. Version 2 indexes are migrated when opened.
+pub const SCHEMA_VERSION: u32 = 3;
 const VERSION_FILE: &str = "yuqing-schema-version";
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,9 @@ pub(crate) struct Fields {
     pub school: Field,
     pub risk: Field,
     pub risk_score: Field,
+    /// Both spellings (`social` and 社交平台), like risk.
+    pub source_type: Field,
+    pub platform: Field,
     pub published_at: Field,
     pub fetched_at: Field,
     /// The whole analyzed document as JSON: what the desk shows, explanations included.
@@ -103,6 +107,8 @@ fn build_schema() -> (Schema, Fields) {
         // Both spellings, so `risk:高` and `risk:high` find the same documents.
         risk: builder.add_text_field("risk", STRING | FAST),
         risk_score: builder.add_f64_field("risk_score", FAST),
+        source_type: builder.add_text_field("source_type", STRING | FAST),
+        platform: builder.add_text_field("platform", STRING | FAST),
         published_at: builder.add_date_field("published_at", date.clone()),
         fetched_at: builder.add_date_field("fetched_at", date),
         document: builder.add_text_field("document", STORED),
@@ -220,6 +226,10 @@ pub struct SearchHit {
     pub schools: Vec<String>,
     /// `high`, `medium` or `low`.
     pub risk: String,
+    /// 官方媒体, 商业媒体, 自媒体 or 社交平台.
+    pub source_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// The reprint cluster (the id of the story's first document), how many documents
     /// it has, and where the story was first seen.
     pub cluster: String,
@@ -247,6 +257,8 @@ pub struct Facets {
     pub sentiment: Vec<FacetCount>,
     pub risk: Vec<FacetCount>,
     pub source: Vec<FacetCount>,
+    /// `official`, `commercial`, `self_media`, `social`.
+    pub source_type: Vec<FacetCount>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -263,6 +275,68 @@ pub struct HistogramBucket {
 }
 
 const FACET_SIZE: u32 = 50;
+
+/// Older schema versions this build rebuilds on open: every document is stored whole,
+/// so a new index is made from the stored documents with the new fields.
+const MIGRATES_FROM: &[&str] = &["2"];
+
+/// Rebuilds the index at `path` (schema `found`) with this build's schema, from the
+/// documents it stores. The new index is built beside the old one and swapped in; the
+/// old one is removed only once the new one is in place.
+fn migrate(path: &Path, found: &str, segmenter: &Arc<Segmenter>) -> Result<(), IndexError> {
+    let tantivy_err = |source| IndexError::Tantivy {
+        path: path.to_path_buf(),
+        source,
+    };
+    let io_err = |source| IndexError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    tracing::warn!(index = %path.display(), from = found, to = SCHEMA_VERSION, "migrating the index to this build's schema");
+    let old = Index::open_in_dir(path).map_err(tantivy_err)?;
+    let document_field = old.schema().get_field("document").map_err(tantivy_err)?;
+    let reader = old.reader().map_err(tantivy_err)?;
+    let searcher = reader.searcher();
+    let building = path.with_extension("migrating");
+    if building.exists() {
+        std::fs::remove_dir_all(&building).map_err(io_err)?;
+    }
+    let new = SearchIndex::open_or_create(&building, segmenter.clone())?;
+    let mut writer = new.writer(64 * 1024 * 1024)?;
+    let mut pending = PendingPrints::default();
+    let mut moved = 0usize;
+    for segment in searcher.segment_readers() {
+        let store = segment
+            .get_store_reader(16)
+            .map_err(|e| tantivy_err(e.into()))?;
+        for stored in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+            let stored = stored.map_err(tantivy_err)?;
+            let Some(json) = stored.get_first(document_field).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let doc: AnalyzedDocument = serde_json::from_str(json).map_err(|e| {
+                tantivy_err(tantivy::TantivyError::InternalError(format!(
+                    "stored document: {e}"
+                )))
+            })?;
+            new.upsert(&writer, &doc, &mut pending)
+                .map_err(tantivy_err)?;
+            moved += 1;
+        }
+    }
+    writer.commit().map_err(tantivy_err)?;
+    drop(writer);
+    drop(new);
+    drop(searcher);
+    drop(reader);
+    drop(old);
+    let retired = path.with_extension(format!("v{found}"));
+    std::fs::rename(path, &retired).map_err(io_err)?;
+    std::fs::rename(&building, path).map_err(io_err)?;
+    std::fs::remove_dir_all(&retired).map_err(io_err)?;
+    tracing::info!(index = %path.display(), documents = moved, "index migrated");
+    Ok(())
+}
 
 /// An open index. Cheap to clone; readers reload as commits land.
 #[derive(Clone)]
@@ -317,6 +391,9 @@ impl SearchIndex {
         let version_file = path.join(VERSION_FILE);
         match std::fs::read_to_string(&version_file) {
             Ok(found) if found.trim() == SCHEMA_VERSION.to_string() => {}
+            Ok(found) if create && MIGRATES_FROM.contains(&found.trim()) => {
+                migrate(path, found.trim(), &segmenter)?;
+            }
             Ok(found) => {
                 return Err(IndexError::SchemaVersion {
                     path: path.to_path_buf(),
@@ -452,6 +529,11 @@ impl SearchIndex {
         tdoc.add_text(f.risk, risk.as_str());
         tdoc.add_text(f.risk, risk.zh());
         tdoc.add_f64(f.risk_score, f64::from(doc.analysis.risk.score));
+        tdoc.add_text(f.source_type, raw.source_type.as_str());
+        tdoc.add_text(f.source_type, raw.source_type.zh());
+        if let Some(platform) = &raw.platform {
+            tdoc.add_text(f.platform, platform.to_lowercase());
+        }
         if let Some(published) = raw.published_at {
             tdoc.add_date(
                 f.published_at,
@@ -518,6 +600,8 @@ impl SearchIndex {
             source: f.source,
             sentiment: f.sentiment,
             risk: f.risk,
+            source_type: f.source_type,
+            platform: f.platform,
             published_at: f.published_at,
             fetched_at: f.fetched_at,
         };
@@ -664,6 +748,8 @@ impl SearchIndex {
                 districts: doc.analysis.regions.into_iter().map(|r| r.name).collect(),
                 schools: doc.analysis.schools.into_iter().map(|s| s.name).collect(),
                 risk: doc.analysis.risk.level.as_str().to_string(),
+                source_type: raw.source_type.zh().to_string(),
+                platform: raw.platform.clone(),
                 cluster,
                 cluster_size,
                 first_source,
@@ -786,6 +872,7 @@ impl SearchIndex {
             "sentiment": terms("sentiment"),
             "risk": terms("risk"),
             "source": terms("source"),
+            "source_type": terms("source_type"),
             "histogram": { "date_histogram": {
                 "field": "published_at", "fixed_interval": fixed_interval, "offset": offset
             }},
@@ -814,8 +901,8 @@ impl SearchIndex {
                         count,
                     })
                 })
-                // Risk is indexed in both languages; count each level once.
-                .filter(|f| name != "risk" || f.key.is_ascii())
+                // Risk and source type are indexed in both languages; count each once.
+                .filter(|f| !matches!(name, "risk" | "source_type") || f.key.is_ascii())
                 .collect()
         };
         let facets = Facets {
@@ -824,6 +911,7 @@ impl SearchIndex {
             sentiment: counts("sentiment"),
             risk: counts("risk"),
             source: counts("source"),
+            source_type: counts("source_type"),
         };
         let histogram = buckets("histogram")
             .into_iter()

@@ -180,6 +180,7 @@ mod tests {
                 published_at: None,
                 fetched_at: Utc::now(),
                 charset: "UTF-8".into(),
+                ..Default::default()
             },
             analysis: Analysis {
                 topics: vec![TopicTag {
@@ -404,8 +405,10 @@ mod tests {
         std::fs::write(dir.path().join("yuqing-schema-version"), "0").unwrap();
         let old = SearchIndex::open(dir.path(), segmenter).err().unwrap();
         assert!(
-            old.to_string()
-                .contains("schema version 0, this build uses 2"),
+            old.to_string().contains(&format!(
+                "schema version 0, this build uses {}",
+                index::SCHEMA_VERSION
+            )),
             "{old}"
         );
     }
@@ -460,5 +463,56 @@ mod tests {
         let expected: Vec<String> = (0..25).map(|k| format!("第{k}条校园新闻")).collect();
         assert_eq!(seen, expected, "each row once, in order");
         assert_eq!(Cursor::decode("x"), None);
+    }
+
+    #[test]
+    fn an_index_of_the_previous_schema_is_migrated_from_its_stored_documents() {
+        use tantivy::schema::{Schema, STORED};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        // A version 2 index, as far as migration reads it: the documents stored whole.
+        {
+            let mut builder = Schema::builder();
+            let stored = builder.add_text_field("document", STORED);
+            std::fs::create_dir_all(&path).unwrap();
+            let old = tantivy::Index::create_in_dir(&path, builder.build()).unwrap();
+            let mut writer = old.writer(15 * 1024 * 1024).unwrap();
+            for k in 0..3 {
+                let doc = document(
+                    &format!("http://old.example/{k}.html"),
+                    &format!("旧索引中的第{k}篇"),
+                    &format!("学生溺水事件报道第{k}篇，内容不同{k}。"),
+                    "防溺水",
+                );
+                let mut tdoc = tantivy::TantivyDocument::default();
+                tdoc.add_text(stored, serde_json::to_string(&doc).unwrap());
+                writer.add_document(tdoc).unwrap();
+            }
+            writer.commit().unwrap();
+            std::fs::write(path.join("yuqing-schema-version"), "2").unwrap();
+        }
+        let index = SearchIndex::open_or_create(&path, Arc::new(Segmenter::new())).unwrap();
+        let found = index
+            .search(&SearchRequest {
+                query: "topic:防溺水 source_type:商业媒体".into(),
+                limit: 10,
+                ..SearchRequest::default()
+            })
+            .unwrap();
+        assert_eq!(found.total, 3);
+        assert_eq!(
+            std::fs::read_to_string(path.join("yuqing-schema-version")).unwrap(),
+            index::SCHEMA_VERSION.to_string()
+        );
+        assert!(
+            !dir.path().join("index.v2").exists() && !dir.path().join("index.migrating").exists()
+        );
+        // A reader-only open of an old index says what to do instead of guessing.
+        std::fs::write(path.join("yuqing-schema-version"), "1").unwrap();
+        let error = SearchIndex::open(&path, Arc::new(Segmenter::new()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("schema version 1"), "{error}");
     }
 }

@@ -10,6 +10,7 @@
 //! sentiment:negative|负面   risk:高|high|中|medium|低|low
 //! since:24h  since:7d  from:2026-11-01  to:2026-11-07      publish time (Beijing)
 //! fetched_since:2h  fetched_from:…  fetched_to:…            fetch time
+//! source_type:社交平台 (官方媒体/商业媒体/自媒体)  platform:weibo
 //! ```
 //!
 //! A word is segmented like the indexed text; a word of several segments must match as
@@ -311,6 +312,8 @@ pub(crate) struct QueryFields {
     pub source: Field,
     pub sentiment: Field,
     pub risk: Field,
+    pub source_type: Field,
+    pub platform: Field,
     pub published_at: Field,
     pub fetched_at: Field,
 }
@@ -428,6 +431,16 @@ pub(crate) fn compile(
                 "district" => raw_term(fields.district, value),
                 "school" => raw_term(fields.school, value),
                 "source" => raw_term(fields.source, value),
+                "source_type" => match yuqing_model::SourceType::parse(value) {
+                    Some(kind) => raw_term(fields.source_type, kind.as_str()),
+                    None => {
+                        return Err(QueryError {
+                            position,
+                            message: format!("source_type is 官方媒体/商业媒体/自媒体/社交平台 (official/commercial/self_media/social), not `{value}`"),
+                        })
+                    }
+                },
+                "platform" => raw_term(fields.platform, &value.to_lowercase()),
                 "sentiment" => match yuqing_model::Sentiment::parse(value) {
                     Some(s) => raw_term(fields.sentiment, s.as_str()),
                     None => {
@@ -464,7 +477,7 @@ pub(crate) fn compile(
                     return Err(QueryError {
                         position,
                         message: format!(
-                            "unknown field `{other}:`; fields are title, topic, district, school, source, sentiment, risk, since, from, to, fetched_since, fetched_from, fetched_to"
+                            "unknown field `{other}:`; fields are title, topic, district, school, source, source_type, platform, sentiment, risk, since, from, to, fetched_since, fetched_from, fetched_to"
                         ),
                     })
                 }
@@ -595,7 +608,9 @@ mod tests {
     fn field_values_are_checked_when_compiled() {
         let schema = {
             let mut b = tantivy::schema::Schema::builder();
-            for name in ["t", "c", "topic", "d", "s", "src", "sent", "risk"] {
+            for name in [
+                "t", "c", "topic", "d", "s", "src", "sent", "risk", "st", "pf",
+            ] {
                 b.add_text_field(name, tantivy::schema::STRING);
             }
             b.add_date_field("p", tantivy::schema::INDEXED);
@@ -612,6 +627,8 @@ mod tests {
             source: f("src"),
             sentiment: f("sent"),
             risk: f("risk"),
+            source_type: f("st"),
+            platform: f("pf"),
             published_at: f("p"),
             fetched_at: f("f"),
         };
@@ -631,11 +648,14 @@ mod tests {
         assert!(compile_err("from:2026-13-01")
             .message
             .contains("not a date"));
-        assert!(compile_err("platform:weibo")
+        assert!(compile_err("source_type:报纸")
             .message
-            .contains("unknown field `platform:`"));
+            .contains("官方媒体/商业媒体/自媒体/社交平台"));
+        assert!(compile_err("weather:sunny")
+            .message
+            .contains("unknown field `weather:`"));
         assert!(compile(
-            &parse("since:24h from:2026-11-01 to:2026-11-07 risk:高 sentiment:负面").unwrap(),
+            &parse("since:24h from:2026-11-01 to:2026-11-07 risk:高 sentiment:负面 source_type:社交平台 platform:Weibo").unwrap(),
             &fields,
             &segmenter,
             Utc::now()

@@ -21,8 +21,69 @@ pub fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("valid offset")
 }
 
+/// Who publishes on a source: it weighs in the risk of what it says, and the desk
+/// filters and counts by it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceType {
+    #[serde(alias = "官方媒体")]
+    Official,
+    #[default]
+    #[serde(alias = "商业媒体")]
+    Commercial,
+    #[serde(alias = "自媒体")]
+    SelfMedia,
+    #[serde(alias = "社交平台")]
+    Social,
+}
+
+impl SourceType {
+    pub const ALL: [SourceType; 4] = [
+        SourceType::Official,
+        SourceType::Commercial,
+        SourceType::SelfMedia,
+        SourceType::Social,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceType::Official => "official",
+            SourceType::Commercial => "commercial",
+            SourceType::SelfMedia => "self_media",
+            SourceType::Social => "social",
+        }
+    }
+
+    /// 官方媒体 / 商业媒体 / 自媒体 / 社交平台.
+    pub fn zh(self) -> &'static str {
+        match self {
+            SourceType::Official => "官方媒体",
+            SourceType::Commercial => "商业媒体",
+            SourceType::SelfMedia => "自媒体",
+            SourceType::Social => "社交平台",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SourceType> {
+        SourceType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == text || t.zh() == text)
+    }
+}
+
+/// How far a social post travelled when it was collected.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Engagement {
+    #[serde(default)]
+    pub reposts: u64,
+    #[serde(default)]
+    pub comments: u64,
+    #[serde(default)]
+    pub likes: u64,
+}
+
 /// A page or post as the crawler collected it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct RawDocument {
     /// Stable for the same canonical URL: see [`doc_id`].
     pub id: String,
@@ -39,6 +100,16 @@ pub struct RawDocument {
     pub fetched_at: DateTime<Utc>,
     /// The character encoding the page was decoded from (e.g. `GBK`, `UTF-8`).
     pub charset: String,
+    #[serde(default)]
+    pub source_type: SourceType,
+    /// The platform of a social post (weibo, douyin, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The poster's region as the platform shows it (「IP属地」).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engagement: Option<Engagement>,
 }
 
 impl Message for RawDocument {
@@ -390,6 +461,7 @@ mod tests {
                 ),
                 fetched_at: Utc::now(),
                 charset: "GBK".into(),
+                ..Default::default()
             },
             analysis: Analysis {
                 topics: vec![TopicTag {

@@ -276,6 +276,34 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 
+    // The evidence (存证): each page as fetched, byte for byte (the GBK page too), served
+    // sandboxed.
+    let nishui = search(&desk, "title:溺水").await;
+    let gbk_hit = nishui["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["url"].as_str().unwrap().ends_with("1121-nishui.html"))
+        .unwrap()
+        .clone();
+    let response = reqwest::get(format!(
+        "{desk}/api/documents/{}/snapshot",
+        gbk_hit["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-security-policy"],
+        "sandbox; default-src 'none'"
+    );
+    let original = std::fs::read(repo().join("sample-site/news/2026/1121-nishui.html")).unwrap();
+    assert_eq!(response.bytes().await.unwrap().to_vec(), original);
+    let none = reqwest::get(format!("{desk}/api/documents/../snapshot"))
+        .await
+        .unwrap();
+    assert_ne!(none.status(), 200);
+
     // Ordinary news gets no school-safety topic.
     let taiji = search(&desk, "太极拳").await;
     assert_eq!(taiji["hits"][0]["topics"], serde_json::json!([]));

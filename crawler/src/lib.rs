@@ -332,6 +332,7 @@ impl Crawler {
             charset: decoded.charset.to_string(),
             source_type: source.config.source_type,
             platform: source.config.platform.clone(),
+            snapshot: Some(lz4_flex::compress_prepend_size(&page.body)),
             ..Default::default()
         })
     }

@@ -190,6 +190,33 @@ async fn health(State(index): State<SearchIndex>) -> Json<Health> {
     })
 }
 
+/// `GET /api/documents/{id}/snapshot`: the page as it was fetched (存证), even if its
+/// site has removed it. Crawled pages are hostile: the page is served sandboxed, with
+/// no script, style or request allowed, and never sniffed as anything else.
+async fn snapshot(
+    State(index): State<SearchIndex>,
+    Path(id): Path<String>,
+) -> Result<Response, DeskError> {
+    let missing = format!("no snapshot of document {id}");
+    let bytes = tokio::task::spawn_blocking(move || index.snapshot(&id))
+        .await
+        .map_err(|_| DeskError::Internal)?
+        .ok_or(DeskError::NotFound(missing))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html"),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'",
+            ),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (axum::http::header::REFERRER_POLICY, "no-referrer"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// `GET /api/documents/{id}`: the document with its analysis (every tag with the rule
 /// and the matched words and offsets) and its reprint cluster.
 async fn document(
@@ -251,6 +278,7 @@ pub fn app(index: SearchIndex) -> Router {
     Router::new()
         .route("/api/search", get(search))
         .route("/api/documents/{id}", get(document))
+        .route("/api/documents/{id}/snapshot", get(snapshot))
         .route("/api/clusters/{id}", get(cluster))
         .route("/api/health", get(health))
         .with_state(index)

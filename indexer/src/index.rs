@@ -544,10 +544,20 @@ impl SearchIndex {
             f.fetched_at,
             tantivy::DateTime::from_timestamp_secs(raw.fetched_at.timestamp()),
         );
-        tdoc.add_text(
-            f.document,
-            serde_json::to_string(doc).expect("documents serialize infallibly"),
-        );
+        // The evidence goes to its own file; the index keeps the document without it.
+        let stored_json = match &raw.snapshot {
+            Some(bytes) => {
+                self.store_snapshot(&raw.id, bytes).map_err(|e| {
+                    tantivy::TantivyError::InternalError(format!("snapshot of {}: {e}", raw.id))
+                })?;
+                let mut without = doc.clone();
+                without.document.snapshot = None;
+                serde_json::to_string(&without)
+            }
+            None => serde_json::to_string(doc),
+        }
+        .expect("documents serialize infallibly");
+        tdoc.add_text(f.document, stored_json);
         for print in &prints {
             tdoc.add_text(f.para, reprints::term_text(*print));
         }
@@ -578,6 +588,35 @@ impl SearchIndex {
             }
         }
         Ok(())
+    }
+
+    /// Where the page snapshots (存证) live: `snapshots/` beside the index folder, one
+    /// lz4 file per document in 256 subfolders.
+    fn snapshot_path(&self, id: &str) -> Option<PathBuf> {
+        let safe = id.len() >= 2 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        safe.then(|| {
+            self.path
+                .with_file_name("snapshots")
+                .join(&id[..2])
+                .join(format!("{id}.lz4"))
+        })
+    }
+
+    fn store_snapshot(&self, id: &str, compressed: &[u8]) -> std::io::Result<()> {
+        let Some(path) = self.snapshot_path(id) else {
+            return Ok(()); // not an id this index makes: nothing to keep
+        };
+        std::fs::create_dir_all(path.parent().expect("a folder"))?;
+        // Written whole then renamed, so a reader never sees half a file.
+        let partial = path.with_extension("lz4.partial");
+        std::fs::write(&partial, compressed)?;
+        std::fs::rename(&partial, &path)
+    }
+
+    /// The page as it was fetched, if a snapshot was kept.
+    pub fn snapshot(&self, id: &str) -> Option<Vec<u8>> {
+        let compressed = std::fs::read(self.snapshot_path(id)?).ok()?;
+        lz4_flex::decompress_size_prepended(&compressed).ok()
     }
 
     /// Makes the last commit visible to this process's searches.

@@ -110,6 +110,40 @@ pub struct RawDocument {
     pub ip_region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engagement: Option<Engagement>,
+    /// The page's bytes as fetched, lz4-compressed (base64 in JSON): the evidence (存证)
+    /// kept when the index stores the document, so a story deleted at its source can
+    /// still be shown. Not kept in the index's copy of the document.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "snapshot_bytes"
+    )]
+    pub snapshot: Option<Vec<u8>>,
+}
+
+/// Bytes as base64 text in JSON (a number per byte would be four times larger).
+mod snapshot_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(bytes) => {
+                s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| {
+            base64::engine::general_purpose::STANDARD
+                .decode(t)
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
+    }
 }
 
 impl Message for RawDocument {

@@ -465,28 +465,52 @@ fn status_route(
     analyzer: Option<Arc<LiveAnalyzer>>,
     kafka: Option<Arc<KafkaBus>>,
 ) -> axum::Router {
-    axum::Router::new().route(
-        "/api/status",
-        axum::routing::get(move || {
-            let (index, outbox, kafka) = (index.clone(), outbox.clone(), kafka.clone());
-            let rules = analyzer.as_ref().map(|a| a.status());
-            async move {
-                let status = tokio::task::spawn_blocking(move || {
-                    crate::status::collect(
-                        Some(index.num_docs()),
-                        outbox.as_deref(),
-                        rules,
-                        kafka.as_deref(),
-                    )
-                })
-                .await;
-                match status {
-                    Ok(status) => axum::Json(status).into_response(),
-                    Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    // The same facts as JSON for people and tools, and as Prometheus text for scrapers.
+    let collect = move || {
+        let (index, outbox, kafka) = (index.clone(), outbox.clone(), kafka.clone());
+        let rules = analyzer.as_ref().map(|a| a.status());
+        tokio::task::spawn_blocking(move || {
+            crate::status::collect(
+                Some(index.num_docs()),
+                outbox.as_deref(),
+                rules,
+                kafka.as_deref(),
+            )
+        })
+    };
+    let for_metrics = collect.clone();
+    axum::Router::new()
+        .route(
+            "/api/status",
+            axum::routing::get(move || {
+                let status = collect();
+                async move {
+                    match status.await {
+                        Ok(status) => axum::Json(status).into_response(),
+                        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    }
                 }
-            }
-        }),
-    )
+            }),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let status = for_metrics();
+                async move {
+                    match status.await {
+                        Ok(status) => (
+                            [(
+                                axum::http::header::CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8",
+                            )],
+                            status.prometheus(),
+                        )
+                            .into_response(),
+                        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    }
+                }
+            }),
+        )
 }
 
 /// Passes index commits on (to the alert evaluator) after marking their pages safe in

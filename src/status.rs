@@ -35,6 +35,70 @@ struct GroupLag {
     partitions: Vec<PartitionLag>,
 }
 
+impl Status {
+    /// The status in the Prometheus text format, for the bureau's monitoring.
+    pub fn prometheus(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let mut gauge = |name: &str, help: &str, value: Option<f64>| {
+            if let Some(value) = value {
+                let _ = writeln!(
+                    out,
+                    "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+                );
+            }
+        };
+        gauge(
+            "yuqing_documents",
+            "Documents in the index.",
+            self.documents.map(|n| n as f64),
+        );
+        gauge(
+            "yuqing_alerts_pending",
+            "Alert deliveries waiting in the outbox (retries included).",
+            self.alerts_pending.map(|n| n as f64),
+        );
+        gauge(
+            "yuqing_alerts_delivered",
+            "Alert deliveries a channel accepted.",
+            self.alerts_delivered.map(|n| n as f64),
+        );
+        if let Some(rules) = &self.analyzer_rules {
+            gauge(
+                "yuqing_analyzer_rules_version",
+                "Version of the analyzer rules in use (1 at start, one more per reload).",
+                Some(rules.version as f64),
+            );
+            gauge(
+                "yuqing_analyzer_rules_error",
+                "1 when the rule files on disk do not load (the last good version runs).",
+                Some(f64::from(u8::from(rules.error.is_some()))),
+            );
+        }
+        if let Some(kafka) = &self.kafka {
+            gauge(
+                "yuqing_kafka_reachable",
+                "1 when the Kafka brokers answer.",
+                Some(f64::from(u8::from(kafka.reachable))),
+            );
+            let _ = writeln!(
+                out,
+                "# HELP yuqing_kafka_lag Messages a consumer group has not processed yet.\n# TYPE yuqing_kafka_lag gauge"
+            );
+            for group in &kafka.groups {
+                for p in &group.partitions {
+                    let _ = writeln!(
+                        out,
+                        "yuqing_kafka_lag{{topic=\"{}\",group=\"{}\",partition=\"{}\"}} {}",
+                        group.topic, group.group, p.partition, p.lag
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
 fn kafka_status(bus: &KafkaBus) -> KafkaStatus {
     let topics = bus.topics();
     let mut groups = Vec::new();

@@ -37,6 +37,20 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         "revisits add nothing"
     );
 
+    let metrics = reqwest::get(format!("{desk}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!("\nyuqing_documents {}\n", SAMPLE_TITLES.len())),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\nyuqing_analyzer_rules_error 0\n"),
+        "{metrics}"
+    );
     let status: Value = get_json(format!("{desk}/api/status")).await;
     assert_eq!(status["documents"], SAMPLE_TITLES.len());
     assert_eq!(

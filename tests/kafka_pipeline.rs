@@ -147,6 +147,28 @@ async fn separate_processes_crawl_analyze_index_and_alert_through_kafka() {
     .await;
     assert_eq!(status["kafka"]["reachable"], true);
     assert_eq!(status["documents"], SAMPLE_TITLES.len());
+    // The same for the bureau's monitoring, per group and partition.
+    let metrics = reqwest::get(format!("{desk}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("\nyuqing_kafka_reachable 1\n"),
+        "{metrics}"
+    );
+    let lags: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("yuqing_kafka_lag{"))
+        .collect();
+    assert!(lags.len() >= 3, "{metrics}");
+    assert!(lags.iter().all(|l| l.ends_with(" 0")), "{metrics}");
+    assert!(
+        lags.iter()
+            .any(|l| l.contains("group=\"analyzer\"") && l.contains("partition=\"1\"")),
+        "{metrics}"
+    );
 
     // The work was shared: each analyzer analyzed some documents of its own partitions.
     let analyzed = |log: String| log.contains("kafka partitions assigned");

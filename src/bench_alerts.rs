@@ -193,6 +193,7 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
         commit_rx,
         alerts_out,
         false,
+        None,
     ));
     tokio::spawn(yuqing_indexer::run_stage(
         index,

@@ -319,10 +319,11 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             Consumer::new(&*bus, &topics.analyzed, "indexer", &topics.dead_letter)?;
         let alerts_out: Producer<Alert> = Producer::new(&*bus, &topics.alerts)?;
         let (commit_tx, commit_rx) = mpsc::channel(64);
-        // With the embedded bus a page is safe only once its document is committed.
-        let commit_rx = match (&link, &seen) {
-            (Link::Embedded(_), Some(seen)) => confirm_commits(seen.clone(), commit_rx),
-            _ => commit_rx,
+        // With the embedded bus a page is safe only once its document is committed and
+        // judged by the alert rules: a crash before that has it fetched again.
+        let judged = match (&link, &seen) {
+            (Link::Embedded(_), Some(seen)) => Some(confirm_judged(seen.clone())),
+            _ => None,
         };
         let outbox = outbox.clone().expect("opened for the evaluator");
         stages.push(spawn_stage(
@@ -334,6 +335,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
                 commit_rx,
                 alerts_out,
                 matches!(link, Link::Embedded(_)),
+                judged,
             ),
         ));
         stages.push(spawn_stage(
@@ -513,30 +515,22 @@ fn status_route(
         )
 }
 
-/// Passes index commits on (to the alert evaluator) after marking their pages safe in
-/// the crawler's seen-store.
-fn confirm_commits(
-    seen: Arc<SeenStore>,
-    mut commits: mpsc::Receiver<Committed>,
-) -> mpsc::Receiver<Committed> {
-    let (tx, rx) = mpsc::channel(64);
+/// Marks the pages of each judged commit safe in the crawler's seen-store.
+fn confirm_judged(seen: Arc<SeenStore>) -> mpsc::Sender<Committed> {
+    let (tx, mut judged) = mpsc::channel::<Committed>(64);
     tokio::spawn(async move {
-        while let Some(committed) = commits.recv().await {
+        while let Some(committed) = judged.recv().await {
             let seen = seen.clone();
-            let ids = committed.ids.clone();
-            match tokio::task::spawn_blocking(move || seen.confirm(&ids)).await {
+            match tokio::task::spawn_blocking(move || seen.confirm(&committed.ids)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
                     tracing::error!(%error, "seen-store: cannot confirm indexed pages; they will be refetched")
                 }
                 Err(panic) => tracing::error!(%panic, "seen-store confirmation panicked"),
             }
-            if tx.send(committed).await.is_err() {
-                break;
-            }
         }
     });
-    rx
+    tx
 }
 
 /// Appends every dead letter to a JSON-lines file in the data directory: nothing that

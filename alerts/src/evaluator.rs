@@ -502,7 +502,8 @@ fn aggregate_alert(
 /// Judges each commit's documents against the rules and publishes new alerts, and sends
 /// digests and quiet-hour summaries when they are due. With `replay_unstored` (the
 /// embedded bus, which keeps nothing through a crash) it first publishes again the
-/// alerts raised before a crash that the notifier never stored.
+/// alerts raised before a crash that the notifier never stored. Each commit, once
+/// judged, is passed to `judged` (the crawler's seen-store confirms its pages then).
 pub async fn run_evaluator(
     index: SearchIndex,
     book: Arc<RuleBook>,
@@ -510,6 +511,7 @@ pub async fn run_evaluator(
     mut commits: mpsc::Receiver<Committed>,
     output: Producer<Alert>,
     replay_unstored: bool,
+    judged: Option<mpsc::Sender<Committed>>,
 ) -> Result<(), AlertError> {
     let evaluator = Evaluator::new(index, book, outbox, output);
     if replay_unstored {
@@ -521,6 +523,11 @@ pub async fn run_evaluator(
             committed = commits.recv() => {
                 let Some(committed) = committed else { break };
                 evaluator.on_commit(&committed, Utc::now()).await?;
+                // Only now may the pages count as done: a crash before this point has
+                // them fetched, indexed and judged again.
+                if let Some(judged) = &judged {
+                    let _ = judged.send(committed).await;
+                }
             }
             _ = tick.tick() => evaluator.on_tick(Utc::now()).await?,
         }

@@ -12,6 +12,7 @@ mod guard;
 pub mod import;
 mod robots;
 mod seen;
+pub mod sitemap;
 mod source;
 
 pub use decode::{decode, Decoded};
@@ -190,13 +191,20 @@ impl Crawler {
             });
         }
         let text = decode(&page.body, page.content_type.as_deref()).text;
-        let candidates =
+        let mut candidates =
             source
                 .candidates(&page.url, &text)
                 .map_err(|message| CrawlError::Content {
                     url: page.url.to_string(),
                     message,
                 })?;
+        if source.config.kind == SourceKind::Sitemap {
+            candidates.extend(self.child_sitemaps(&fetcher, source, &text).await);
+            candidates.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+            let mut seen = std::collections::HashSet::new();
+            candidates.retain(|c| seen.insert(c.url.clone()));
+            candidates.truncate(source.config.max_articles);
+        }
         let mut report = VisitReport {
             links: candidates.len(),
             ..VisitReport::default()
@@ -253,6 +261,44 @@ impl Crawler {
                 .store_validators(source.url.as_str(), &page.validators)?;
         }
         Ok(report)
+    }
+
+    /// The pages of the sitemaps a sitemap index lists: the most recently modified few
+    /// (an index can list a sitemap per month for years). A child that fails is logged;
+    /// the others still count.
+    async fn child_sitemaps(
+        &self,
+        fetcher: &Fetcher,
+        source: &Source,
+        index: &str,
+    ) -> Vec<Candidate> {
+        const CHILD_SITEMAPS: usize = 5;
+        let Ok(map) = sitemap::parse(index) else {
+            return Vec::new();
+        };
+        let mut children = map.sitemaps;
+        children.sort_by(|a, b| b.time.cmp(&a.time));
+        let mut found = Vec::new();
+        for child in children.into_iter().take(CHILD_SITEMAPS) {
+            let Ok(url) = url::Url::parse(&child.loc) else {
+                continue;
+            };
+            let page = match fetcher.get(&url).await {
+                Ok(page) => page,
+                Err(error) => {
+                    tracing::warn!(source = source.name(), %error, "sitemap not read");
+                    continue;
+                }
+            };
+            let text = decode(&page.body, page.content_type.as_deref()).text;
+            match sitemap::parse(&text) {
+                Ok(map) => found.extend(source.sitemap_candidates(&map)),
+                Err(error) => {
+                    tracing::warn!(source = source.name(), url = %url, %error, "sitemap not read")
+                }
+            }
+        }
+        found
     }
 
     /// Reads an import source's files and hands on what was not imported before.

@@ -15,6 +15,8 @@ pub enum SourceKind {
     Feed,
     /// A news listing page whose links lead to articles.
     Listing,
+    /// A sitemap (or news sitemap) of article pages, or a sitemap index of sitemaps.
+    Sitemap,
     /// A JSONL export or a folder of exports and saved pages (`path`), read each visit;
     /// what was imported before is not imported again.
     Import,
@@ -121,10 +123,11 @@ impl SourceConfig {
                 url.scheme()
             ));
         }
-        if self.kind == SourceKind::Feed
-            && (self.link_selector.is_some() || self.link_pattern.is_some())
-        {
-            return Err("link_selector and link_pattern apply to listing sources only".into());
+        if self.kind != SourceKind::Listing && self.link_selector.is_some() {
+            return Err("link_selector applies to listing sources only".into());
+        }
+        if self.kind == SourceKind::Feed && self.link_pattern.is_some() {
+            return Err("link_pattern applies to listing and sitemap sources only".into());
         }
         let link_selector = Selector::parse(self.link_selector.as_deref().unwrap_or("a[href]"))
             .map_err(|e| format!("link_selector: {e}"))?;
@@ -168,12 +171,37 @@ impl Source {
         let mut found = match self.config.kind {
             SourceKind::Feed => feed_candidates(page_url, text)?,
             SourceKind::Listing => self.listing_candidates(page_url, text),
+            SourceKind::Sitemap => self.sitemap_candidates(&crate::sitemap::parse(text)?),
             SourceKind::Import => Vec::new(),
         };
         let mut seen = std::collections::HashSet::new();
         found.retain(|c| seen.insert(c.url.clone()));
         found.truncate(self.config.max_articles);
         Ok(found)
+    }
+
+    /// The pages a parsed sitemap lists that this source follows, newest first (a
+    /// sitemap can list years of pages; `max_articles` keeps the recent ones).
+    pub fn sitemap_candidates(&self, sitemap: &crate::sitemap::Sitemap) -> Vec<Candidate> {
+        let mut pages: Vec<Candidate> = sitemap
+            .pages
+            .iter()
+            .filter_map(|entry| {
+                let url = Url::parse(&entry.loc).ok()?;
+                let followed = self.guard.check_url(&url).is_ok()
+                    && self
+                        .link_pattern
+                        .as_ref()
+                        .is_none_or(|pattern| pattern.is_match(url.as_str()));
+                followed.then(|| Candidate {
+                    url,
+                    title: entry.title.clone(),
+                    published_at: entry.time,
+                })
+            })
+            .collect();
+        pages.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+        pages
     }
 
     fn listing_candidates(&self, page_url: &Url, html: &str) -> Vec<Candidate> {
@@ -276,7 +304,7 @@ mod tests {
         let err =
             source("name = \"x\"\nkind = \"feed\"\nurl = \"file:///etc/passwd\"").unwrap_err();
         assert!(err.contains("only http and https"), "{err}");
-        let err = source("name = \"x\"\nkind = \"sitemap\"\nurl = \"http://a.cn\"").unwrap_err();
+        let err = source("name = \"x\"\nkind = \"atlas\"\nurl = \"http://a.cn\"").unwrap_err();
         assert!(err.contains("unknown variant `sitemap`"), "{err}");
     }
 }

@@ -79,15 +79,11 @@ pub fn parse(xml: &str) -> Result<Sitemap, String> {
                     }
                 }
             }
-            Event::Text(t) => {
-                if field.is_some() {
-                    text.push_str(&t.decode().map_err(|e| format!("not a sitemap: {e}"))?);
-                }
+            Event::Text(t) if field.is_some() => {
+                text.push_str(&t.decode().map_err(|e| format!("not a sitemap: {e}"))?);
             }
-            Event::CData(t) => {
-                if field.is_some() {
-                    text.push_str(&String::from_utf8_lossy(&t));
-                }
+            Event::CData(t) if field.is_some() => {
+                text.push_str(&String::from_utf8_lossy(&t));
             }
             Event::GeneralRef(r) => {
                 let name = r.decode().map_err(|e| format!("not a sitemap: {e}"))?;

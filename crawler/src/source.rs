@@ -305,6 +305,6 @@ mod tests {
             source("name = \"x\"\nkind = \"feed\"\nurl = \"file:///etc/passwd\"").unwrap_err();
         assert!(err.contains("only http and https"), "{err}");
         let err = source("name = \"x\"\nkind = \"atlas\"\nurl = \"http://a.cn\"").unwrap_err();
-        assert!(err.contains("unknown variant `sitemap`"), "{err}");
+        assert!(err.contains("unknown variant `atlas`"), "{err}");
     }
 }

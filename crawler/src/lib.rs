@@ -200,7 +200,7 @@ impl Crawler {
                 })?;
         if source.config.kind == SourceKind::Sitemap {
             candidates.extend(self.child_sitemaps(&fetcher, source, &text).await);
-            candidates.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+            candidates.sort_by_key(|c| std::cmp::Reverse(c.published_at));
             let mut seen = std::collections::HashSet::new();
             candidates.retain(|c| seen.insert(c.url.clone()));
             candidates.truncate(source.config.max_articles);
@@ -277,7 +277,7 @@ impl Crawler {
             return Vec::new();
         };
         let mut children = map.sitemaps;
-        children.sort_by(|a, b| b.time.cmp(&a.time));
+        children.sort_by_key(|c| std::cmp::Reverse(c.time));
         let mut found = Vec::new();
         for child in children.into_iter().take(CHILD_SITEMAPS) {
             let Ok(url) = url::Url::parse(&child.loc) else {

@@ -200,7 +200,7 @@ impl Source {
                 })
             })
             .collect();
-        pages.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+        pages.sort_by_key(|c| std::cmp::Reverse(c.published_at));
         pages
     }
 

@@ -513,16 +513,36 @@ pub async fn run_evaluator(
     replay_unstored: bool,
     judged: Option<mpsc::Sender<Committed>>,
 ) -> Result<(), AlertError> {
-    let evaluator = Evaluator::new(index, book, outbox, output);
+    let evaluator = Evaluator::new(index, book, outbox.clone(), output);
     if replay_unstored {
         evaluator.replay_unstored().await?;
+    }
+    // Documents a crash left unjudged are judged first (alerts are raised once per rule
+    // and story, so judging one twice changes nothing).
+    let unjudged = outbox.unjudged()?;
+    if !unjudged.is_empty() {
+        tracing::info!(
+            documents = unjudged.len(),
+            "judging documents a crash left unjudged"
+        );
+        for chunk in unjudged.chunks(1000) {
+            evaluator
+                .on_commit(&Committed::new(chunk.to_vec()), Utc::now())
+                .await?;
+            outbox.forget_unjudged(chunk)?;
+        }
     }
     let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {
             committed = commits.recv() => {
-                let Some(committed) = committed else { break };
+                let Some(mut committed) = committed else { break };
+                outbox.remember_unjudged(&committed.ids)?;
+                if let Some(stored) = committed.stored.take() {
+                    let _ = stored.send(());
+                }
                 evaluator.on_commit(&committed, Utc::now()).await?;
+                outbox.forget_unjudged(&committed.ids)?;
                 // Only now may the pages count as done: a crash before this point has
                 // them fetched, indexed and judged again.
                 if let Some(judged) = &judged {

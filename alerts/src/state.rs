@@ -18,6 +18,9 @@ CREATE TABLE IF NOT EXISTS alert_story_state (
     step INTEGER NOT NULL,
     PRIMARY KEY (rule, cluster)
 );
+CREATE TABLE IF NOT EXISTS alert_unjudged (
+    doc_id TEXT PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS alert_escalation (
     alert_id TEXT PRIMARY KEY,
     rule TEXT NOT NULL,
@@ -95,6 +98,36 @@ impl Outbox {
             params![rule, cluster, step as i64],
         )?;
         Ok(())
+    }
+
+    /// Notes a commit's documents as not yet judged by the rules (in one transaction).
+    pub fn remember_unjudged(&self, ids: &[String]) -> rusqlite::Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        for id in ids {
+            tx.execute(
+                "INSERT OR IGNORE INTO alert_unjudged (doc_id) VALUES (?1)",
+                [id],
+            )?;
+        }
+        tx.commit()
+    }
+
+    pub fn forget_unjudged(&self, ids: &[String]) -> rusqlite::Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        for id in ids {
+            tx.execute("DELETE FROM alert_unjudged WHERE doc_id = ?1", [id])?;
+        }
+        tx.commit()
+    }
+
+    /// Documents a crash left unjudged.
+    pub fn unjudged(&self) -> rusqlite::Result<Vec<String>> {
+        let db = self.db();
+        let mut statement = db.prepare("SELECT doc_id FROM alert_unjudged")?;
+        let rows = statement.query_map([], |r| r.get(0))?;
+        rows.collect()
     }
 
     /// Remembers to escalate a 高 alert at `due` unless it is acknowledged by then.

@@ -60,6 +60,21 @@ impl World {
         }
     }
 
+    /// Indexes documents and returns their ids, without judging them.
+    fn index_only(&mut self, docs: &[(&str, &str, &str, &str, DateTime<Utc>)]) -> Vec<String> {
+        let mut writer = self.index.writer(15 * 1024 * 1024).unwrap();
+        let mut ids = Vec::new();
+        for (url, source, title, body, fetched_at) in docs {
+            let doc = document(url, source, title, body, *fetched_at);
+            ids.push(doc.document.id.clone());
+            self.index.upsert(&writer, &doc, &mut self.pending).unwrap();
+        }
+        writer.commit().unwrap();
+        self.index.reload().unwrap();
+        self.pending = PendingPrints::default();
+        ids
+    }
+
     /// Indexes documents (url, source, title, body, fetched at) and judges the commit.
     async fn commit(
         &mut self,
@@ -77,7 +92,7 @@ impl World {
         self.index.reload().unwrap();
         self.pending = PendingPrints::default();
         self.evaluator
-            .on_commit(&Committed { ids }, now)
+            .on_commit(&Committed::new(ids), now)
             .await
             .unwrap();
     }
@@ -510,4 +525,37 @@ async fn pupils_names_are_masked_in_the_alert() {
         "{}",
         raised[0].snippet
     );
+}
+
+/// The evaluator stored a commit's ids (so the indexer let the bus forget them) and then
+/// the process died before judging them: the next start judges them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_a_crash_left_unjudged_are_judged_at_the_next_start() {
+    let rules = vec![rule("name = \"溺水\"\nquery = \"溺水\"\n")];
+    let mut world = World::new(rules.clone());
+    let now = at("2026-11-29T10:00:00+08:00");
+    let ids = world.index_only(&[("http://a.example/u1", "甲", "溺水事件", &story(61), now)]);
+    world.outbox.remember_unjudged(&ids).unwrap();
+    assert!(world.raised().await.is_empty());
+
+    // The next start, with no new commits at all.
+    let bus = EmbeddedBus::new(100);
+    let output: Producer<Alert> = Producer::new(&bus, "alerts").unwrap();
+    let mut alerts: Consumer<Alert> = Consumer::new(&bus, "alerts", "test", "dead").unwrap();
+    let (commits_tx, commits) = tokio::sync::mpsc::channel(1);
+    drop(commits_tx);
+    yuqing_alerts::run_evaluator(
+        world.index.clone(),
+        RuleBook::fixed(rules),
+        world.outbox.clone(),
+        commits,
+        output,
+        false,
+        None,
+    )
+    .await
+    .unwrap();
+    let raised = alerts.recv().await.unwrap().unwrap().message;
+    assert_eq!(raised.title, "溺水事件");
+    assert!(world.outbox.unjudged().unwrap().is_empty(), "judged once");
 }

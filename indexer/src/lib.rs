@@ -60,10 +60,24 @@ impl Default for IndexerConfig {
 }
 
 /// The documents one index commit made searchable.
-#[derive(Debug, Clone)]
+#[derive(Debug, Default)]
 pub struct Committed {
     pub ids: Vec<String>,
+    /// Answered once the receiver (the alert evaluator) has stored the ids durably: only
+    /// then does the indexer let the bus forget the documents, so a crash in between has
+    /// them delivered, indexed and judged again.
+    pub stored: Option<tokio::sync::oneshot::Sender<()>>,
 }
+
+impl Committed {
+    pub fn new(ids: Vec<String>) -> Self {
+        Committed { ids, stored: None }
+    }
+}
+
+/// How long the indexer waits for the evaluator to store a commit's ids before it lets
+/// the bus forget the documents anyway (a stuck evaluator must not stop indexing).
+const HANDOFF_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
@@ -129,6 +143,23 @@ pub async fn run_stage(
         if !pending.is_empty() && (ended || due || pending.len() >= config.commit_max_docs) {
             tokio::task::block_in_place(|| writer.commit()).map_err(StageError::Commit)?;
             index.reload().map_err(StageError::Commit)?;
+            // The evaluator stores the ids before the bus may forget the documents.
+            let ids = std::mem::take(&mut pending_ids);
+            let (stored, handed_over) = tokio::sync::oneshot::channel();
+            let committed = Committed {
+                ids,
+                stored: Some(stored),
+            };
+            if on_commit.send(committed).await.is_ok() {
+                if tokio::time::timeout(HANDOFF_WAIT, handed_over)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the alert evaluator did not take the commit in time");
+                }
+            } else {
+                tracing::debug!("no alert evaluator listening for commits");
+            }
             for delivery in &pending {
                 input.commit(delivery).await?;
             }
@@ -138,14 +169,9 @@ pub async fn run_stage(
                 total = index.num_docs(),
                 "index commit"
             );
-            let ids = std::mem::take(&mut pending_ids);
             pending.clear();
             pending_prints.clear();
             deadline = None;
-            // The alert evaluator may lag or be absent; a commit is never held back for it.
-            if on_commit.send(Committed { ids }).await.is_err() {
-                tracing::debug!("no alert evaluator listening for commits");
-            }
         } else if pending.is_empty() {
             deadline = None;
         }

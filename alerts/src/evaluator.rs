@@ -532,15 +532,32 @@ pub async fn run_evaluator(
             outbox.forget_unjudged(chunk)?;
         }
     }
+    // Taking a commit (storing its ids) is apart from judging it: the indexer waits only
+    // for the ids to be stored, never for the rules (which may wait on a slow bus).
+    let (queue_tx, mut queue) = mpsc::unbounded_channel::<Committed>();
+    let intake_store = outbox.clone();
+    tokio::spawn(async move {
+        while let Some(mut committed) = commits.recv().await {
+            let (store, ids) = (intake_store.clone(), committed.ids.clone());
+            match tokio::task::spawn_blocking(move || store.remember_unjudged(&ids)).await {
+                Ok(Ok(())) => {
+                    if let Some(stored) = committed.stored.take() {
+                        let _ = stored.send(());
+                    }
+                }
+                Ok(Err(error)) => tracing::error!(%error, "cannot note a commit as unjudged"),
+                Err(panic) => tracing::error!(%panic, "noting a commit as unjudged panicked"),
+            }
+            if queue_tx.send(committed).is_err() {
+                break;
+            }
+        }
+    });
     let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {
-            committed = commits.recv() => {
-                let Some(mut committed) = committed else { break };
-                outbox.remember_unjudged(&committed.ids)?;
-                if let Some(stored) = committed.stored.take() {
-                    let _ = stored.send(());
-                }
+            committed = queue.recv() => {
+                let Some(committed) = committed else { break };
                 evaluator.on_commit(&committed, Utc::now()).await?;
                 outbox.forget_unjudged(&committed.ids)?;
                 // Only now may the pages count as done: a crash before this point has

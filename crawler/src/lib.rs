@@ -124,6 +124,9 @@ pub struct Crawler {
     /// its index commit (embedded bus), which the wiring then reports to the seen-store.
     handoff_is_durable: bool,
     request_delay: Duration,
+    /// When each host may next be asked for an article: sources on one host share its
+    /// pace, so two listings of one site do not double the load on it.
+    host_pace: Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
 impl Crawler {
@@ -141,6 +144,7 @@ impl Crawler {
             output,
             handoff_is_durable,
             request_delay: Duration::from_millis(settings.request_delay_ms),
+            host_pace: Mutex::new(HashMap::new()),
         })
     }
 
@@ -159,6 +163,23 @@ impl Crawler {
         })?;
         fetchers.insert(source.name().to_string(), fetcher.clone());
         Ok(fetcher)
+    }
+
+    /// Waits for the host's next turn: one article request per `delay` per host,
+    /// whichever source asks.
+    async fn host_turn(&self, url: &url::Url, delay: Duration) {
+        if delay.is_zero() {
+            return;
+        }
+        let host = url.host_str().unwrap_or_default().to_string();
+        let turn = {
+            let mut pace = self.host_pace.lock().expect("host pace lock poisoned");
+            let now = tokio::time::Instant::now();
+            let turn = pace.get(&host).copied().filter(|t| *t > now).unwrap_or(now);
+            pace.insert(host, turn + delay);
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
     }
 
     /// Visits a source once: fetches its page, then every article link not seen before.
@@ -235,7 +256,7 @@ impl Crawler {
                 report.blocked += 1;
                 continue;
             }
-            tokio::time::sleep(delay).await;
+            self.host_turn(&candidate.url, delay).await;
             match self.collect(&fetcher, source, &candidate, &canonical).await {
                 Ok(document) => {
                     self.output.send(&document).await?;

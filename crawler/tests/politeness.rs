@@ -1,0 +1,74 @@
+//! Two sources on one site share its pace: their article requests, made at the same
+//! time, reach the site one `request_delay_ms` apart, not two at a time.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use yuqing_bus::{Consumer, EmbeddedBus, Producer};
+use yuqing_crawler::{Crawler, CrawlerSettings, SeenStore, SourceConfig};
+use yuqing_model::RawDocument;
+
+type Requests = Arc<Mutex<Vec<Instant>>>;
+
+async fn page(State(requests): State<Requests>, Path(name): Path<String>) -> Response {
+    if name == "robots.txt" {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    if let Some(list) = name.strip_prefix("list-") {
+        let links: String = (0..3)
+            .map(|k| format!("<li><a href=\"/a-{list}-{k}\">文章{k}</a></li>"))
+            .collect();
+        return Html(format!("<ul class=\"list\">{links}</ul>")).into_response();
+    }
+    requests.lock().unwrap().push(Instant::now());
+    Html(format!(
+        "<html><body><h1>{name}</h1><div><p>{name}：学校开展安全教育活动，这一段正文足够长，可以被识别为文章内容。</p></div></body></html>"
+    ))
+    .into_response()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_on_one_host_share_its_pace() {
+    let requests: Requests = Arc::default();
+    let app = Router::new()
+        .route("/{name}", get(page))
+        .with_state(requests.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::new(100);
+    let _raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
+    let settings = CrawlerSettings {
+        request_delay_ms: 150,
+        ..CrawlerSettings::default()
+    };
+    let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
+    let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
+    let source = |list: &str| {
+        toml::from_str::<SourceConfig>(&format!(
+            "name = \"{list}\"\nkind = \"listing\"\nurl = \"{base}/list-{list}\"\nlink_selector = \".list a\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
+        ))
+        .unwrap()
+        .build("")
+        .unwrap()
+    };
+    let (one, two) = (source("one"), source("two"));
+    let (a, b) = tokio::join!(crawler.visit(&one), crawler.visit(&two));
+    assert_eq!((a.unwrap().collected, b.unwrap().collected), (3, 3));
+    let mut times = requests.lock().unwrap().clone();
+    times.sort();
+    assert_eq!(times.len(), 6);
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(140),
+            "two article requests {gap:?} apart"
+        );
+    }
+}

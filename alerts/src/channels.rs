@@ -58,6 +58,23 @@ pub enum ChannelKind {
 }
 
 impl ChannelConfig {
+    /// A channel with nothing but its name, kind and address set.
+    pub fn new(name: &str, kind: ChannelKind, url: Url) -> Self {
+        ChannelConfig {
+            name: name.to_string(),
+            kind,
+            url,
+            secret: None,
+            secret_env: None,
+            username: None,
+            from: None,
+            to: Vec::new(),
+            ca_file: None,
+            districts: Vec::new(),
+            offices: Vec::new(),
+        }
+    }
+
     /// Whether the channel is the contact for a story in these districts or of these
     /// offices' schools.
     pub fn covers(&self, districts: &[String], offices: &[String]) -> bool {
@@ -268,18 +285,10 @@ mod tests {
     use super::*;
 
     fn channel(kind: ChannelKind, secret: Option<&str>) -> ChannelConfig {
+        let url = Url::parse("http://127.0.0.1:9/robot/send?access_token=t").unwrap();
         ChannelConfig {
-            name: "值班群".into(),
-            kind,
-            url: Url::parse("http://127.0.0.1:9/robot/send?access_token=t").unwrap(),
             secret: secret.map(str::to_string),
-            secret_env: None,
-            username: None,
-            from: None,
-            to: vec![],
-            ca_file: None,
-            districts: vec![],
-            offices: vec![],
+            ..ChannelConfig::new("值班群", kind, url)
         }
     }
 

@@ -313,20 +313,9 @@ impl Notifier {
                 // A rule's plain `webhook = "…"` is an unsigned webhook channel.
                 let legacy;
                 let channel = if name == WEBHOOK_CHANNEL {
-                    legacy = ChannelConfig {
-                        name: pending.target.clone(),
-                        kind: ChannelKind::Webhook,
-                        url: url::Url::parse(&pending.target)
-                            .map_err(|e| format!("{}: {e}", pending.target))?,
-                        secret: None,
-                        secret_env: None,
-                        username: None,
-                        from: None,
-                        to: vec![],
-                        ca_file: None,
-                        districts: vec![],
-                        offices: vec![],
-                    };
+                    let url = url::Url::parse(&pending.target)
+                        .map_err(|e| format!("{}: {e}", pending.target))?;
+                    legacy = ChannelConfig::new(&pending.target, ChannelKind::Webhook, url);
                     &legacy
                 } else {
                     // Routed, escalated and named deliveries all keep the channel's

@@ -75,11 +75,7 @@ async fn alerts_are_mailed_once_over_starttls_with_login_through_a_busy_server()
         return;
     };
     let channel = |name: &str, password: &str| ChannelConfig {
-        name: name.into(),
-        kind: ChannelKind::Email,
-        url: format!("smtp://127.0.0.1:{}", server.port).parse().unwrap(),
         secret: Some(password.into()),
-        secret_env: None,
         username: Some("duty@example.gov.cn".into()),
         from: Some("舆情监测 <yuqing@example.gov.cn>".into()),
         to: vec![
@@ -87,8 +83,11 @@ async fn alerts_are_mailed_once_over_starttls_with_login_through_a_busy_server()
             "leader@example.gov.cn".into(),
         ],
         ca_file: Some(workdir.path().join("ca.pem")),
-        districts: vec![],
-        offices: vec![],
+        ..ChannelConfig::new(
+            name,
+            ChannelKind::Email,
+            format!("smtp://127.0.0.1:{}", server.port).parse().unwrap(),
+        )
     };
     let dir = tempfile::tempdir().unwrap();
     let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite")).unwrap());

@@ -81,16 +81,7 @@ impl World {
         docs: &[(&str, &str, &str, &str, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) {
-        let mut writer = self.index.writer(15 * 1024 * 1024).unwrap();
-        let mut ids = Vec::new();
-        for (url, source, title, body, fetched_at) in docs {
-            let doc = document(url, source, title, body, *fetched_at);
-            ids.push(doc.document.id.clone());
-            self.index.upsert(&writer, &doc, &mut self.pending).unwrap();
-        }
-        writer.commit().unwrap();
-        self.index.reload().unwrap();
-        self.pending = PendingPrints::default();
+        let ids = self.index_only(docs);
         self.evaluator
             .on_commit(&Committed::new(ids), now)
             .await

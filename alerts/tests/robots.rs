@@ -84,50 +84,28 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
 
     let dir = tempfile::tempdir().unwrap();
     let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite")).unwrap());
+    let signed = |name: &str, kind, url: String| ChannelConfig {
+        secret: Some(SECRET.into()),
+        ..ChannelConfig::new(name, kind, url.parse().unwrap())
+    };
     let channels = vec![
-        ChannelConfig {
-            name: "钉钉值班群".into(),
-            kind: ChannelKind::Dingtalk,
-            url: format!("{base}/robot/send?access_token=abc")
+        signed(
+            "钉钉值班群",
+            ChannelKind::Dingtalk,
+            format!("{base}/robot/send?access_token=abc"),
+        ),
+        ChannelConfig::new(
+            "企业微信值班群",
+            ChannelKind::Wecom,
+            format!("{base}/cgi-bin/webhook/send?key=k")
                 .parse()
                 .unwrap(),
-            secret: Some(SECRET.into()),
-            secret_env: None,
-            username: None,
-            from: None,
-            to: vec![],
-            ca_file: None,
-            districts: vec![],
-            offices: vec![],
-        },
-        ChannelConfig {
-            name: "企业微信值班群".into(),
-            kind: ChannelKind::Wecom,
-            url: format!("{base}/cgi-bin/webhook/send?key=k")
-                .parse()
-                .unwrap(),
-            secret: None,
-            secret_env: None,
-            username: None,
-            from: None,
-            to: vec![],
-            ca_file: None,
-            districts: vec![],
-            offices: vec![],
-        },
-        ChannelConfig {
-            name: "飞书值班群".into(),
-            kind: ChannelKind::Feishu,
-            url: format!("{base}/open-apis/bot/v2/hook/t").parse().unwrap(),
-            secret: Some(SECRET.into()),
-            secret_env: None,
-            username: None,
-            from: None,
-            to: vec![],
-            ca_file: None,
-            districts: vec![],
-            offices: vec![],
-        },
+        ),
+        signed(
+            "飞书值班群",
+            ChannelKind::Feishu,
+            format!("{base}/open-apis/bot/v2/hook/t"),
+        ),
     ];
     let rule: AlertRule = toml::from_str(
         "name = \"溺水预警\"\nquery = \"topic:防溺水\"\nchannels = [\"钉钉值班群\", \"企业微信值班群\", \"飞书值班群\"]\n",

@@ -23,18 +23,10 @@ async fn hook(
 }
 
 fn webhook(name: &str, base: &str, path: &str, districts: &[&str]) -> ChannelConfig {
+    let url = format!("{base}/{path}").parse().unwrap();
     ChannelConfig {
-        name: name.into(),
-        kind: ChannelKind::Webhook,
-        url: format!("{base}/{path}").parse().unwrap(),
-        secret: None,
-        secret_env: None,
-        username: None,
-        from: None,
-        to: vec![],
-        ca_file: None,
         districts: districts.iter().map(|d| d.to_string()).collect(),
-        offices: vec![],
+        ..ChannelConfig::new(name, ChannelKind::Webhook, url)
     }
 }
 

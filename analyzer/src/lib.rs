@@ -16,7 +16,7 @@ mod topics;
 
 pub use places::{Gazetteer, SchoolRegistry};
 pub use reload::{LiveAnalyzer, ReloadStatus};
-pub use risk::{assess as assess_risk, RiskInputs, DEFAULT_SOURCE_WEIGHT};
+pub use risk::{assess as assess_risk, RiskInputs, DEFAULT_SOURCE_WEIGHTS};
 use segmented::Segmented;
 pub use segmented::Vocabulary;
 pub use sentiment::Lexicon;
@@ -60,9 +60,6 @@ pub struct AnalyzerConfig {
 fn default_reload_secs() -> u64 {
     2
 }
-
-/// Default risk weights, in [`SourceType::ALL`] order.
-const DEFAULT_SOURCE_WEIGHTS: [f32; 4] = [0.4, 0.6, 0.8, 1.0];
 
 impl AnalyzerConfig {
     /// The risk weight of each source type, in [`SourceType::ALL`] order; an unknown type

@@ -22,8 +22,9 @@ pub const SOURCE_WEIGHT: f32 = 0.10;
 pub const SPREAD_WEIGHT: f32 = 0.10;
 pub const HIGH_FROM: f32 = 0.60;
 pub const MEDIUM_FROM: f32 = 0.45;
-/// Source weight of a text whose source is not known (tests, `yuqing analyze`).
-pub const DEFAULT_SOURCE_WEIGHT: f32 = 0.6;
+/// Default source weights, in [`yuqing_model::SourceType::ALL`] order (官方媒体,
+/// 商业媒体, 自媒体, 社交平台); `[analyzer.source_weights]` overrides them.
+pub const DEFAULT_SOURCE_WEIGHTS: [f32; 4] = [0.4, 0.6, 0.8, 1.0];
 
 /// The inputs of a risk assessment.
 pub struct RiskInputs<'a> {
@@ -90,7 +91,7 @@ mod tests {
         assess(&RiskInputs {
             gravest_topic: topic,
             sentiment: &sentiment(score),
-            source_weight: DEFAULT_SOURCE_WEIGHT,
+            source_weight: DEFAULT_SOURCE_WEIGHTS[1],
             reprints: 0,
         })
         .level

@@ -337,7 +337,7 @@ impl SchoolRegistry {
                     && next != Some('生') // 小学生, 中学生, 大学生 are pupils
                     && !known_spans.iter().any(|&(s, e)| start < e && shape_end > s);
                 if is_name {
-                    let char_start = text[..start].chars().count();
+                    let char_start = doc.char_offset(field, start);
                     let matched = TermMatch {
                         term: name.to_string(),
                         field,
@@ -434,6 +434,9 @@ office = "温县教育局"
         assert_eq!(schools[0].district.as_deref(), Some("温县"));
         assert_eq!(schools[0].office.as_deref(), Some("温县教育局"));
         assert_eq!(schools[1].matches[0].start, 1);
+        // Offsets are in characters, wherever the name starts inside a word.
+        let kindergarten = &schools[2].matches[0];
+        assert_eq!((kindergarten.start, kindergarten.end), (34, 42));
     }
 
     #[test]

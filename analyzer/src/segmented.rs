@@ -115,6 +115,21 @@ impl<'a> Segmented<'a> {
         }
     }
 
+    /// The character offset of byte offset `byte` in the field's text, found from the
+    /// words' offsets instead of counting characters from the start of the text.
+    pub fn char_offset(&self, field: TextField, byte: usize) -> usize {
+        let tokens = self.tokens(field);
+        let text = match field {
+            TextField::Title => self.title,
+            TextField::Content => self.content,
+        };
+        let at = tokens.partition_point(|t| t.word.byte_start <= byte);
+        match at.checked_sub(1).map(|i| tokens[i].word) {
+            Some(word) => word.char_start + text[word.byte_start..byte].chars().count(),
+            None => text[..byte].chars().count(),
+        }
+    }
+
     /// The field's words that some tagger knows.
     pub fn known(&self, field: TextField) -> impl Iterator<Item = (Word<'a>, WordId)> + '_ {
         self.tokens(field)

@@ -372,6 +372,23 @@ sentiment = "sentiment.txt"
     }
 
     #[test]
+    fn the_shipped_configuration_loads_and_every_source_in_it_builds() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+        let config = Config::load(&path).unwrap();
+        for source in &config.sources {
+            let source = source.get_ref();
+            if let Err(error) = source.build("http://127.0.0.1:8731") {
+                panic!("source {:?}: {error}", source.name);
+            }
+        }
+        let kinds: Vec<_> = config.sources.iter().map(|s| s.get_ref().kind).collect();
+        assert!(
+            kinds.contains(&yuqing_crawler::SourceKind::Api),
+            "{kinds:?}"
+        );
+    }
+
+    #[test]
     fn a_missing_file_says_which() {
         let err = Config::load(Path::new("/nonexistent/yuqing.toml"))
             .unwrap_err()

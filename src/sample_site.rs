@@ -19,6 +19,7 @@ fn content_type(path: &Path) -> &'static str {
         Some("xml") => "application/rss+xml",
         Some("css") => "text/css",
         Some("txt") => "text/plain",
+        Some("json") => "application/json",
         _ => "application/octet-stream",
     }
 }

@@ -109,12 +109,31 @@ impl Fetcher {
         self.get_conditional(url, &Validators::default()).await
     }
 
+    /// GET with the source's own headers (credentials for an API).
+    pub async fn get_with_headers(
+        &self,
+        url: &Url,
+        headers: &reqwest::header::HeaderMap,
+    ) -> Result<Page, FetchError> {
+        self.get_full(url, &Validators::default(), headers).await
+    }
+
     /// GET that sends `If-None-Match` / `If-Modified-Since` from `validators`; an
     /// unchanged page comes back with `not_modified` set.
     pub async fn get_conditional(
         &self,
         url: &Url,
         validators: &Validators,
+    ) -> Result<Page, FetchError> {
+        self.get_full(url, validators, &reqwest::header::HeaderMap::new())
+            .await
+    }
+
+    async fn get_full(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        headers: &reqwest::header::HeaderMap,
     ) -> Result<Page, FetchError> {
         self.guard
             .check_url(url)
@@ -124,7 +143,7 @@ impl Fetcher {
             })?;
         let mut attempt = 0;
         loop {
-            let (result, retry_after) = self.get_once(url, validators).await;
+            let (result, retry_after) = self.get_once(url, validators, headers).await;
             let retryable = match &result {
                 Ok(_) => false,
                 Err(FetchError::Status { status, .. }) => *status == 429 || *status >= 500,
@@ -151,12 +170,13 @@ impl Fetcher {
         &self,
         url: &Url,
         validators: &Validators,
+        headers: &reqwest::header::HeaderMap,
     ) -> (Result<Page, FetchError>, Option<Duration>) {
         let request_error = |e: reqwest::Error| FetchError::Request {
             url: url.to_string(),
             message: describe(&e),
         };
-        let mut request = self.client.get(url.clone());
+        let mut request = self.client.get(url.clone()).headers(headers.clone());
         if let Some(etag) = &validators.etag {
             request = request.header(reqwest::header::IF_NONE_MATCH, etag);
         }

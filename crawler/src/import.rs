@@ -67,8 +67,8 @@ pub fn read(
 ) -> Vec<Imported> {
     let source = config.name.as_str();
     let stamp = |d: &mut RawDocument| {
-        d.source_type = config.source_type;
-        d.platform = config.platform.clone();
+        d.source_type = config.source_type();
+        d.platform = config.platform();
     };
     let bytes = match std::fs::read(file) {
         Ok(bytes) if bytes.len() > max_bytes * 64 => {

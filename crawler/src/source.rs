@@ -1,12 +1,14 @@
 //! Configured sources (信源) and how each kind finds its article links.
 
+use crate::api::ApiMapping;
 use crate::guard::AddressGuard;
 use chrono::{DateTime, FixedOffset};
 use regex::Regex;
 use scraper::{Html, Selector};
 use serde::Deserialize;
+use std::sync::Arc;
 use url::Url;
-use yuqing_model::beijing;
+use yuqing_model::{beijing, SourceType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -20,6 +22,8 @@ pub enum SourceKind {
     /// A JSONL export or a folder of exports and saved pages (`path`), read each visit;
     /// what was imported before is not imported again.
     Import,
+    /// A JSON API listing social posts (`[source.api]`: a preset or a field mapping).
+    Api,
 }
 
 /// One `[[source]]` of the configuration.
@@ -46,12 +50,15 @@ pub struct SourceConfig {
     /// At most this many article links are followed per visit.
     #[serde(default = "default_max_articles")]
     pub max_articles: usize,
-    /// Who publishes here: 官方媒体, 商业媒体 (default), 自媒体 or 社交平台 (or official,
-    /// commercial, self_media, social). It weighs in the risk of what the source says.
-    #[serde(default)]
-    pub source_type: yuqing_model::SourceType,
+    /// Who publishes here: 官方媒体, 商业媒体 (the default, or 社交平台 for API sources),
+    /// 自媒体 or 社交平台 (or official, commercial, self_media, social). It weighs in the
+    /// risk of what the source says.
+    pub source_type: Option<yuqing_model::SourceType>,
     /// The platform of a social source (weibo, douyin, …), for the desk's `platform:`.
+    /// An API preset names its own.
     pub platform: Option<String>,
+    /// API sources: where the posts are in the API's answers (see `api.rs`).
+    pub api: Option<crate::api::ApiConfig>,
     /// Networks this source may reach although they are loopback, private or special
     /// (refused by default, so a hostile page cannot point the crawler at the intranet),
     /// e.g. `["127.0.0.0/8"]` for a site served on this machine.
@@ -77,6 +84,8 @@ pub struct Source {
     pub guard: AddressGuard,
     link_selector: Selector,
     link_pattern: Option<Regex>,
+    /// API sources: the checked field mapping.
+    pub api: Option<Arc<ApiMapping>>,
 }
 
 /// An article link found on a source, with what the source already said about it.
@@ -88,6 +97,22 @@ pub struct Candidate {
 }
 
 impl SourceConfig {
+    /// Who publishes here, as configured or as the kind of source suggests.
+    pub fn source_type(&self) -> SourceType {
+        self.source_type.unwrap_or(match self.kind {
+            SourceKind::Api => SourceType::Social,
+            _ => SourceType::default(),
+        })
+    }
+
+    /// The platform, as configured or as the API preset names it.
+    pub fn platform(&self) -> Option<String> {
+        self.platform.clone().or_else(|| {
+            let preset = self.api.as_ref()?.preset?;
+            Some(preset.platform().to_string())
+        })
+    }
+
     /// Checks and compiles the source. `sample_site` replaces `{sample_site}` in the URL.
     /// Errors name the offending field.
     pub fn build(&self, sample_site: &str) -> Result<Source, String> {
@@ -110,6 +135,7 @@ impl SourceConfig {
                 guard: AddressGuard::new(Vec::new()),
                 link_selector: Selector::parse("a[href]").expect("valid selector"),
                 link_pattern: None,
+                api: None,
             });
         }
         if self.path.is_some() {
@@ -126,9 +152,20 @@ impl SourceConfig {
         if self.kind != SourceKind::Listing && self.link_selector.is_some() {
             return Err("link_selector applies to listing sources only".into());
         }
-        if self.kind == SourceKind::Feed && self.link_pattern.is_some() {
+        if matches!(self.kind, SourceKind::Feed | SourceKind::Api) && self.link_pattern.is_some() {
             return Err("link_pattern applies to listing and sitemap sources only".into());
         }
+        let api = match (&self.api, self.kind) {
+            (Some(api), SourceKind::Api) => Some(Arc::new(api.build()?)),
+            (None, SourceKind::Api) => {
+                return Err(
+                    "api: an API source needs an [source.api] table (a preset or a field mapping)"
+                        .into(),
+                )
+            }
+            (Some(_), _) => return Err("api applies to API sources (kind = \"api\") only".into()),
+            (None, _) => None,
+        };
         let link_selector = Selector::parse(self.link_selector.as_deref().unwrap_or("a[href]"))
             .map_err(|e| format!("link_selector: {e}"))?;
         let link_pattern = self
@@ -157,6 +194,7 @@ impl SourceConfig {
             guard: AddressGuard::new(allowed),
             link_selector,
             link_pattern,
+            api,
         })
     }
 }
@@ -172,7 +210,7 @@ impl Source {
             SourceKind::Feed => feed_candidates(page_url, text)?,
             SourceKind::Listing => self.listing_candidates(page_url, text),
             SourceKind::Sitemap => self.sitemap_candidates(&crate::sitemap::parse(text)?),
-            SourceKind::Import => Vec::new(),
+            SourceKind::Import | SourceKind::Api => Vec::new(),
         };
         let mut seen = std::collections::HashSet::new();
         found.retain(|c| seen.insert(c.url.clone()));

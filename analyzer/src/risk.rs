@@ -8,13 +8,15 @@
 //!   source weight 0–1, by the source type ([analyzer] source_weights: 官方媒体 0.4,
 //!                商业媒体 0.6, 自媒体 0.8, 社交平台 1.0 unless configured)
 //!   spread       ln(1 + reprints) / ln(21), capped at 1 (20 reprints count fully)
-//! level = 高 if score ≥ 0.60, 中 if score ≥ 0.45, else 低; a document with no topic is 低.
+//! level = 高 if score ≥ 0.60, 中 if score ≥ 0.45, else 低; a document with no topic is 低,
+//!         and so is a positive one (a post praising a school-bus check, however far it
+//!         spreads from a social platform, is not a risk).
 //! ```
 //!
 //! Negativity weighs most: a report of safety work on a severe topic (a drowning
 //! prevention class, a fire drill) stays 低, an incident on it becomes 中 or 高.
 
-use yuqing_model::{RiskLevel, RiskTag, SentimentTag};
+use yuqing_model::{RiskLevel, RiskTag, Sentiment, SentimentTag};
 
 pub const SEVERITY_WEIGHT: f32 = 0.35;
 pub const NEGATIVITY_WEIGHT: f32 = 0.45;
@@ -48,8 +50,10 @@ pub fn assess(inputs: &RiskInputs) -> RiskTag {
         + SOURCE_WEIGHT * source
         + SPREAD_WEIGHT * spread;
     let score = (score * 1000.0).round() / 1000.0;
+    let positive = inputs.sentiment.label == Sentiment::Positive;
     let level = match inputs.gravest_topic {
         None => RiskLevel::Low,
+        Some(_) if positive => RiskLevel::Low,
         Some(_) if score >= HIGH_FROM => RiskLevel::High,
         Some(_) if score >= MEDIUM_FROM => RiskLevel::Medium,
         Some(_) => RiskLevel::Low,
@@ -62,9 +66,10 @@ pub fn assess(inputs: &RiskInputs) -> RiskTag {
         level,
         score,
         explanation: format!(
-            "{topic} ×{SEVERITY_WEIGHT}；负面程度 {negativity:.2} ×{NEGATIVITY_WEIGHT}；信源权重 {source:.2} ×{SOURCE_WEIGHT}；转载 {} 次 ×{SPREAD_WEIGHT}；得分 {score:.3} → {}",
+            "{topic} ×{SEVERITY_WEIGHT}；负面程度 {negativity:.2} ×{NEGATIVITY_WEIGHT}；信源权重 {source:.2} ×{SOURCE_WEIGHT}；转载 {} 次 ×{SPREAD_WEIGHT}；得分 {score:.3} → {}{}",
             inputs.reprints,
-            level.zh()
+            level.zh(),
+            if positive && score >= MEDIUM_FROM { "（正面，不高于低）" } else { "" }
         ),
     }
 }
@@ -118,6 +123,24 @@ mod tests {
             level(Some(("电信网络诈骗", 2)), -0.5),
             RiskLevel::Medium,
             "a fraud warning"
+        );
+        let praised = RiskInputs {
+            gravest_topic: Some(("校车与交通安全", 3)),
+            sentiment: &SentimentTag {
+                label: Sentiment::Positive,
+                score: 0.4,
+                matches: vec![],
+                official_report: false,
+            },
+            source_weight: DEFAULT_SOURCE_WEIGHTS[3],
+            reprints: 50,
+        };
+        let risk = assess(&praised);
+        assert_eq!(risk.level, RiskLevel::Low, "a post praising a bus check");
+        assert!(
+            risk.explanation.ends_with("→ 低（正面，不高于低）"),
+            "{}",
+            risk.explanation
         );
         assert_eq!(
             level(None, -0.9),

@@ -296,6 +296,33 @@ impl Config {
             .collect()
     }
 
+    /// The extraction selectors of the source called `name`.
+    pub fn extract_rules(&self, name: &str) -> anyhow::Result<yuqing_crawler::ExtractRules> {
+        let Some(source) = self.sources.iter().find(|s| s.get_ref().name == name) else {
+            let names: Vec<&str> = self
+                .sources
+                .iter()
+                .map(|s| s.get_ref().name.as_str())
+                .collect();
+            anyhow::bail!(
+                "{}: no source is called {name:?} (sources: {})",
+                self.path.display(),
+                names.join("、")
+            );
+        };
+        let rules = source
+            .get_ref()
+            .extract
+            .as_ref()
+            .map(|e| e.build())
+            .transpose();
+        Ok(rules
+            .map_err(|message| {
+                self.error_at(source.span().start, format!("source {name:?}: {message}"))
+            })?
+            .unwrap_or_default())
+    }
+
     pub fn alert_rules(&self) -> Vec<AlertRule> {
         self.alerts.iter().map(|r| r.get_ref().clone()).collect()
     }

@@ -5,7 +5,9 @@
 use serde::Serialize;
 use std::io::Write;
 use std::time::Duration;
-use yuqing_crawler::{decode, extract, AddressGuard, CrawlerSettings, Fetcher, FetcherOptions};
+use yuqing_crawler::{
+    decode, extract_with, AddressGuard, CrawlerSettings, ExtractRules, Fetcher, FetcherOptions,
+};
 
 async fn page_bytes(fetcher: &Fetcher, input: &str) -> Result<(Vec<u8>, Option<String>), String> {
     if input.starts_with("http://") || input.starts_with("https://") {
@@ -37,7 +39,11 @@ enum Line<'a> {
     },
 }
 
-pub async fn run(settings: &CrawlerSettings, inputs: &[String]) -> anyhow::Result<()> {
+pub async fn run(
+    settings: &CrawlerSettings,
+    inputs: &[String],
+    rules: &ExtractRules,
+) -> anyhow::Result<()> {
     // Pages named on the command line are fetched like crawled ones: bounded, and never
     // from loopback or private addresses.
     let fetcher = Fetcher::new(FetcherOptions {
@@ -52,7 +58,8 @@ pub async fn run(settings: &CrawlerSettings, inputs: &[String]) -> anyhow::Resul
     for input in inputs {
         let line = match page_bytes(&fetcher, input).await {
             Ok((bytes, content_type)) => {
-                let article = extract(&decode(&bytes, content_type.as_deref()).text);
+                let text = decode(&bytes, content_type.as_deref()).text;
+                let article = extract_with(&text, chrono::Utc::now(), rules);
                 Line::Article {
                     input,
                     title: article.title,

@@ -95,6 +95,9 @@ enum Command {
         /// The output format (one JSON object per line; the only format).
         #[arg(long)]
         json: bool,
+        /// Use the `[source.extract]` selectors of this configured source, to check them.
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
     },
     /// Analyze text from stdin with the configured rules: topics, sentiment, regions,
     /// schools and risk, with the matched words and their offsets.
@@ -300,7 +303,17 @@ fn main() -> ExitCode {
             Command::Reanalyze { apply, examples } => {
                 reanalyze::run(&config, &data, apply, examples)
             }
-            Command::Extract { inputs, json: _ } => extract::run(&config.crawler, &inputs).await,
+            Command::Extract {
+                inputs,
+                json: _,
+                source,
+            } => {
+                let rules = match source {
+                    None => yuqing_crawler::ExtractRules::default(),
+                    Some(name) => config.extract_rules(&name)?,
+                };
+                extract::run(&config.crawler, &inputs, &rules).await
+            }
             Command::Analyze { json: _, jsonl } => {
                 let analyzer = yuqing_analyzer::Analyzer::load(&config.analyzer)?;
                 analyze::run(&analyzer, jsonl)

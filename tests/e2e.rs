@@ -679,6 +679,41 @@ fn extract_prints_one_line_per_page_in_order_and_goes_on_after_a_failure() {
     );
     assert_eq!(lines[3]["source"], "焦作日报");
     assert_eq!(lines[3]["author"], Value::Null);
+
+    // A source's own selectors, to check them on a page before the crawler uses them.
+    let with_selectors = write_config_with(
+        dir.path(),
+        "http://127.0.0.1:9/hook",
+        300,
+        "127.0.0.1:0",
+        "\n[[source]]\nname = \"选择器\"\nkind = \"listing\"\nurl = \"http://127.0.0.1:9/\"\nenabled = false\n[source.extract]\ntitle = \"title\"\n",
+    );
+    let extract_with = |source: &str| {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&with_selectors)
+            .args(["extract", "--json", "--source", source])
+            .arg(site.join("1120-shitang-zz1.html"))
+            .output()
+            .unwrap()
+    };
+    let output = extract_with("选择器");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let title = line["title"].as_str().unwrap();
+    assert!(
+        title.starts_with(lines[3]["title"].as_str().unwrap()) && title != lines[3]["title"],
+        "the whole <title>: {title}"
+    );
+    let unknown = extract_with("没有这个信源");
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no source is called \"没有这个信源\"")
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! "author"}`; `title` and `content` are needed. A line that is not such an object is
 //! reported as file:line and the rest go on. Files are bounded like pages.
 
-use crate::extract::{extract_at, parse_chinese_datetime};
+use crate::extract::parse_chinese_datetime;
 use crate::source::SourceConfig;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -92,7 +92,13 @@ pub fn read(
             ))];
         }
         let text = crate::decode(&bytes, None).text;
-        let article = extract_at(&text, now);
+        // The source's selectors were checked when it was built.
+        let rules = config
+            .extract
+            .as_ref()
+            .and_then(|e| e.build().ok())
+            .unwrap_or_default();
+        let article = crate::extract_with(&text, now, &rules);
         if article.content.trim().is_empty() {
             return vec![Err(format!("{}: no article text found", file.display()))];
         }

@@ -17,7 +17,10 @@ pub mod sitemap;
 mod source;
 
 pub use decode::{decode, Decoded};
-pub use extract::{extract, extract_at, parse_chinese_datetime, parse_relative_time, Article};
+pub use extract::{
+    extract, extract_at, extract_with, parse_chinese_datetime, parse_relative_time, Article,
+    ExtractConfig, ExtractRules,
+};
 pub use fetch::{FetchError, Fetcher, FetcherOptions, Page, Validators};
 pub use guard::AddressGuard;
 pub use seen::SeenStore;
@@ -463,7 +466,7 @@ impl Crawler {
         let page = fetcher.get(&candidate.url).await?;
         let decoded = decode(&page.body, page.content_type.as_deref());
         let fetched_at = Utc::now();
-        let article = extract_at(&decoded.text, fetched_at);
+        let article = extract_with(&decoded.text, fetched_at, &source.extract);
         if article.content.trim().is_empty() {
             return Err(CrawlError::Content {
                 url: candidate.url.to_string(),

@@ -1,6 +1,7 @@
 //! Configured sources (信源) and how each kind finds its article links.
 
 use crate::api::ApiMapping;
+use crate::extract::ExtractRules;
 use crate::guard::AddressGuard;
 use chrono::{DateTime, FixedOffset};
 use regex::Regex;
@@ -59,6 +60,8 @@ pub struct SourceConfig {
     pub platform: Option<String>,
     /// API sources: where the posts are in the API's answers (see `api.rs`).
     pub api: Option<crate::api::ApiConfig>,
+    /// CSS selectors for a site where the generic article extractor goes wrong.
+    pub extract: Option<crate::extract::ExtractConfig>,
     /// Networks this source may reach although they are loopback, private or special
     /// (refused by default, so a hostile page cannot point the crawler at the intranet),
     /// e.g. `["127.0.0.0/8"]` for a site served on this machine.
@@ -86,6 +89,8 @@ pub struct Source {
     link_pattern: Option<Regex>,
     /// API sources: the checked field mapping.
     pub api: Option<Arc<ApiMapping>>,
+    /// The source's own extraction selectors (none: the generic extractor alone).
+    pub extract: ExtractRules,
 }
 
 /// An article link found on a source, with what the source already said about it.
@@ -136,6 +141,12 @@ impl SourceConfig {
                 link_selector: Selector::parse("a[href]").expect("valid selector"),
                 link_pattern: None,
                 api: None,
+                extract: self
+                    .extract
+                    .as_ref()
+                    .map(|e| e.build())
+                    .transpose()?
+                    .unwrap_or_default(),
             });
         }
         if self.path.is_some() {
@@ -195,6 +206,15 @@ impl SourceConfig {
             link_selector,
             link_pattern,
             api,
+            extract: match &self.extract {
+                Some(_) if matches!(self.kind, SourceKind::Api) => {
+                    return Err(
+                        "extract applies to sources of article pages, not API sources".into(),
+                    )
+                }
+                Some(extract) => extract.build()?,
+                None => ExtractRules::default(),
+            },
         })
     }
 }

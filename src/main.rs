@@ -10,6 +10,7 @@ mod alerts_cli;
 mod analyze;
 mod bench;
 mod bench_alerts;
+mod bench_crawl;
 mod config;
 mod eval;
 mod extract;
@@ -188,6 +189,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         commit_interval_ms: u64,
     },
+    /// Pages per second fetched and extracted from a loopback server, extraction alone
+    /// in MB/s, and extraction accuracy, beside (with --peer) Python GNE on the same pages.
+    Crawl {
+        #[arg(long, default_value_t = 400)]
+        pages: usize,
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        #[arg(long)]
+        peer: bool,
+        /// Also write the generated pages to this folder (to try other extractors on).
+        #[arg(long, value_name = "DIR")]
+        save_pages: Option<std::path::PathBuf>,
+    },
     /// Analyzer throughput in MB/s beside jieba-rs segmentation alone and (with --peer)
     /// Python jieba on the same text.
     Analyze {
@@ -334,6 +348,20 @@ fn main() -> ExitCode {
             }
             Command::Bench(BenchCommand::Index { docs, searches }) => {
                 bench::index(&config, bench::IndexBench { docs, searches })
+            }
+            Command::Bench(BenchCommand::Crawl {
+                pages,
+                repeat,
+                peer,
+                save_pages,
+            }) => {
+                let options = bench_crawl::CrawlBench {
+                    pages,
+                    repeat,
+                    peer,
+                    save_pages,
+                };
+                bench_crawl::run(&config, options).await
             }
             Command::Bench(BenchCommand::Analyze { docs, repeat, peer }) => {
                 bench::analyze(&config, bench::AnalyzeBench { docs, repeat, peer })

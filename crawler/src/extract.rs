@@ -221,6 +221,27 @@ fn extract_title(doc: &Html) -> String {
     if let Some(h1) = h1s.into_iter().next() {
         return h1;
     }
+    // No <h1>: the headline is the longest text on the page that the <title> repeats
+    // (a table cell on government sites), if it is most of the <title>.
+    let title_chars = page_title.chars().count();
+    let repeated = doc
+        .root_element()
+        .descendants()
+        .filter(|n| {
+            n.parent()
+                .and_then(|p| {
+                    p.value()
+                        .as_element()
+                        .map(|e| !matches!(e.name(), "title" | "script" | "style"))
+                })
+                .unwrap_or(false)
+        })
+        .filter_map(|n| n.value().as_text().map(|t| normalize_space(t)))
+        .filter(|t| (4..=120).contains(&t.chars().count()) && page_title.contains(t.as_str()))
+        .max_by_key(|t| t.chars().count());
+    if let Some(headline) = repeated.filter(|h| 2 * h.chars().count() >= title_chars) {
+        return headline;
+    }
     // "Headline_Channel_Site" or "Headline - Site": the longest part is the headline.
     page_title
         .split(['_', '|', '｜'])
@@ -285,23 +306,7 @@ fn selected_content(doc: &Html, content: &Selector, remove: Option<&Selector>) -
             .filter(|t| !t.is_empty())
             .collect();
         if inside.is_empty() {
-            // Line breaks and blocks end lines: such bodies are text broken by <br>.
-            let mut text = String::new();
-            for node in block.descendants() {
-                if removed.contains(&node.id())
-                    || node.ancestors().any(|a| removed.contains(&a.id()))
-                {
-                    continue;
-                }
-                match node.value() {
-                    scraper::Node::Text(t) => text.push_str(t),
-                    scraper::Node::Element(e) if matches!(e.name(), "br" | "div" | "li") => {
-                        text.push('\n')
-                    }
-                    _ => {}
-                }
-            }
-            paragraphs.extend(text.lines().map(normalize_space).filter(|l| !l.is_empty()));
+            paragraphs.extend(block_lines(block, &removed));
         } else {
             paragraphs.extend(inside);
         }
@@ -309,6 +314,90 @@ fn selected_content(doc: &Html, content: &Selector, remove: Option<&Selector>) -
     let mut seen = HashSet::new();
     paragraphs.retain(|p| seen.insert(p.clone()));
     paragraphs.join("\n")
+}
+
+/// The lines of a block whose text is broken by `<br>` (or by inner blocks) rather than
+/// set in paragraphs, without the elements in `removed`.
+fn block_lines(block: ElementRef, removed: &HashSet<ego_tree::NodeId>) -> Vec<String> {
+    let mut text = String::new();
+    for node in block.descendants() {
+        if removed.contains(&node.id()) || node.ancestors().any(|a| removed.contains(&a.id())) {
+            continue;
+        }
+        let in_script = node
+            .parent()
+            .and_then(|p| {
+                p.value()
+                    .as_element()
+                    .map(|e| matches!(e.name(), "script" | "style"))
+            })
+            .unwrap_or(false);
+        match node.value() {
+            scraper::Node::Text(t) if !in_script => text.push_str(t),
+            scraper::Node::Element(e) if matches!(e.name(), "br" | "div" | "li" | "p") => {
+                text.push('\n')
+            }
+            _ => {}
+        }
+    }
+    text.lines()
+        .map(normalize_space)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Elements whose own text (not inside links or scripts) is long: the body of a page
+/// that breaks its text with `<br>` instead of setting paragraphs. Returns the element
+/// with the most such text, and how much.
+fn best_text_block(doc: &Html) -> Option<(f64, ElementRef<'_>)> {
+    let mut scores: HashMap<_, (f64, ElementRef)> = HashMap::new();
+    for node in doc.root_element().descendants() {
+        let Some(text) = node.value().as_text() else {
+            continue;
+        };
+        let Some(parent) = node.parent().and_then(ElementRef::wrap) else {
+            continue;
+        };
+        // Text in inline formatting counts for the block around it.
+        let block = match parent.value().name() {
+            "script" | "style" | "a" | "title" | "option" | "button" | "textarea" => continue,
+            "span" | "font" | "b" | "strong" | "em" | "i" | "u" => {
+                match parent.parent().and_then(ElementRef::wrap) {
+                    Some(outer) => outer,
+                    None => continue,
+                }
+            }
+            _ => parent,
+        };
+        let length = text.trim().chars().count() as f64;
+        if length > 0.0 {
+            scores.entry(block.id()).or_insert((0.0, block)).0 += length;
+        }
+    }
+    scores.into_values().max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// A footer's line: copyright, licence numbers, the site's address.
+fn is_boilerplate(paragraph: &str) -> bool {
+    static FOOTER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"版权所有|(?i:copyright)|©|ICP备|ICP证|公网安备|邮编[:：]|主办单位[:：]|技术支持[:：]",
+        )
+        .expect("valid regex")
+    });
+    paragraph.chars().count() <= 120 && FOOTER.is_match(paragraph)
+}
+
+/// 「责任编辑：…」 and like lines that close a news body without being part of it.
+fn is_editor_line(paragraph: &str) -> bool {
+    let line = paragraph.trim_start_matches(['（', '(', '[', '【']);
+    ["责任编辑", "责编", "编辑", "审核", "校对", "监制"]
+        .iter()
+        .any(|label| {
+            line.strip_prefix(label)
+                .is_some_and(|rest| rest.trim_start().starts_with(['：', ':']))
+        })
+        && paragraph.chars().count() <= 40
 }
 
 /// Paragraph texts of the best content block, in order, repeated paragraphs dropped.
@@ -326,21 +415,32 @@ fn extract_content(doc: &Html) -> String {
         }
         let link_length: usize = p.select(&LINK).map(|a| text_of(a).chars().count()).sum();
         let link_density = link_length as f64 / length;
+        let weight = if is_boilerplate(&text) {
+            0.0
+        } else {
+            1.0 - link_density
+        };
         let entry = scores.entry(parent.id()).or_insert((0.0, parent));
-        entry.0 += length * (1.0 - link_density);
+        entry.0 += length * weight;
     }
-    let best = scores
-        .into_values()
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, el)| el);
-
-    let paragraphs: Vec<String> = match best {
+    let best = scores.into_values().max_by(|a, b| a.0.total_cmp(&b.0));
+    // A body of text broken by <br> beats scattered paragraphs (a forum post above its
+    // replies) when it holds clearly more text than the best paragraph block.
+    if let Some((text_score, block)) = best_text_block(doc) {
+        if best.is_none_or(|(p_score, _)| text_score > 1.5 * p_score) {
+            let lines = block_lines(block, &HashSet::new());
+            return finish_paragraphs(lines);
+        }
+    }
+    let paragraphs: Vec<String> = match best.map(|(_, el)| el) {
         Some(block) => block
             .select(&PARAGRAPH)
             .filter(|p| {
                 let text = text_of(*p);
                 let links: usize = p.select(&LINK).map(|a| text_of(a).chars().count()).sum();
-                !text.is_empty() && links * 2 < text.chars().count().max(1)
+                !text.is_empty()
+                    && links * 2 < text.chars().count().max(1)
+                    && !is_boilerplate(&text)
             })
             .map(text_of)
             .collect(),
@@ -351,12 +451,17 @@ fn extract_content(doc: &Html) -> String {
             .map(|b| vec![text_of(b)])
             .unwrap_or_default(),
     };
+    finish_paragraphs(paragraphs)
+}
+
+/// Repeated paragraphs dropped, and the editor's line that closes many bodies.
+fn finish_paragraphs(mut paragraphs: Vec<String>) -> String {
+    while paragraphs.last().is_some_and(|p| is_editor_line(p)) {
+        paragraphs.pop();
+    }
     let mut seen = HashSet::new();
-    paragraphs
-        .into_iter()
-        .filter(|p| seen.insert(p.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
+    paragraphs.retain(|p| seen.insert(p.clone()));
+    paragraphs.join("\n")
 }
 
 /// [`extract_at`] for a page fetched now.
@@ -525,6 +630,32 @@ mod tests {
             .build()
             .unwrap_err()
             .starts_with("extract.content: \"div[\""));
+    }
+
+    #[test]
+    fn bodies_broken_by_br_short_bodies_over_long_footers_and_headlines_in_cells() {
+        // A forum post: text broken by <br>, under replies set in paragraphs.
+        let forum = r#"<html><head><title>求助帖 - 论坛</title></head><body><h1>求助帖</h1>
+<div class="post">孩子在学校食堂吃饭后肚子疼，已经去医院检查了。<br><br>想问问其他家长有没有类似情况，学校一直没有说法。<br>（楼主）</div>
+<div class="r"><p>回复：我家孩子也是，昨天也说肚子不舒服。</p></div><div class="r"><p>回复：建议直接找教育局反映。</p></div></body></html>"#;
+        assert_eq!(
+            extract(forum).content,
+            "孩子在学校食堂吃饭后肚子疼，已经去医院检查了。\n想问问其他家长有没有类似情况，学校一直没有说法。\n（楼主）"
+        );
+        // A two-line article above a footer of about the same length, and the editor's
+        // line after the body.
+        let short = r#"<html><head><title>短讯</title></head><body><h1>短讯</h1><div class="t"><p>初冬时节，武陟县大片怀山药进入采挖期。</p><p>不少农户喜获丰收。</p><p>责任编辑：赵敏</p></div>
+<div class="footer"><p>焦作教育资讯网 版权所有 Copyright 2015-2026</p><p>地址：焦作市解放区示例路1号 邮编：454000</p></div></body></html>"#;
+        assert_eq!(
+            extract(short).content,
+            "初冬时节，武陟县大片怀山药进入采挖期。\n不少农户喜获丰收。"
+        );
+        // A government page: no <h1>, the headline in a table cell, the <title> joined
+        // to the site's name by a bare hyphen.
+        let government = r#"<html><head><title>关于做好冬季校园安全工作的通知-焦作市教育局</title></head><body>
+<table><tr><td><a href="/">焦作市教育局</a></td></tr><tr><td class="title">关于做好冬季校园安全工作的通知</td></tr>
+<tr><td><div><p>各县（市、区）教育局：现就做好冬季校园安全工作通知如下。</p></div></td></tr></table></body></html>"#;
+        assert_eq!(extract(government).title, "关于做好冬季校园安全工作的通知");
     }
 
     #[test]

@@ -364,6 +364,9 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
                 index.clone(),
                 Some(outbox.clone()),
                 analyzer.clone(),
+                // The crawler's store, or on a desk without a crawler the one beside it.
+                seen.clone()
+                    .or_else(|| SeenStore::open(&data.state_db()).ok().map(Arc::new)),
                 kafka,
             ));
         stages.push(spawn_stage(
@@ -465,17 +468,20 @@ fn status_route(
     index: SearchIndex,
     outbox: Option<Arc<Outbox>>,
     analyzer: Option<Arc<LiveAnalyzer>>,
+    seen: Option<Arc<SeenStore>>,
     kafka: Option<Arc<KafkaBus>>,
 ) -> axum::Router {
     // The same facts as JSON for people and tools, and as Prometheus text for scrapers.
     let collect = move || {
         let (index, outbox, kafka) = (index.clone(), outbox.clone(), kafka.clone());
+        let seen = seen.clone();
         let rules = analyzer.as_ref().map(|a| a.status());
         tokio::task::spawn_blocking(move || {
             crate::status::collect(
                 Some(index.num_docs()),
                 outbox.as_deref(),
                 rules,
+                seen.as_deref(),
                 kafka.as_deref(),
             )
         })

@@ -8,6 +8,15 @@ use serde::Serialize;
 use yuqing_alerts::Outbox;
 use yuqing_analyzer::{LiveAnalyzer, ReloadStatus};
 use yuqing_bus_kafka::{KafkaBus, PartitionLag};
+use yuqing_crawler::{SeenStore, SourceHealth};
+
+/// A Prometheus label value: backslashes, quotes and line breaks escaped.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
 
 #[derive(Serialize)]
 pub struct Status {
@@ -16,6 +25,8 @@ pub struct Status {
     alerts_delivered: Option<u64>,
     /// The analyzer's rules: which version runs, and the error of a failed reload.
     analyzer_rules: Option<ReloadStatus>,
+    /// Each source's last visits: whether it works, and why not.
+    sources: Option<Vec<SourceHealth>>,
     kafka: Option<KafkaStatus>,
 }
 
@@ -95,6 +106,32 @@ impl Status {
                 }
             }
         }
+        if let Some(sources) = &self.sources {
+            let _ = writeln!(
+                out,
+                "# HELP yuqing_source_consecutive_failures Visits of the source failed in a row (0: it works).\n# TYPE yuqing_source_consecutive_failures gauge"
+            );
+            for s in sources {
+                let _ = writeln!(
+                    out,
+                    "yuqing_source_consecutive_failures{{source=\"{}\"}} {}",
+                    label(&s.source),
+                    s.consecutive_failures
+                );
+            }
+            let _ = writeln!(
+                out,
+                "# HELP yuqing_source_documents_total Documents the source brought in.\n# TYPE yuqing_source_documents_total counter"
+            );
+            for s in sources {
+                let _ = writeln!(
+                    out,
+                    "yuqing_source_documents_total{{source=\"{}\"}} {}",
+                    label(&s.source),
+                    s.collected_total
+                );
+            }
+        }
         out
     }
 }
@@ -135,6 +172,7 @@ pub fn collect(
     documents: Option<u64>,
     outbox: Option<&Outbox>,
     analyzer_rules: Option<ReloadStatus>,
+    sources: Option<&SeenStore>,
     kafka: Option<&KafkaBus>,
 ) -> Status {
     let counts = outbox.and_then(|o| o.counts().ok());
@@ -143,6 +181,7 @@ pub fn collect(
         alerts_pending: counts.map(|(pending, _)| pending),
         alerts_delivered: counts.map(|(_, delivered)| delivered),
         analyzer_rules,
+        sources: sources.and_then(|s| s.source_health().ok()),
         kafka: kafka.map(kafka_status),
     }
 }
@@ -171,7 +210,14 @@ pub fn print(
             error: Some(error.to_string()),
         },
     };
-    let status = collect(documents, outbox.as_ref(), Some(rules), kafka.as_ref());
+    let seen = SeenStore::open(&data.state_db()).ok();
+    let status = collect(
+        documents,
+        outbox.as_ref(),
+        Some(rules),
+        seen.as_ref(),
+        kafka.as_ref(),
+    );
     if json {
         println!("{}", serde_json::to_string(&status)?);
         return Ok(());
@@ -191,6 +237,18 @@ pub fn print(
         println!("分析规则文件有误（运行中的系统继续使用上一个正确版本）：{error}");
     } else {
         println!("分析规则文件：正常");
+    }
+    for source in status.sources.iter().flatten() {
+        match &source.last_error {
+            None => println!(
+                "信源「{}」：正常，上次采集 {} 篇，累计 {} 篇（{}）",
+                source.source, source.last_collected, source.collected_total, source.last_visit_at
+            ),
+            Some(error) => println!(
+                "信源「{}」：连续失败 {} 次（{}）：{error}",
+                source.source, source.consecutive_failures, source.last_visit_at
+            ),
+        }
     }
     if let Some(kafka) = &status.kafka {
         if let Some(error) = &kafka.error {

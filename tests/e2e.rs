@@ -58,6 +58,31 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         Value::Null,
         "the embedded bus has no Kafka to report"
     );
+    // Each source's health: the sample sources work, the unreachable one says why not.
+    let source = |name: &str| {
+        status["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no health for {name}: {status}"))
+    };
+    assert_eq!(source("示例列表")["consecutive_failures"], 0);
+    assert!(source("示例列表")["collected_total"].as_u64().unwrap() >= 1);
+    let unreachable = source("不可达的信源");
+    assert!(unreachable["consecutive_failures"].as_u64().unwrap() >= 1);
+    assert!(
+        unreachable["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1:1"),
+        "{unreachable}"
+    );
+    assert!(
+        metrics.contains("yuqing_source_consecutive_failures{source=\"示例列表\"} 0\n"),
+        "{metrics}"
+    );
 
     // `yuqing search` works from another process while `yuqing run` holds the writer.
     let cli = Command::new(BIN)
@@ -588,6 +613,114 @@ async fn a_crash_before_the_index_commit_loses_no_page() {
         SAMPLE_TITLES.len(),
         "every page was fetched again and indexed"
     );
+}
+
+/// The sample site served by the test, counting requests per path, each article slow to
+/// come, so that a crawl can be killed half-way.
+async fn counted_sample_site() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::{Request, State};
+    use axum::response::IntoResponse;
+    type Hits = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+    async fn serve(
+        State((root, hits)): State<(std::path::PathBuf, Hits)>,
+        request: Request,
+    ) -> axum::response::Response {
+        let path = request.uri().path().to_string();
+        hits.lock().unwrap().push(path.clone());
+        if path.starts_with("/news/") {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let relative = path.trim_start_matches('/');
+        let file = if relative.is_empty() {
+            root.join("index.html")
+        } else {
+            root.join(relative)
+        };
+        if relative.contains("..") {
+            return axum::http::StatusCode::NOT_FOUND.into_response();
+        }
+        match std::fs::read(&file) {
+            Ok(bytes) => {
+                let kind = if path.ends_with(".xml") {
+                    "application/rss+xml"
+                } else {
+                    "text/html"
+                };
+                ([(axum::http::header::CONTENT_TYPE, kind)], bytes).into_response()
+            }
+            Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let hits = Hits::default();
+    let app = axum::Router::new()
+        .fallback(serve)
+        .with_state((repo().join("sample-site"), hits.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_crawl_resumes_without_refetching_what_it_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, hits) = counted_sample_site().await;
+    let config = write_config(
+        dir.path(),
+        "http://127.0.0.1:9/hook",
+        300,
+        &free_port().to_string(),
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace("{sample_site}", &site).replace(
+        "[sample_site]\nenabled = true",
+        "[sample_site]\nenabled = false",
+    );
+    std::fs::write(&config, text).unwrap();
+    let data = dir.path().join("data");
+    let mut running = start(&config, &data);
+    let desk = desk_url(&data).await;
+    let before = wait_for("a few pages indexed", Duration::from_secs(60), async || {
+        let results = search(&desk, "").await;
+        (results["total"].as_u64()? >= 3).then_some(results)
+    })
+    .await;
+    // The pages of that search are committed; give their commit the moment it takes to
+    // be judged and confirmed to the crawler's seen-store, then kill mid-crawl.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    running.kill_hard();
+    let indexed: Vec<String> = before["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            url::Url::parse(h["url"].as_str().unwrap())
+                .unwrap()
+                .path()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        indexed.len() < SAMPLE_TITLES.len(),
+        "killed half-way: {indexed:?}"
+    );
+
+    let rerun = run_once(&config, &data);
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let results = search_cli_json(&config, &data);
+    assert_eq!(results["total"], SAMPLE_TITLES.len(), "nothing lost");
+    let hits = hits.lock().unwrap().clone();
+    for path in &indexed {
+        assert_eq!(
+            hits.iter().filter(|h| *h == path).count(),
+            1,
+            "{path} was indexed before the kill and must not be fetched again: {hits:?}"
+        );
+    }
 }
 
 #[test]

@@ -1,8 +1,9 @@
-//! Turning page bytes into text: charset from the HTTP header, the BOM, the page's own
-//! `<meta>`, and otherwise UTF-8 if the bytes are valid UTF-8, else GB18030 (a superset of
-//! GBK and GB2312, what an unlabelled Chinese page most likely is).
+//! Turning page bytes into text: charset from the BOM, the HTTP header, the page's own
+//! `<meta>`, and otherwise UTF-8 if the bytes are valid UTF-8, else what the bytes look
+//! like (chardetng tells GBK from Big5 and the rest). encoding_rs reads a page labelled
+//! GBK or GB2312 with the GB18030 decoder (as browsers do), so rare characters survive.
 
-use encoding_rs::{Encoding, GB18030, UTF_8};
+use encoding_rs::{Encoding, BIG5, GB18030, UTF_8};
 use regex::bytes::Regex;
 use std::sync::LazyLock;
 
@@ -46,17 +47,19 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
         if std::str::from_utf8(bytes).is_ok() {
             UTF_8
         } else {
-            GB18030
+            detect(bytes)
         }
     });
-    // A page labelled UTF-8 that is not UTF-8 is, in practice, a mislabelled GBK page.
+    // A page labelled UTF-8 that is not UTF-8 is mislabelled: in practice GBK, sometimes
+    // Big5. What the bytes look like decides, unless that decodes no better.
     let encoding = if encoding == UTF_8 && from_bom.is_none() && std::str::from_utf8(bytes).is_err()
     {
-        let (_, _, gb_errors) = GB18030.decode(bytes);
-        if gb_errors {
+        let guess = detect(bytes);
+        let (_, _, errors) = guess.decode(bytes);
+        if errors {
             UTF_8
         } else {
-            GB18030
+            guess
         }
     } else {
         encoding
@@ -65,6 +68,19 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     Decoded {
         text: text.into_owned(),
         charset: actual.name(),
+    }
+}
+
+/// The encoding the bytes look like, among the legacy ones Chinese pages use.
+fn detect(bytes: &[u8]) -> &'static Encoding {
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    // Besides GBK and Big5, guesses (Japanese, Korean, single-byte) are rare on the sites
+    // we watch and usually wrong for short Chinese pages: GB18030 is the likelier reading.
+    if detector.guess(None, false) == BIG5 {
+        BIG5
+    } else {
+        GB18030
     }
 }
 
@@ -106,5 +122,29 @@ mod tests {
         );
         assert_eq!(decode(&bytes, None).text, "<p>防溺水安全教育</p>");
         assert_eq!(decode("普通的UTF-8".as_bytes(), None).text, "普通的UTF-8");
+    }
+
+    #[test]
+    fn big5_and_gb18030_pages_are_read_labelled_or_not() {
+        let traditional =
+            "<p>香港一所中學的學生在校園內發生衝突，學校已經報警處理，教育局表示會跟進事件。</p>";
+        let big5 = BIG5.encode(traditional).0.into_owned();
+        let labelled = decode(&big5, Some("text/html; charset=big5"));
+        assert_eq!(
+            (labelled.text.as_str(), labelled.charset),
+            (traditional, "Big5")
+        );
+        let unlabelled = decode(&big5, None);
+        assert_eq!(
+            (unlabelled.text.as_str(), unlabelled.charset),
+            (traditional, "Big5")
+        );
+        let mislabelled = decode(&big5, Some("text/html; charset=utf-8"));
+        assert_eq!(mislabelled.text, traditional);
+        // 「䶮」 is in GB18030 but not in GBK.
+        let rare = "<p>龑与䶮：学生姓名中的生僻字也要正确显示。</p>";
+        let gb18030 = GB18030.encode(rare).0.into_owned();
+        assert_eq!(decode(&gb18030, Some("text/html; charset=gbk")).text, rare);
+        assert_eq!(decode(&gb18030, None).text, rare);
     }
 }

@@ -193,13 +193,34 @@ fn normalize_space(text: &str) -> String {
         .join(" ")
 }
 
+/// A heading's text up to the first block inside it: on a page that never closes its
+/// `<h1>`, the parser puts the rest of the page inside the heading.
+fn heading_text(heading: ElementRef) -> String {
+    let mut text = String::new();
+    for node in heading.descendants().skip(1) {
+        match node.value() {
+            scraper::Node::Element(e)
+                if matches!(
+                    e.name(),
+                    "div" | "p" | "table" | "ul" | "ol" | "section" | "article" | "li"
+                ) =>
+            {
+                break
+            }
+            scraper::Node::Text(t) => text.push_str(t),
+            _ => {}
+        }
+    }
+    normalize_space(&text)
+}
+
 fn extract_title(doc: &Html) -> String {
     let page_title = doc.select(&TITLE).next().map(text_of).unwrap_or_default();
     // The headline is the longest <h1> that the <title> repeats; sites often also have a
     // logo <h1> with the site name, which the <title> repeats too.
     let h1s: Vec<String> = doc
         .select(&H1)
-        .map(text_of)
+        .map(heading_text)
         .filter(|t| t.chars().count() >= 4)
         .collect();
     if let Some(h1) = h1s

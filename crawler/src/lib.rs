@@ -23,7 +23,7 @@ pub use extract::{
 };
 pub use fetch::{FetchError, Fetcher, FetcherOptions, Page, Validators};
 pub use guard::AddressGuard;
-pub use seen::SeenStore;
+pub use seen::{SeenStore, SourceHealth};
 pub use source::{Candidate, Source, SourceConfig, SourceKind};
 
 use chrono::Utc;
@@ -131,6 +131,25 @@ pub struct Crawler {
     /// When each host may next be asked for an article: sources on one host share its
     /// pace, so two listings of one site do not double the load on it.
     host_pace: Mutex<HashMap<String, tokio::time::Instant>>,
+    /// Articles being fetched now: a page two sources link (a feed and a listing of one
+    /// site) is fetched once, by whichever source gets to it first.
+    in_flight: Mutex<std::collections::HashSet<String>>,
+}
+
+/// A claim on an article being fetched, given up when dropped.
+struct Claim<'a> {
+    crawler: &'a Crawler,
+    url: String,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.crawler
+            .in_flight
+            .lock()
+            .expect("in-flight lock poisoned")
+            .remove(&self.url);
+    }
 }
 
 impl Crawler {
@@ -149,6 +168,7 @@ impl Crawler {
             handoff_is_durable,
             request_delay: Duration::from_millis(settings.request_delay_ms),
             host_pace: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -167,6 +187,19 @@ impl Crawler {
         })?;
         fetchers.insert(source.name().to_string(), fetcher.clone());
         Ok(fetcher)
+    }
+
+    /// Claims an article for this visit, unless another source's visit is fetching it.
+    fn claim(&self, url: &str) -> Option<Claim<'_>> {
+        let fresh = self
+            .in_flight
+            .lock()
+            .expect("in-flight lock poisoned")
+            .insert(url.to_string());
+        fresh.then(|| Claim {
+            crawler: self,
+            url: url.to_string(),
+        })
     }
 
     /// Waits for the host's next turn: one article request per `delay` per host,
@@ -245,6 +278,11 @@ impl Crawler {
                     tracing::debug!(source = source.name(), %error, "link skipped");
                     continue;
                 }
+            };
+            // Checked after the claim: the source that held it may have just handed it on.
+            let Some(_claim) = self.claim(&canonical) else {
+                report.already_seen += 1;
+                continue;
             };
             if self.seen.contains(&canonical)? {
                 report.already_seen += 1;
@@ -543,7 +581,19 @@ pub async fn run_sources(
             let interval = Duration::from_secs(source.config.interval_secs);
             let mut failures = 0u32;
             loop {
-                let delay = match crawler.visit(&source).await {
+                let visit = crawler.visit(&source).await;
+                let outcome = match &visit {
+                    Ok(report) => Ok(report.collected),
+                    Err(error) => Err(error.to_string()),
+                };
+                if let Err(error) = crawler.seen.record_visit(
+                    source.name(),
+                    outcome.as_ref().map(|n| *n).map_err(String::as_str),
+                    Utc::now(),
+                ) {
+                    tracing::warn!(source = source.name(), %error, "source health not recorded");
+                }
+                let delay = match visit {
                     Ok(report) => {
                         failures = 0;
                         tracing::info!(

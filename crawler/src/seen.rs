@@ -11,6 +11,20 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
 
+/// How a source has been doing: shown by `yuqing status`, `/api/status` and `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceHealth {
+    pub source: String,
+    pub last_visit_at: String,
+    pub last_success_at: Option<String>,
+    /// Visits failed in a row (0: the last one succeeded).
+    pub consecutive_failures: u64,
+    /// Why the last visit failed (an expired credential, an unreachable site, …).
+    pub last_error: Option<String>,
+    pub last_collected: u64,
+    pub collected_total: u64,
+}
+
 pub struct SeenStore {
     db: Mutex<Connection>,
 }
@@ -35,6 +49,15 @@ impl SeenStore {
                  url TEXT PRIMARY KEY,
                  etag TEXT,
                  last_modified TEXT
+             );
+             CREATE TABLE IF NOT EXISTS crawl_source_health (
+                 source TEXT PRIMARY KEY,
+                 last_visit_at TEXT NOT NULL,
+                 last_success_at TEXT,
+                 consecutive_failures INTEGER NOT NULL,
+                 last_error TEXT,
+                 last_collected INTEGER NOT NULL,
+                 collected_total INTEGER NOT NULL
              );",
         )?;
         Ok(SeenStore { db: Mutex::new(db) })
@@ -117,6 +140,55 @@ impl SeenStore {
         Ok(())
     }
 
+    /// Records the outcome of a visit of `source`: what it collected, or why it failed.
+    pub fn record_visit(
+        &self,
+        source: &str,
+        outcome: Result<usize, &str>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> rusqlite::Result<()> {
+        let at = at.to_rfc3339();
+        match outcome {
+            Ok(collected) => self.db().execute(
+                "INSERT INTO crawl_source_health VALUES (?1, ?2, ?2, 0, NULL, ?3, ?3)
+                 ON CONFLICT (source) DO UPDATE SET last_visit_at = ?2, last_success_at = ?2,
+                     consecutive_failures = 0, last_error = NULL, last_collected = ?3,
+                     collected_total = collected_total + ?3",
+                params![source, at, collected as i64],
+            )?,
+            Err(error) => self.db().execute(
+                "INSERT INTO crawl_source_health VALUES (?1, ?2, NULL, 1, ?3, 0, 0)
+                 ON CONFLICT (source) DO UPDATE SET last_visit_at = ?2,
+                     consecutive_failures = consecutive_failures + 1, last_error = ?3,
+                     last_collected = 0",
+                params![source, at, error],
+            )?,
+        };
+        Ok(())
+    }
+
+    /// Every source's last visits, by name.
+    pub fn source_health(&self) -> rusqlite::Result<Vec<SourceHealth>> {
+        let db = self.db();
+        let mut statement = db.prepare(
+            "SELECT source, last_visit_at, last_success_at, consecutive_failures, last_error,
+                    last_collected, collected_total
+             FROM crawl_source_health ORDER BY source",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(SourceHealth {
+                source: row.get(0)?,
+                last_visit_at: row.get(1)?,
+                last_success_at: row.get(2)?,
+                consecutive_failures: row.get::<_, i64>(3)? as u64,
+                last_error: row.get(4)?,
+                last_collected: row.get::<_, i64>(5)? as u64,
+                collected_total: row.get::<_, i64>(6)? as u64,
+            })
+        })?;
+        rows.collect()
+    }
+
     /// Forgets pages handed on but never confirmed (the process died in between), so they
     /// are fetched again. Returns how many.
     pub fn forget_unconfirmed(&self) -> rusqlite::Result<usize> {
@@ -149,5 +221,29 @@ mod tests {
         assert!(store.contains("http://a.cn/1").unwrap());
         assert!(!store.contains("http://a.cn/2").unwrap());
         assert!(store.contains("http://a.cn/3").unwrap());
+    }
+
+    #[test]
+    fn a_source_s_health_counts_failures_in_a_row_and_what_it_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SeenStore::open(&dir.path().join("state.sqlite")).unwrap();
+        let now = chrono::Utc::now();
+        store.record_visit("微博", Ok(3), now).unwrap();
+        store.record_visit("微博", Err("请先登录"), now).unwrap();
+        store.record_visit("微博", Err("请先登录"), now).unwrap();
+        let health = &store.source_health().unwrap()[0];
+        assert_eq!(
+            (health.consecutive_failures, health.collected_total),
+            (2, 3)
+        );
+        assert_eq!(health.last_error.as_deref(), Some("请先登录"));
+        assert!(health.last_success_at.is_some());
+        store.record_visit("微博", Ok(2), now).unwrap();
+        let health = &store.source_health().unwrap()[0];
+        assert_eq!(
+            (health.consecutive_failures, health.collected_total),
+            (0, 5)
+        );
+        assert_eq!(health.last_error, None);
     }
 }

@@ -1,5 +1,7 @@
 //! The crawler against a hostile site served on loopback by the test: errors, rate
-//! limits, redirect loops, redirects and links into private networks, huge bodies.
+//! limits, redirect loops, redirects and links into private networks, huge bodies,
+//! stalled and slow responses, pages in Big5 and GB18030 (labelled, unlabelled and
+//! mislabelled) and malformed HTML.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -108,6 +110,92 @@ async fn conditional(
     }
 }
 
+/// Pages that are slow, stalled, in legacy encodings or broken.
+async fn rough(Path(name): Path<String>) -> Response {
+    use axum::body::Body;
+    use futures_util::StreamExt;
+    let bytes = |content_type: &'static str, body: Vec<u8>| {
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    let page = |meta: &str, title: &str, body: &str| {
+        format!("<html><head>{meta}<title>{title}</title></head><body><h1>{title}</h1><div class=\"text\"><p>{body}</p></div></body></html>")
+    };
+    let traditional = page(
+        "<meta charset=\"big5\">",
+        "香港學校舉行防火演習",
+        "全校師生參加了消防演習，學習如何安全疏散。",
+    );
+    match name.as_str() {
+        "list.html" => {
+            let items: String = [
+                "stalled.html",
+                "slow.html",
+                "big5.html",
+                "unlabelled-big5.html",
+                "mislabelled-gbk.html",
+                "gb18030.html",
+                "broken.html",
+            ]
+            .iter()
+            .map(|l| format!("<li><a href=\"{l}\">{l}</a></li>"))
+            .collect();
+            bytes("text/html", format!("<ul class=\"list\">{items}</ul>").into_bytes())
+        }
+        // The first bytes, then nothing, for ever.
+        "stalled.html" => {
+            let first = futures_util::stream::once(async {
+                Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"<html><head>"))
+            });
+            let body = Body::from_stream(first.chain(futures_util::stream::pending()));
+            ([(header::CONTENT_TYPE, "text/html")], body).into_response()
+        }
+        // A whole page, a piece every 150 ms.
+        "slow.html" => {
+            let html = article("慢速页面里的安全教育");
+            let pieces: Vec<String> = html
+                .chars()
+                .collect::<Vec<_>>()
+                .chunks(html.chars().count() / 4 + 1)
+                .map(|c| c.iter().collect())
+                .collect();
+            let stream = futures_util::stream::iter(pieces).then(|piece| async move {
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                Ok::<_, std::io::Error>(piece)
+            });
+            ([(header::CONTENT_TYPE, "text/html")], Body::from_stream(stream)).into_response()
+        }
+        "big5.html" => bytes("text/html", encoding_rs::BIG5.encode(&traditional).0.into_owned()),
+        "unlabelled-big5.html" => bytes(
+            "text/html",
+            encoding_rs::BIG5
+                .encode(&traditional.replace("<meta charset=\"big5\">", ""))
+                .0
+                .into_owned(),
+        ),
+        "mislabelled-gbk.html" => bytes(
+            "text/html; charset=utf-8",
+            encoding_rs::GBK
+                .encode(&page("", "县教育局通报食堂检查结果", "检查发现两所学校食堂存在问题，已责令整改。"))
+                .0
+                .into_owned(),
+        ),
+        "gb18030.html" => bytes(
+            "text/html",
+            encoding_rs::GB18030
+                .encode(&page("<meta charset=\"gb18030\">", "学生王䶮获评安全小卫士", "王䶮同学在消防演练中表现突出。"))
+                .0
+                .into_owned(),
+        ),
+        "broken.html" => bytes(
+            "text/html; charset=utf-8",
+            "<html><head><title>校园安全检查</title><body><h1>校园安全检查<div class=text><p>学校开展安全检查，排查隐患十余处。<p>检查组要求限期整改<b>落实责任</div></div></span></td><p>第三段<i>未闭合的标签"
+                .as_bytes()
+                .to_vec(),
+        ),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn robots_txt() -> &'static str {
     "User-agent: *\nDisallow: /page/secret.html\n\nUser-agent: yuqing\nDisallow: /page/secret.html\nCrawl-delay: 0.1\n"
 }
@@ -117,6 +205,7 @@ async fn serve(hits: Hits) -> String {
         .route("/page/{name}", get(page))
         .route("/robots.txt", get(robots_txt))
         .route("/cond/{name}", get(conditional))
+        .route("/rough/{name}", get(rough))
         .with_state(hits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -286,4 +375,73 @@ async fn an_unchanged_listing_costs_a_304_and_nothing_else() {
         "the second visit asked with If-None-Match"
     );
     assert_eq!(hits.count("a.html"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_slow_legacy_encoded_and_broken_pages() {
+    let hits = Hits::default();
+    let base = serve(hits).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::new(64);
+    let mut raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
+    let settings = CrawlerSettings {
+        request_delay_ms: 0,
+        timeout_secs: 2,
+        retries: 1,
+        ..CrawlerSettings::default()
+    };
+    let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
+    let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
+    let source = toml::from_str::<SourceConfig>(&format!(
+        "name = \"粗糙站\"\nkind = \"listing\"\nurl = \"{base}/rough/list.html\"\nlink_selector = \".list a\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
+    ))
+    .unwrap()
+    .build("")
+    .unwrap();
+
+    let started = std::time::Instant::now();
+    let report = crawler.visit(&source).await.unwrap();
+    assert_eq!(
+        (report.collected, report.failed),
+        (6, 1),
+        "only the stalled page fails: {report:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "a stalled page costs its timeout, not the visit: {:?}",
+        started.elapsed()
+    );
+    let mut docs = HashMap::new();
+    for _ in 0..6 {
+        let doc = raw.recv().await.unwrap().unwrap().message;
+        let page = doc.url.rsplit('/').next().unwrap().to_string();
+        docs.insert(page, doc);
+    }
+    assert_eq!(docs["slow.html"].title, "慢速页面里的安全教育");
+    for page in ["big5.html", "unlabelled-big5.html"] {
+        assert_eq!(docs[page].title, "香港學校舉行防火演習", "{page}");
+        assert_eq!(docs[page].charset, "Big5", "{page}");
+        assert_eq!(
+            docs[page].content,
+            "全校師生參加了消防演習，學習如何安全疏散。"
+        );
+    }
+    assert_eq!(
+        docs["mislabelled-gbk.html"].title,
+        "县教育局通报食堂检查结果"
+    );
+    assert_eq!(
+        docs["gb18030.html"].content,
+        "王䶮同学在消防演练中表现突出。"
+    );
+    let broken = &docs["broken.html"];
+    assert_eq!(broken.title, "校园安全检查");
+    assert!(
+        broken
+            .content
+            .contains("学校开展安全检查，排查隐患十余处。")
+            && broken.content.contains("检查组要求限期整改"),
+        "{}",
+        broken.content
+    );
 }

@@ -53,6 +53,10 @@ pub struct CrawlerSettings {
     /// Further attempts of a request that timed out or got 5xx or 429.
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// Mobile and desktop twins: a page on the first host is the page at the same path
+    /// on the second (`"m.example.com" = "www.example.com"`), one document for both.
+    #[serde(default)]
+    pub host_twins: std::collections::BTreeMap<String, String>,
 }
 
 fn default_retries() -> u32 {
@@ -87,6 +91,7 @@ impl Default for CrawlerSettings {
             max_redirects: default_max_redirects(),
             request_delay_ms: default_request_delay_ms(),
             retries: default_retries(),
+            host_twins: Default::default(),
         }
     }
 }
@@ -189,6 +194,23 @@ impl Crawler {
         Ok(fetcher)
     }
 
+    /// A page's canonical URL (see [`canonical_url`]), with a mobile twin's host replaced
+    /// by its desktop host.
+    fn canonical(&self, url: &url::Url) -> Result<String, yuqing_model::CanonicalUrlError> {
+        let canonical = canonical_url(url.as_str())?;
+        let Some(twin) = url
+            .host_str()
+            .and_then(|host| self.settings.host_twins.get(host))
+        else {
+            return Ok(canonical);
+        };
+        let mut rewritten = url::Url::parse(&canonical).expect("canonical URLs parse");
+        if rewritten.set_host(Some(twin)).is_err() {
+            return Ok(canonical);
+        }
+        Ok(rewritten.to_string())
+    }
+
     /// Claims an article for this visit, unless another source's visit is fetching it.
     fn claim(&self, url: &str) -> Option<Claim<'_>> {
         let fresh = self
@@ -272,7 +294,7 @@ impl Crawler {
         };
         let mut complete = true;
         for candidate in candidates {
-            let canonical = match canonical_url(candidate.url.as_str()) {
+            let canonical = match self.canonical(&candidate.url) {
                 Ok(url) => url,
                 Err(error) => {
                     tracing::debug!(source = source.name(), %error, "link skipped");
@@ -387,7 +409,7 @@ impl Crawler {
                         continue;
                     }
                 };
-                let Ok(canonical) = canonical_url(post.url.as_str()) else {
+                let Ok(canonical) = self.canonical(&post.url) else {
                     report.failed += 1;
                     continue;
                 };

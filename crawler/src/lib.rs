@@ -288,6 +288,10 @@ impl Crawler {
             candidates.retain(|c| seen.insert(c.url.clone()));
             candidates.truncate(source.config.max_articles);
         }
+        if source.config.kind == SourceKind::Listing && source.config.listing_pages > 1 {
+            self.more_listing_pages(&fetcher, source, &page.url, text, delay, &mut candidates)
+                .await?;
+        }
         let mut report = VisitReport {
             links: candidates.len(),
             ..VisitReport::default()
@@ -349,6 +353,62 @@ impl Crawler {
                 .store_validators(source.url.as_str(), &page.validators)?;
         }
         Ok(report)
+    }
+
+    /// Follows the listing's "next page" links, adding their article links, until
+    /// `listing_pages` are read or a page brings nothing unseen (the visit has caught up).
+    /// A next page that fails is logged; what was found so far still counts.
+    async fn more_listing_pages(
+        &self,
+        fetcher: &Fetcher,
+        source: &Source,
+        first_url: &url::Url,
+        first_text: String,
+        delay: Duration,
+        candidates: &mut Vec<Candidate>,
+    ) -> Result<(), CrawlError> {
+        let (mut url, mut text) = (first_url.clone(), first_text);
+        let mut fresh_on_page = candidates.len();
+        let mut read = std::collections::HashSet::from([url.clone()]);
+        for _ in 1..source.config.listing_pages {
+            let unseen = candidates[candidates.len() - fresh_on_page..]
+                .iter()
+                .filter_map(|c| self.canonical(&c.url).ok())
+                .map(|c| self.seen.contains(&c))
+                .collect::<Result<Vec<_>, _>>()?
+                .contains(&false);
+            if !unseen || candidates.len() >= source.config.max_articles {
+                break;
+            }
+            let Some(next) = source.next_listing_page(&url, &text) else {
+                break;
+            };
+            if !read.insert(next.clone()) {
+                break; // a "next" link back to a page already read
+            }
+            self.host_turn(&next, delay).await;
+            let page = match fetcher.get(&next).await {
+                Ok(page) => page,
+                Err(error) => {
+                    tracing::warn!(source = source.name(), %error, "next listing page not read");
+                    break;
+                }
+            };
+            text = decode(&page.body, page.content_type.as_deref()).text;
+            url = page.url;
+            let known: std::collections::HashSet<url::Url> =
+                candidates.iter().map(|c| c.url.clone()).collect();
+            let more: Vec<Candidate> = source
+                .candidates(&url, &text)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| !known.contains(&c.url))
+                .collect();
+            fresh_on_page = more.len();
+            candidates.extend(more);
+        }
+        candidates.truncate(source.config.max_articles);
+        Ok(())
     }
 
     /// Visits an API source: reads its pages of posts, newest first, until a page holds

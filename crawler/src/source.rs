@@ -51,6 +51,13 @@ pub struct SourceConfig {
     /// At most this many article links are followed per visit.
     #[serde(default = "default_max_articles")]
     pub max_articles: usize,
+    /// Listing pages: how many pages of the listing a visit reads (following its "next
+    /// page" link), stopping early at a page whose links were all seen before.
+    #[serde(default = "default_listing_pages")]
+    pub listing_pages: usize,
+    /// Listing pages: CSS selector of the "next page" link (default: a link reading
+    /// 下一页, 下页, 后页, › or »).
+    pub next_page_selector: Option<String>,
     /// Who publishes here: 官方媒体, 商业媒体 (the default, or 社交平台 for API sources),
     /// 自媒体 or 社交平台 (or official, commercial, self_media, social). It weighs in the
     /// risk of what the source says.
@@ -75,6 +82,9 @@ fn default_interval_secs() -> u64 {
 fn default_enabled() -> bool {
     true
 }
+fn default_listing_pages() -> usize {
+    1
+}
 fn default_max_articles() -> usize {
     200
 }
@@ -87,6 +97,7 @@ pub struct Source {
     pub guard: AddressGuard,
     link_selector: Selector,
     link_pattern: Option<Regex>,
+    next_page_selector: Option<Selector>,
     /// API sources: the checked field mapping.
     pub api: Option<Arc<ApiMapping>>,
     /// The source's own extraction selectors (none: the generic extractor alone).
@@ -140,6 +151,7 @@ impl SourceConfig {
                 guard: AddressGuard::new(Vec::new()),
                 link_selector: Selector::parse("a[href]").expect("valid selector"),
                 link_pattern: None,
+                next_page_selector: None,
                 api: None,
                 extract: self
                     .extract
@@ -160,9 +172,25 @@ impl SourceConfig {
                 url.scheme()
             ));
         }
-        if self.kind != SourceKind::Listing && self.link_selector.is_some() {
-            return Err("link_selector applies to listing sources only".into());
+        if self.kind != SourceKind::Listing
+            && (self.link_selector.is_some()
+                || self.next_page_selector.is_some()
+                || self.listing_pages != default_listing_pages())
+        {
+            return Err(
+                "link_selector, next_page_selector and listing_pages apply to listing sources only"
+                    .into(),
+            );
         }
+        if self.listing_pages == 0 {
+            return Err("listing_pages: must be at least 1".into());
+        }
+        let next_page_selector = self
+            .next_page_selector
+            .as_deref()
+            .map(Selector::parse)
+            .transpose()
+            .map_err(|e| format!("next_page_selector: {e}"))?;
         if matches!(self.kind, SourceKind::Feed | SourceKind::Api) && self.link_pattern.is_some() {
             return Err("link_pattern applies to listing and sitemap sources only".into());
         }
@@ -205,6 +233,7 @@ impl SourceConfig {
             guard: AddressGuard::new(allowed),
             link_selector,
             link_pattern,
+            next_page_selector,
             api,
             extract: match &self.extract {
                 Some(_) if matches!(self.kind, SourceKind::Api) => {
@@ -260,6 +289,33 @@ impl Source {
             .collect();
         pages.sort_by_key(|c| std::cmp::Reverse(c.published_at));
         pages
+    }
+
+    /// The listing's next page after `page_url`, on the same site.
+    pub fn next_listing_page(&self, page_url: &Url, html: &str) -> Option<Url> {
+        const NEXT: &[&str] = &[
+            "下一页",
+            "下页",
+            "后页",
+            "下一頁",
+            "›",
+            "»",
+            "下一页>",
+            "下一页 >",
+        ];
+        let doc = Html::parse_document(html);
+        let any_link = Selector::parse("a[href]").expect("valid selector");
+        let mut links = doc.select(self.next_page_selector.as_ref().unwrap_or(&any_link));
+        let next = links.find(|a| {
+            self.next_page_selector.is_some() || NEXT.contains(&a.text().collect::<String>().trim())
+        })?;
+        let mut url = page_url.join(next.value().attr("href")?.trim()).ok()?;
+        url.set_fragment(None);
+        let usable = url != *page_url
+            && url.host_str() == page_url.host_str()
+            && matches!(url.scheme(), "http" | "https")
+            && self.guard.check_url(&url).is_ok();
+        usable.then_some(url)
     }
 
     fn listing_candidates(&self, page_url: &Url, html: &str) -> Vec<Candidate> {

@@ -57,6 +57,19 @@ pub struct CrawlerSettings {
     /// on the second (`"m.example.com" = "www.example.com"`), one document for both.
     #[serde(default)]
     pub host_twins: std::collections::BTreeMap<String, String>,
+    /// Requests in flight at once, all sources together.
+    #[serde(default = "default_max_concurrent_fetches")]
+    pub max_concurrent_fetches: usize,
+    /// Requests in flight at once to one host, whichever sources ask.
+    #[serde(default = "default_max_per_host")]
+    pub max_per_host: usize,
+}
+
+fn default_max_concurrent_fetches() -> usize {
+    16
+}
+fn default_max_per_host() -> usize {
+    2
 }
 
 fn default_retries() -> u32 {
@@ -92,6 +105,8 @@ impl Default for CrawlerSettings {
             request_delay_ms: default_request_delay_ms(),
             retries: default_retries(),
             host_twins: Default::default(),
+            max_concurrent_fetches: default_max_concurrent_fetches(),
+            max_per_host: default_max_per_host(),
         }
     }
 }
@@ -139,6 +154,15 @@ pub struct Crawler {
     /// Articles being fetched now: a page two sources link (a feed and a listing of one
     /// site) is fetched once, by whichever source gets to it first.
     in_flight: Mutex<std::collections::HashSet<String>>,
+    /// Bounds on requests in flight: all together, and per host.
+    fetch_slots: Arc<tokio::sync::Semaphore>,
+    host_slots: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+/// Leave to send one request: a global slot and one of the host's.
+struct FetchSlot {
+    _global: tokio::sync::OwnedSemaphorePermit,
+    _host: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// A claim on an article being fetched, given up when dropped.
@@ -174,6 +198,10 @@ impl Crawler {
             request_delay: Duration::from_millis(settings.request_delay_ms),
             host_pace: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(std::collections::HashSet::new()),
+            fetch_slots: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_concurrent_fetches.max(1),
+            )),
+            host_slots: Mutex::new(HashMap::new()),
         })
     }
 
@@ -209,6 +237,34 @@ impl Crawler {
             return Ok(canonical);
         }
         Ok(rewritten.to_string())
+    }
+
+    /// Waits until a request to `url`'s host may go out (see `max_concurrent_fetches`
+    /// and `max_per_host`); the request holds the returned slot while it runs.
+    async fn fetch_slot(&self, url: &url::Url) -> FetchSlot {
+        let host = {
+            let mut hosts = self.host_slots.lock().expect("host slots lock poisoned");
+            hosts
+                .entry(url.host_str().unwrap_or_default().to_string())
+                .or_insert_with(|| {
+                    Arc::new(tokio::sync::Semaphore::new(
+                        self.settings.max_per_host.max(1),
+                    ))
+                })
+                .clone()
+        };
+        // Host first: waiting on a busy host must not hold a global slot.
+        let host = host.acquire_owned().await.expect("never closed");
+        let global = self
+            .fetch_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        FetchSlot {
+            _global: global,
+            _host: host,
+        }
     }
 
     /// Claims an article for this visit, unless another source's visit is fetching it.
@@ -266,7 +322,9 @@ impl Crawler {
             return self.visit_api(source, &fetcher, &rules, delay).await;
         }
         let known = self.seen.validators(source.url.as_str())?;
+        let slot = self.fetch_slot(&source.url).await;
         let page = fetcher.get_conditional(&source.url, &known).await?;
+        drop(slot);
         if page.not_modified {
             return Ok(VisitReport {
                 unchanged: true,
@@ -387,7 +445,10 @@ impl Crawler {
                 break; // a "next" link back to a page already read
             }
             self.host_turn(&next, delay).await;
-            let page = match fetcher.get(&next).await {
+            let slot = self.fetch_slot(&next).await;
+            let fetched = fetcher.get(&next).await;
+            drop(slot);
+            let page = match fetched {
                 Ok(page) => page,
                 Err(error) => {
                     tracing::warn!(source = source.name(), %error, "next listing page not read");
@@ -441,7 +502,10 @@ impl Crawler {
                 break;
             }
             self.host_turn(&url, delay).await;
-            let page = match fetcher.get_with_headers(&url, &headers).await {
+            let slot = self.fetch_slot(&url).await;
+            let fetched = fetcher.get_with_headers(&url, &headers).await;
+            drop(slot);
+            let page = match fetched {
                 Err(FetchError::Status {
                     status: status @ (401 | 403),
                     ..
@@ -516,7 +580,10 @@ impl Crawler {
             let Ok(url) = url::Url::parse(&child.loc) else {
                 continue;
             };
-            let page = match fetcher.get(&url).await {
+            let slot = self.fetch_slot(&url).await;
+            let fetched = fetcher.get(&url).await;
+            drop(slot);
+            let page = match fetched {
                 Ok(page) => page,
                 Err(error) => {
                     tracing::warn!(source = source.name(), %error, "sitemap not read");
@@ -583,7 +650,9 @@ impl Crawler {
         candidate: &Candidate,
         canonical: &str,
     ) -> Result<RawDocument, CrawlError> {
+        let slot = self.fetch_slot(&candidate.url).await;
         let page = fetcher.get(&candidate.url).await?;
+        drop(slot);
         let decoded = decode(&page.body, page.content_type.as_deref());
         let fetched_at = Utc::now();
         let article = extract_with(&decoded.text, fetched_at, &source.extract);

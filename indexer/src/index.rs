@@ -7,6 +7,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::agg_result::AggregationResults;
+use tantivy::aggregation::AggregationCollector;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
@@ -344,6 +347,7 @@ pub struct SearchIndex {
     path: PathBuf,
     index: Index,
     reader: IndexReader,
+    executor: Arc<tantivy::Executor>,
     fields: Fields,
     segmenter: Arc<Segmenter>,
 }
@@ -442,9 +446,18 @@ impl SearchIndex {
             .reload_policy(policy)
             .try_into()
             .map_err(tantivy_err)?;
+        // The desk's searches run over the segments in parallel, one thread per core: at a
+        // million documents a broad query's facets count a hundred thousand of them. The
+        // small lookups of indexing stay on their own thread (a hand-off costs them more).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let executor = Arc::new(
+            tantivy::Executor::multi_thread(threads, "yuqing-search-")
+                .map_err(|e| tantivy_err(tantivy::TantivyError::SystemError(e.to_string())))?,
+        );
         Ok(SearchIndex {
             path: path.to_path_buf(),
             index,
+            executor,
             reader,
             fields,
             segmenter,
@@ -695,38 +708,25 @@ impl SearchIndex {
             Sort::Relevance if request.query.trim().is_empty() => Sort::Time,
             other => other,
         };
-        let (total, addresses): (usize, Vec<DocAddress>) = match sort {
-            Sort::Time => {
-                let (hits, total) = searcher.search(
-                    &query,
-                    &(
-                        TopDocs::with_limit(limit)
-                            .and_offset(offset)
-                            .order_by_fast_field::<tantivy::DateTime>("published_at", Order::Desc),
-                        Count,
-                    ),
-                )?;
-                (total, hits.into_iter().map(|(_, a)| a).collect())
-            }
-            Sort::Risk => {
-                let (hits, total) = searcher.search(
-                    &query,
-                    &(
-                        TopDocs::with_limit(limit)
-                            .and_offset(offset)
-                            .order_by_fast_field::<f64>("risk_score", Order::Desc),
-                        Count,
-                    ),
-                )?;
-                (total, hits.into_iter().map(|(_, a)| a).collect())
-            }
-            Sort::Relevance => {
-                let (hits, total) = searcher.search(
-                    &query,
-                    &(TopDocs::with_limit(limit).and_offset(offset), Count),
-                )?;
-                (total, hits.into_iter().map(|(_, a)| a).collect())
-            }
+        // Rows, count and facets in one pass over the matching documents.
+        let aggregations = request.facets.map(facet_request).transpose()?;
+        let top = TopDocs::with_limit(limit).and_offset(offset);
+        let (addresses, total, aggregated) = match sort {
+            Sort::Time => one_pass(
+                &self.executor,
+                &searcher,
+                &*query,
+                top.order_by_fast_field::<tantivy::DateTime>("published_at", Order::Desc),
+                aggregations,
+            )?,
+            Sort::Risk => one_pass(
+                &self.executor,
+                &searcher,
+                &*query,
+                top.order_by_fast_field::<f64>("risk_score", Order::Desc),
+                aggregations,
+            )?,
+            Sort::Relevance => one_pass(&self.executor, &searcher, &*query, top, aggregations)?,
         };
 
         let mut content_snippets =
@@ -795,9 +795,9 @@ impl SearchIndex {
                 snippet,
             });
         }
-        let (facets, histogram) = match request.facets {
-            Some(interval) => {
-                let (facets, histogram) = self.facets(&searcher, &*query, interval)?;
+        let (facets, histogram) = match aggregated {
+            Some(result) => {
+                let (facets, histogram) = facets_of(&result)?;
                 (Some(facets), Some(histogram))
             }
             None => (None, None),
@@ -890,79 +890,130 @@ impl SearchIndex {
             None => Ok(None),
         }
     }
+}
 
-    fn facets(
-        &self,
-        searcher: &tantivy::Searcher,
-        query: &dyn Query,
-        interval: Interval,
-    ) -> Result<(Facets, Vec<HistogramBucket>), SearchError> {
-        use tantivy::aggregation::{agg_req::Aggregations, AggregationCollector};
-        let terms =
-            |field: &str| serde_json::json!({ "terms": { "field": field, "size": FACET_SIZE } });
-        // Days start at Beijing midnight, 16:00 UTC.
-        let (fixed_interval, offset) = match interval {
-            Interval::Hour => ("1h", "0h"),
-            Interval::Day => ("1d", "16h"),
-        };
-        let request = serde_json::json!({
-            "topic": terms("topic"),
-            "district": terms("district"),
-            "sentiment": terms("sentiment"),
-            "risk": terms("risk"),
-            "source": terms("source"),
-            "source_type": terms("source_type"),
-            "histogram": { "date_histogram": {
-                "field": "published_at", "fixed_interval": fixed_interval, "offset": offset
-            }},
-        });
-        let aggregations: Aggregations = serde_json::from_value(request)
-            .map_err(|e| tantivy::TantivyError::InternalError(format!("facet request: {e}")))?;
-        let collector = AggregationCollector::from_aggs(aggregations, Default::default());
-        let result = serde_json::to_value(searcher.search(query, &collector)?)
-            .map_err(|e| tantivy::TantivyError::InternalError(format!("facet result: {e}")))?;
-        let buckets = |name: &str| -> Vec<(serde_json::Value, u64)> {
-            result[name]["buckets"]
-                .as_array()
-                .map(|b| {
-                    b.iter()
-                        .map(|e| (e["key"].clone(), e["doc_count"].as_u64().unwrap_or(0)))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let counts = |name: &str| -> Vec<FacetCount> {
-            buckets(name)
-                .into_iter()
-                .filter_map(|(key, count)| {
-                    Some(FacetCount {
-                        key: key.as_str()?.to_string(),
-                        count,
-                    })
-                })
-                // Risk and source type are indexed in both languages; count each once.
-                .filter(|f| !matches!(name, "risk" | "source_type") || f.key.is_ascii())
-                .collect()
-        };
-        let facets = Facets {
-            topic: counts("topic"),
-            district: counts("district"),
-            sentiment: counts("sentiment"),
-            risk: counts("risk"),
-            source: counts("source"),
-            source_type: counts("source_type"),
-        };
-        let histogram = buckets("histogram")
+/// The facet counts and the time histogram, as a tantivy aggregation request.
+fn facet_request(interval: Interval) -> Result<Aggregations, SearchError> {
+    let terms =
+        |field: &str| serde_json::json!({ "terms": { "field": field, "size": FACET_SIZE } });
+    // Days start at Beijing midnight, 16:00 UTC.
+    let (fixed_interval, offset) = match interval {
+        Interval::Hour => ("1h", "0h"),
+        Interval::Day => ("1d", "16h"),
+    };
+    let request = serde_json::json!({
+        "topic": terms("topic"),
+        "district": terms("district"),
+        "sentiment": terms("sentiment"),
+        "risk": terms("risk"),
+        "source": terms("source"),
+        "source_type": terms("source_type"),
+        "histogram": { "date_histogram": {
+            "field": "published_at", "fixed_interval": fixed_interval, "offset": offset
+        }},
+    });
+    Ok(serde_json::from_value(request)
+        .map_err(|e| tantivy::TantivyError::InternalError(format!("facet request: {e}")))?)
+}
+
+/// Runs `query` once for the top rows, the count and (when asked) the facets.
+fn one_pass<C>(
+    executor: &tantivy::Executor,
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    top: C,
+    aggregations: Option<Aggregations>,
+) -> Result<(Vec<DocAddress>, usize, Option<AggregationResults>), SearchError>
+where
+    C: tantivy::collector::Collector,
+    C::Fruit: IntoIterator,
+    <C::Fruit as IntoIterator>::Item: HasAddress,
+{
+    let addresses = |fruit: C::Fruit| fruit.into_iter().map(|hit| hit.address()).collect();
+    let scoring = |needed: bool| {
+        if needed {
+            tantivy::query::EnableScoring::enabled_from_searcher(searcher)
+        } else {
+            tantivy::query::EnableScoring::disabled_from_searcher(searcher)
+        }
+    };
+    Ok(match aggregations {
+        Some(aggregations) => {
+            let facets = AggregationCollector::from_aggs(aggregations, Default::default());
+            let collector = (top, Count, facets);
+            let scoring = scoring(tantivy::collector::Collector::requires_scoring(&collector));
+            let (hits, total, result) =
+                searcher.search_with_executor(query, &collector, executor, scoring)?;
+            (addresses(hits), total, Some(result))
+        }
+        None => {
+            let collector = (top, Count);
+            let scoring = scoring(tantivy::collector::Collector::requires_scoring(&collector));
+            let (hits, total) =
+                searcher.search_with_executor(query, &collector, executor, scoring)?;
+            (addresses(hits), total, None)
+        }
+    })
+}
+
+/// A row of a top-documents result, whatever it is ranked by.
+trait HasAddress {
+    fn address(&self) -> DocAddress;
+}
+
+impl<S> HasAddress for (S, DocAddress) {
+    fn address(&self) -> DocAddress {
+        self.1
+    }
+}
+
+/// Facet counts and histogram buckets from the aggregation result.
+fn facets_of(
+    aggregated: &AggregationResults,
+) -> Result<(Facets, Vec<HistogramBucket>), SearchError> {
+    let result = serde_json::to_value(aggregated)
+        .map_err(|e| tantivy::TantivyError::InternalError(format!("facet result: {e}")))?;
+    let buckets = |name: &str| -> Vec<(serde_json::Value, u64)> {
+        result[name]["buckets"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .map(|e| (e["key"].clone(), e["doc_count"].as_u64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let counts = |name: &str| -> Vec<FacetCount> {
+        buckets(name)
             .into_iter()
             .filter_map(|(key, count)| {
-                let millis = key.as_f64()? as i64;
-                let start = DateTime::from_timestamp_millis(millis)?
-                    .with_timezone(&yuqing_model::beijing());
-                Some(HistogramBucket { start, count })
+                Some(FacetCount {
+                    key: key.as_str()?.to_string(),
+                    count,
+                })
             })
-            .collect();
-        Ok((facets, histogram))
-    }
+            // Risk and source type are indexed in both languages; count each once.
+            .filter(|f| !matches!(name, "risk" | "source_type") || f.key.is_ascii())
+            .collect()
+    };
+    let facets = Facets {
+        topic: counts("topic"),
+        district: counts("district"),
+        sentiment: counts("sentiment"),
+        risk: counts("risk"),
+        source: counts("source"),
+        source_type: counts("source_type"),
+    };
+    let histogram = buckets("histogram")
+        .into_iter()
+        .filter_map(|(key, count)| {
+            let millis = key.as_f64()? as i64;
+            let start =
+                DateTime::from_timestamp_millis(millis)?.with_timezone(&yuqing_model::beijing());
+            Some(HistogramBucket { start, count })
+        })
+        .collect();
+    Ok((facets, histogram))
 }
 
 /// Renders a snippet as HTML: text escaped, matches in `<mark>`.

@@ -78,7 +78,7 @@ enum Command {
         json: bool,
         #[arg(long, default_value_t = 10)]
         limit: usize,
-        /// relevance (default; time for an empty query), time or risk.
+        /// relevance (default; time for an empty query), time, risk or spread.
         #[arg(long, default_value = "relevance")]
         sort: yuqing_indexer::Sort,
         /// One row per story: leave out reprints of a story already listed.
@@ -468,6 +468,18 @@ fn print_results(out: &mut impl Write, results: &SearchResults) -> std::io::Resu
                 out,
                 "   转载 {} 篇，首发：{}",
                 hit.cluster_size, hit.first_source
+            )?;
+        }
+        if let Some(e) = hit.engagement {
+            let region = hit
+                .ip_region
+                .as_deref()
+                .map(|r| format!(" | IP属地：{r}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "   转发 {} | 评论 {} | 点赞 {}{region}",
+                e.reposts, e.comments, e.likes
             )?;
         }
         writeln!(out, "   {}", hit.snippet_text())?;

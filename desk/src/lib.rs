@@ -1,6 +1,6 @@
 //! The monitoring desk's HTTP API, served by `yuqing run` and `yuqing serve`.
 //!
-//! - `GET /api/search?q=…&limit=…&sort=relevance|time|risk` → `{"total": N, "hits": [...]}`,
+//! - `GET /api/search?q=…&limit=…&sort=relevance|time|risk|spread` → `{"total": N, "hits": [...]}`,
 //!   the same shape as `yuqing search --json`, plus `facets` (counts of the whole result
 //!   per topic, district, sentiment, risk and source) and `histogram` (by publish time;
 //!   `interval=hour|day`, `facets=false` to skip both); a bad query is a 400 with the

@@ -28,7 +28,7 @@ use yuqing_segmenter::Segmenter;
 /// Raised whenever fields change meaning; an index of another version is not opened.
 /// 2: district, school and risk fields.
 /// 3: source type and platform. Version 2 indexes are migrated when opened.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 const VERSION_FILE: &str = "yuqing-schema-version";
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +78,14 @@ pub(crate) struct Fields {
     /// Both spellings (`social` and 社交平台), like risk.
     pub source_type: Field,
     pub platform: Field,
+    /// The region a platform shows for the poster (IP属地).
+    pub ip_region: Field,
+    pub reposts: Field,
+    pub comments: Field,
+    pub likes: Field,
+    /// How far the document had spread when indexed: the earlier documents of its
+    /// reprint cluster, plus its reposts on a social platform.
+    pub spread: Field,
     pub published_at: Field,
     pub fetched_at: Field,
     /// The whole analyzed document as JSON: what the desk shows, explanations included.
@@ -112,6 +120,11 @@ fn build_schema() -> (Schema, Fields) {
         risk_score: builder.add_f64_field("risk_score", FAST),
         source_type: builder.add_text_field("source_type", STRING | FAST),
         platform: builder.add_text_field("platform", STRING | FAST),
+        ip_region: builder.add_text_field("ip_region", STRING | FAST),
+        reposts: builder.add_u64_field("reposts", FAST),
+        comments: builder.add_u64_field("comments", FAST),
+        likes: builder.add_u64_field("likes", FAST),
+        spread: builder.add_u64_field("spread", FAST),
         published_at: builder.add_date_field("published_at", date.clone()),
         fetched_at: builder.add_date_field("fetched_at", date),
         document: builder.add_text_field("document", STORED),
@@ -133,6 +146,8 @@ pub enum Sort {
     Time,
     /// Highest risk score first.
     Risk,
+    /// Furthest spread first: most reprints before it, most reposts.
+    Spread,
 }
 
 impl std::str::FromStr for Sort {
@@ -142,7 +157,10 @@ impl std::str::FromStr for Sort {
             "relevance" => Ok(Sort::Relevance),
             "time" => Ok(Sort::Time),
             "risk" => Ok(Sort::Risk),
-            other => Err(format!("sort is relevance, time or risk, not `{other}`")),
+            "spread" => Ok(Sort::Spread),
+            other => Err(format!(
+                "sort is relevance, time, risk or spread, not `{other}`"
+            )),
         }
     }
 }
@@ -233,6 +251,12 @@ pub struct SearchHit {
     pub source_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// The region the platform shows for the poster (IP属地), and the post's reposts,
+    /// comments and likes, where the source gives them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engagement: Option<yuqing_model::Engagement>,
     /// The reprint cluster (the id of the story's first document), how many documents
     /// it has, and where the story was first seen.
     pub cluster: String,
@@ -281,7 +305,7 @@ const FACET_SIZE: u32 = 50;
 
 /// Older schema versions this build rebuilds on open: every document is stored whole,
 /// so a new index is made from the stored documents with the new fields.
-const MIGRATES_FROM: &[&str] = &["2"];
+const MIGRATES_FROM: &[&str] = &["2", "3"];
 
 /// Rebuilds the index at `path` (schema `found`) with this build's schema, from the
 /// documents it stores. The new index is built beside the old one and swapped in; the
@@ -520,6 +544,16 @@ impl SearchIndex {
                 .cluster_for(&prints)
                 .unwrap_or_else(|| raw.id.clone()),
         };
+        // The story's documents indexed before this one, committed or in this batch.
+        let earlier = if cluster == raw.id {
+            0
+        } else {
+            let query = TermQuery::new(
+                Term::from_field_text(f.cluster, &cluster),
+                IndexRecordOption::Basic,
+            );
+            self.reader.searcher().search(&query, &Count)? as u64 + pending.members(&cluster)
+        };
         pending.add(&cluster, &prints);
         writer.delete_term(Term::from_field_text(f.id, &raw.id));
         let mut tdoc = TantivyDocument::default();
@@ -547,6 +581,14 @@ impl SearchIndex {
         if let Some(platform) = &raw.platform {
             tdoc.add_text(f.platform, platform.to_lowercase());
         }
+        if let Some(region) = &raw.ip_region {
+            tdoc.add_text(f.ip_region, region);
+        }
+        let engagement = raw.engagement.unwrap_or_default();
+        tdoc.add_u64(f.reposts, engagement.reposts);
+        tdoc.add_u64(f.comments, engagement.comments);
+        tdoc.add_u64(f.likes, engagement.likes);
+        tdoc.add_u64(f.spread, earlier + engagement.reposts);
         if let Some(published) = raw.published_at {
             tdoc.add_date(
                 f.published_at,
@@ -654,6 +696,7 @@ impl SearchIndex {
             risk: f.risk,
             source_type: f.source_type,
             platform: f.platform,
+            ip_region: f.ip_region,
             published_at: f.published_at,
             fetched_at: f.fetched_at,
         };
@@ -726,6 +769,13 @@ impl SearchIndex {
                 top.order_by_fast_field::<f64>("risk_score", Order::Desc),
                 aggregations,
             )?,
+            Sort::Spread => one_pass(
+                &self.executor,
+                &searcher,
+                &*query,
+                top.order_by_fast_field::<u64>("spread", Order::Desc),
+                aggregations,
+            )?,
             Sort::Relevance => one_pass(&self.executor, &searcher, &*query, top, aggregations)?,
         };
 
@@ -789,6 +839,8 @@ impl SearchIndex {
                 risk: doc.analysis.risk.level.as_str().to_string(),
                 source_type: raw.source_type.zh().to_string(),
                 platform: raw.platform.clone(),
+                ip_region: raw.ip_region.clone(),
+                engagement: raw.engagement,
                 cluster,
                 cluster_size,
                 first_source,

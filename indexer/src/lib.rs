@@ -492,6 +492,81 @@ mod tests {
     }
 
     #[test]
+    fn sorting_by_spread_puts_the_most_reprinted_and_reposted_story_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open_or_create(dir.path(), Arc::new(Segmenter::new())).unwrap();
+        let mut writer = index.writer(15 * 1024 * 1024).unwrap();
+        let mut pending = PendingPrints::default();
+        let story = "温县某中学食堂发生学生集体腹泻事件，县教育局已经介入调查处理。";
+        // A news story reprinted by two more sites, the second in a later commit.
+        for (k, commit) in [(0, false), (1, true), (2, true)] {
+            let doc = document(
+                &format!("http://site{k}.example/shitang.html"),
+                &format!("食堂腹泻（转载{k}）"),
+                story,
+                "食品安全",
+            );
+            index.upsert(&writer, &doc, &mut pending).unwrap();
+            if commit {
+                writer.commit().unwrap();
+                index.reload().unwrap();
+                pending.clear();
+            }
+        }
+        // A post reposted five times, shown as posted from 河南; and a quiet page.
+        let mut post = document(
+            "https://m.weibo.cn/detail/1",
+            "学校门口校车超载",
+            "孩子放学路上看到校车超载，一辆面包车挤了十几个孩子。",
+            "校车与交通安全",
+        );
+        post.document.ip_region = Some("河南".into());
+        post.document.engagement = Some(yuqing_model::Engagement {
+            reposts: 5,
+            comments: 1,
+            likes: 9,
+        });
+        let quiet = document(
+            "http://quiet.example/1.html",
+            "学校召开家长会",
+            "学校召开期中家长会，介绍学生在校情况。",
+            "师德师风",
+        );
+        for doc in [&post, &quiet] {
+            index.upsert(&writer, doc, &mut pending).unwrap();
+        }
+        writer.commit().unwrap();
+        index.reload().unwrap();
+
+        let by_spread = index
+            .search(&SearchRequest {
+                limit: 10,
+                sort: Sort::Spread,
+                collapse: true,
+                ..SearchRequest::default()
+            })
+            .unwrap();
+        let titles: Vec<&str> = by_spread.hits.iter().map(|h| h.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["学校门口校车超载", "食堂腹泻（转载2）", "学校召开家长会"],
+            "reposts 5, then the story with two earlier documents, then nothing"
+        );
+        assert_eq!(by_spread.hits[1].cluster_size, 3);
+        let henan = index
+            .search(&SearchRequest {
+                query: "ip:河南".into(),
+                limit: 10,
+                ..SearchRequest::default()
+            })
+            .unwrap();
+        assert_eq!(henan.total, 1);
+        assert_eq!(henan.hits[0].ip_region.as_deref(), Some("河南"));
+        assert_eq!(henan.hits[0].engagement.map(|e| e.reposts), Some(5));
+        assert_eq!("spread".parse::<Sort>(), Ok(Sort::Spread));
+    }
+
+    #[test]
     fn an_index_of_the_previous_schema_is_migrated_from_its_stored_documents() {
         use tantivy::schema::{Schema, STORED};
         let dir = tempfile::tempdir().unwrap();

@@ -10,7 +10,7 @@
 //! sentiment:negative|负面   risk:高|high|中|medium|低|low
 //! since:24h  since:7d  from:2026-11-01  to:2026-11-07      publish time (Beijing)
 //! fetched_since:2h  fetched_from:…  fetched_to:…            fetch time
-//! source_type:社交平台 (官方媒体/商业媒体/自媒体)  platform:weibo
+//! source_type:社交平台 (官方媒体/商业媒体/自媒体)  platform:weibo  ip:河南 (IP属地)
 //! ```
 //!
 //! A word is segmented like the indexed text; a word of several segments must match as
@@ -314,6 +314,7 @@ pub(crate) struct QueryFields {
     pub risk: Field,
     pub source_type: Field,
     pub platform: Field,
+    pub ip_region: Field,
     pub published_at: Field,
     pub fetched_at: Field,
 }
@@ -441,6 +442,7 @@ pub(crate) fn compile(
                     }
                 },
                 "platform" => raw_term(fields.platform, &value.to_lowercase()),
+                "ip" | "ip_region" => raw_term(fields.ip_region, value),
                 "sentiment" => match yuqing_model::Sentiment::parse(value) {
                     Some(s) => raw_term(fields.sentiment, s.as_str()),
                     None => {
@@ -477,7 +479,7 @@ pub(crate) fn compile(
                     return Err(QueryError {
                         position,
                         message: format!(
-                            "unknown field `{other}:`; fields are title, topic, district, school, source, source_type, platform, sentiment, risk, since, from, to, fetched_since, fetched_from, fetched_to"
+                            "unknown field `{other}:`; fields are title, topic, district, school, source, source_type, platform, ip, sentiment, risk, since, from, to, fetched_since, fetched_from, fetched_to"
                         ),
                     })
                 }
@@ -609,7 +611,7 @@ mod tests {
         let schema = {
             let mut b = tantivy::schema::Schema::builder();
             for name in [
-                "t", "c", "topic", "d", "s", "src", "sent", "risk", "st", "pf",
+                "t", "c", "topic", "d", "s", "src", "sent", "risk", "st", "pf", "ip",
             ] {
                 b.add_text_field(name, tantivy::schema::STRING);
             }
@@ -629,6 +631,7 @@ mod tests {
             risk: f("risk"),
             source_type: f("st"),
             platform: f("pf"),
+            ip_region: f("ip"),
             published_at: f("p"),
             fetched_at: f("f"),
         };

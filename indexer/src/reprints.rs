@@ -76,6 +76,8 @@ pub fn best_cluster(
 #[derive(Default)]
 pub struct PendingPrints {
     by_print: HashMap<u64, (String, usize)>,
+    /// Documents of each cluster in the batch.
+    members: HashMap<String, u64>,
 }
 
 impl PendingPrints {
@@ -89,7 +91,13 @@ impl PendingPrints {
         )
     }
 
+    /// How many documents of `cluster` the batch holds.
+    pub fn members(&self, cluster: &str) -> u64 {
+        self.members.get(cluster).copied().unwrap_or(0)
+    }
+
     pub fn add(&mut self, cluster: &str, prints: &[u64]) {
+        *self.members.entry(cluster.to_string()).or_default() += 1;
         for print in prints {
             self.by_print
                 .entry(*print)
@@ -99,6 +107,7 @@ impl PendingPrints {
 
     pub fn clear(&mut self) {
         self.by_print.clear();
+        self.members.clear();
     }
 }
 

@@ -120,7 +120,7 @@ impl SharedProducer {
             .set("enable.idempotence", "true")
             .set("message.timeout.ms", MESSAGE_TIMEOUT_MS)
             .set("linger.ms", "5")
-            .set("compression.type", "none")
+            .set("compression.type", "lz4")
             .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS)
             .create_with_context(KafkaContext::new("producer"))
     }

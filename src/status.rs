@@ -238,15 +238,26 @@ pub fn print(
     } else {
         println!("分析规则文件：正常");
     }
+    // Times as the desk reads them: Beijing time, to the second.
+    let beijing = |at: &str| {
+        chrono::DateTime::parse_from_rfc3339(at)
+            .map(|t| {
+                t.with_timezone(&yuqing_model::beijing())
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|_| at.to_string())
+    };
     for source in status.sources.iter().flatten() {
+        let visited = beijing(&source.last_visit_at);
         match &source.last_error {
             None => println!(
-                "信源「{}」：正常，上次采集 {} 篇，累计 {} 篇（{}）",
-                source.source, source.last_collected, source.collected_total, source.last_visit_at
+                "信源「{}」：正常，上次采集 {} 篇，累计 {} 篇（{visited}）",
+                source.source, source.last_collected, source.collected_total
             ),
             Some(error) => println!(
-                "信源「{}」：连续失败 {} 次（{}）：{error}",
-                source.source, source.consecutive_failures, source.last_visit_at
+                "信源「{}」：连续失败 {} 次（{visited}）：{error}",
+                source.source, source.consecutive_failures
             ),
         }
     }

@@ -147,7 +147,7 @@ impl SeenStore {
         outcome: Result<usize, &str>,
         at: chrono::DateTime<chrono::Utc>,
     ) -> rusqlite::Result<()> {
-        let at = at.to_rfc3339();
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         match outcome {
             Ok(collected) => self.db().execute(
                 "INSERT INTO crawl_source_health VALUES (?1, ?2, ?2, 0, NULL, ?3, ?3)

@@ -74,6 +74,10 @@ pub(crate) struct Fields {
     pub district: Field,
     pub school: Field,
     pub risk: Field,
+    /// Risk and source type once each, in English, for counting (the searchable fields
+    /// hold both spellings, which would count every document twice).
+    pub risk_level: Field,
+    pub source_kind: Field,
     pub risk_score: Field,
     /// Both spellings (`social` and 社交平台), like risk.
     pub source_type: Field,
@@ -116,9 +120,11 @@ fn build_schema() -> (Schema, Fields) {
         district: builder.add_text_field("district", STRING | FAST),
         school: builder.add_text_field("school", STRING | FAST),
         // Both spellings, so `risk:高` and `risk:high` find the same documents.
-        risk: builder.add_text_field("risk", STRING | FAST),
+        risk: builder.add_text_field("risk", STRING),
+        risk_level: builder.add_text_field("risk_level", FAST),
+        source_kind: builder.add_text_field("source_kind", FAST),
         risk_score: builder.add_f64_field("risk_score", FAST),
-        source_type: builder.add_text_field("source_type", STRING | FAST),
+        source_type: builder.add_text_field("source_type", STRING),
         platform: builder.add_text_field("platform", STRING | FAST),
         ip_region: builder.add_text_field("ip_region", STRING | FAST),
         reposts: builder.add_u64_field("reposts", FAST),
@@ -575,6 +581,8 @@ impl SearchIndex {
         let risk = doc.analysis.risk.level;
         tdoc.add_text(f.risk, risk.as_str());
         tdoc.add_text(f.risk, risk.zh());
+        tdoc.add_text(f.risk_level, risk.as_str());
+        tdoc.add_text(f.source_kind, raw.source_type.as_str());
         tdoc.add_f64(f.risk_score, f64::from(doc.analysis.risk.score));
         tdoc.add_text(f.source_type, raw.source_type.as_str());
         tdoc.add_text(f.source_type, raw.source_type.zh());
@@ -957,9 +965,9 @@ fn facet_request(interval: Interval) -> Result<Aggregations, SearchError> {
         "topic": terms("topic"),
         "district": terms("district"),
         "sentiment": terms("sentiment"),
-        "risk": terms("risk"),
+        "risk": terms("risk_level"),
         "source": terms("source"),
-        "source_type": terms("source_type"),
+        "source_type": terms("source_kind"),
         "histogram": { "date_histogram": {
             "field": "published_at", "fixed_interval": fixed_interval, "offset": offset
         }},
@@ -1044,8 +1052,6 @@ fn facets_of(
                     count,
                 })
             })
-            // Risk and source type are indexed in both languages; count each once.
-            .filter(|f| !matches!(name, "risk" | "source_type") || f.key.is_ascii())
             .collect()
     };
     let facets = Facets {

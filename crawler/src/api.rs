@@ -56,6 +56,11 @@ impl Preset {
                 comments: text("/comments_count"),
                 likes: text("/attitudes_count"),
                 ip_region: text("/region_name"),
+                // A long post comes cut, ending in 「全文」: its whole text is one more
+                // request away.
+                long_text_flag: text("/isLongText"),
+                long_text_url: text("/statuses/extend?id={id}"),
+                long_text: text("/data/longTextContent"),
                 ok: text("/ok"),
                 ok_values: Some(vec![Value::from(1)]),
                 message: text("/msg"),
@@ -108,6 +113,11 @@ pub struct ApiConfig {
     pub likes: Option<String>,
     /// The region the platform shows for the poster (「IP属地」, 「发布于 河南」).
     pub ip_region: Option<String>,
+    /// Long posts: where a post says it was cut (`true`), the address of its whole text
+    /// (with `{id}`; relative to the API's address), and where that answer has the text.
+    pub long_text_flag: Option<String>,
+    pub long_text_url: Option<String>,
+    pub long_text: Option<String>,
     /// Where the response says whether it succeeded, the values meaning it did, and
     /// where its message is: a refusal (an expired login) is an error, not an empty page.
     pub ok: Option<String>,
@@ -200,6 +210,14 @@ impl Pointer {
     }
 }
 
+/// Where the whole text of a cut post is.
+#[derive(Debug, Clone)]
+struct LongText {
+    flag: Pointer,
+    url: String,
+    text: Pointer,
+}
+
 /// How the next page is asked for.
 #[derive(Debug, Clone)]
 enum Paging {
@@ -223,6 +241,7 @@ pub struct ApiMapping {
     comments: Option<Pointer>,
     likes: Option<Pointer>,
     ip_region: Option<Pointer>,
+    long_text: Option<LongText>,
     ok: Option<(Pointer, Vec<Value>)>,
     message: Option<Pointer>,
     paging: Paging,
@@ -252,6 +271,8 @@ pub struct Post {
     pub ip_region: Option<String>,
     /// The post's own JSON, kept as evidence.
     pub raw: Vec<u8>,
+    /// Where the whole text is, when the API cut it.
+    pub long_text_url: Option<Url>,
 }
 
 /// One response read: its posts (or, for each post that could not be read, why) and
@@ -362,6 +383,22 @@ impl ApiConfig {
             comments: pointer("comments", &self.comments, &base.comments)?,
             likes: pointer("likes", &self.likes, &base.likes)?,
             ip_region: pointer("ip_region", &self.ip_region, &base.ip_region)?,
+            long_text: match (
+                pointer("long_text_flag", &self.long_text_flag, &base.long_text_flag)?,
+                pick(&self.long_text_url, &base.long_text_url),
+                pointer("long_text", &self.long_text, &base.long_text)?,
+            ) {
+                (Some(flag), Some(url), Some(text)) if url.contains("{id}") => {
+                    Some(LongText { flag, url, text })
+                }
+                (None, None, None) => None,
+                _ => {
+                    return Err(
+                        "api.long_text_flag, long_text_url (with {id}) and long_text go together"
+                            .into(),
+                    )
+                }
+            },
             ok,
             message: pointer("message", &self.message, &base.message)?,
             paging,
@@ -578,6 +615,14 @@ impl ApiMapping {
                 likes: likes.unwrap_or(0),
             });
         let title = title.unwrap_or_else(|| title_from(&text));
+        let long_text_url = self.long_text.as_ref().and_then(|long| {
+            let cut = long.flag.first(item).is_some_and(|v| {
+                v == &Value::Bool(true) || value_text(v) == "1" || value_text(v) == "true"
+            });
+            let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+            cut.then(|| page_url.join(&long.url.replace("{id}", &id)).ok())
+                .flatten()
+        });
         Ok(Post {
             id,
             url,
@@ -590,7 +635,24 @@ impl ApiMapping {
                 .map(|r| region_name(&r))
                 .filter(|r| !r.is_empty()),
             raw: serde_json::to_vec(item).unwrap_or_default(),
+            long_text_url,
         })
+    }
+}
+
+impl ApiMapping {
+    /// The whole text from the answer at a post's `long_text_url`, if it has one.
+    pub fn read_long_text(&self, body: &[u8]) -> Option<String> {
+        let long = self.long_text.as_ref()?;
+        let value: Value = serde_json::from_slice(body).ok()?;
+        if let Some((pointer, values)) = &self.ok {
+            let status = pointer.first(&value)?;
+            if !values.iter().any(|v| loosely_equal(v, status)) {
+                return None;
+            }
+        }
+        let text = plain_text(&value_text(long.text.first(&value)?));
+        (!text.is_empty()).then_some(text)
     }
 }
 
@@ -818,6 +880,9 @@ mod tests {
         );
         assert!(err("items = [\"data\"]").starts_with("api.items:"));
         assert!(err("preset = \"weibo\"\nurl_template = \"https://x/\"").contains("has no {id}"));
+        assert!(
+            err("preset = \"weibo\"\nlong_text_url = \"/statuses/extend\"").contains("go together")
+        );
         assert!(
             err("preset = \"weibo\"\nok = \"/status\"\nok_values = []\nmax_pages = 0")
                 .starts_with("api.max_pages")

@@ -541,6 +541,23 @@ impl Crawler {
                     report.already_seen += 1;
                     continue;
                 }
+                let mut post = post;
+                if let Some(long) = post.long_text_url.clone() {
+                    // The whole text of a cut post; if it cannot be had, the cut one.
+                    self.host_turn(&long, delay).await;
+                    let slot = self.fetch_slot(&long).await;
+                    let fetched = fetcher.get_with_headers(&long, &headers).await;
+                    drop(slot);
+                    match fetched.map(|page| api.read_long_text(&page.body)) {
+                        Ok(Some(text)) => post.text = text,
+                        Ok(None) => {
+                            tracing::warn!(source = source.name(), url = %long, "no long text in the answer; the cut text is kept")
+                        }
+                        Err(error) => {
+                            tracing::warn!(source = source.name(), %error, "long text not fetched; the cut text is kept")
+                        }
+                    }
+                }
                 let document = post_document(source, &canonical, post, fetched_at);
                 self.output.send(&document).await?;
                 self.seen.mark(

@@ -18,6 +18,7 @@ use yuqing_model::{RawDocument, SourceType};
 const WEIBO_1: &str = include_str!("fixtures/api/weibo_timeline_1.json");
 const WEIBO_2: &str = include_str!("fixtures/api/weibo_timeline_2.json");
 const WEIBO_SEARCH: &str = include_str!("fixtures/api/weibo_search.json");
+const WEIBO_LONG: &str = include_str!("fixtures/api/weibo_long_text.json");
 const WEIBO_LOGIN: &str = include_str!("fixtures/api/weibo_login_required.json");
 const BILI_1: &str = include_str!("fixtures/api/bilibili_search_1.json");
 const BILI_2: &str = include_str!("fixtures/api/bilibili_search_2.json");
@@ -78,6 +79,15 @@ async fn serve() -> (String, Requests) {
     let app = Router::new()
         .route("/api/container/getIndex", get(weibo))
         .route("/x/web-interface/search/type", get(bilibili))
+        .route(
+            "/statuses/extend",
+            get(|Query(query): Query<HashMap<String, String>>| async move {
+                match query.get("id").map(String::as_str) {
+                    Some("5106270000000007") => json(WEIBO_LONG),
+                    _ => json(r#"{"ok":0,"msg":"微博不存在"}"#),
+                }
+            }),
+        )
         .route(
             "/broken",
             get(|| async { json(r#"{"ok":1,"data":{"cards":["#) }),
@@ -216,8 +226,8 @@ async fn a_weibo_search_nests_its_posts_in_card_groups_and_pages_by_number() {
         crawler, mut raw, ..
     } = rig();
     let report = crawler.visit(&search).await.unwrap();
-    assert_eq!((report.collected, report.failed), (2, 0), "{report:?}");
-    let docs = received(&mut raw, 2).await;
+    assert_eq!((report.collected, report.failed), (3, 0), "{report:?}");
+    let docs = received(&mut raw, 3).await;
     assert!(
         docs[0].content.contains("这就是校园欺凌"),
         "{}",
@@ -231,7 +241,17 @@ async fn a_weibo_search_nests_its_posts_in_card_groups_and_pages_by_number() {
     // 「3小时前」 and 「昨天 22:10」 are counted from the time of the visit.
     let age = chrono::Utc::now() - docs[0].published_at.unwrap().with_timezone(&chrono::Utc);
     assert!((age.num_minutes() - 180).abs() <= 1, "{age}");
-    assert_eq!(docs[1].author.as_deref(), Some("河南日报"));
+    // A long post comes cut ("…全文"): its whole text is fetched.
+    assert_eq!(docs[1].author.as_deref(), Some("一位焦作家长"));
+    assert!(
+        docs[1]
+            .content
+            .ends_with("我们希望学校和教育局认真调查处理，保护孩子的安全。"),
+        "{}",
+        docs[1].content
+    );
+    assert!(!docs[1].content.contains("全文"));
+    assert_eq!(docs[2].author.as_deref(), Some("河南日报"));
 }
 
 #[tokio::test]

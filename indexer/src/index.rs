@@ -816,12 +816,9 @@ impl SearchIndex {
                 stories_to_skip -= 1;
                 continue;
             }
-            let cluster_size = searcher.search(
-                &TermQuery::new(
-                    Term::from_field_text(self.fields.cluster, &cluster),
-                    IndexRecordOption::Basic,
-                ),
-                &Count,
+            let cluster_size = count_term(
+                &searcher,
+                &Term::from_field_text(self.fields.cluster, &cluster),
             )?;
             let first_source = if cluster == raw.id {
                 raw.source.clone()
@@ -950,6 +947,34 @@ impl SearchIndex {
             None => Ok(None),
         }
     }
+}
+
+/// How many live documents hold `term`: read from the term dictionary in segments
+/// without deletions (a big story's cluster has tens of thousands of documents, and a
+/// result page asks for twenty clusters), counted over the postings in the others.
+fn count_term(searcher: &tantivy::Searcher, term: &Term) -> tantivy::Result<usize> {
+    use tantivy::DocSet;
+    let mut total = 0usize;
+    for segment in searcher.segment_readers() {
+        let index = segment.inverted_index(term.field())?;
+        if segment.num_deleted_docs() == 0 {
+            total += index
+                .get_term_info(term)?
+                .map_or(0, |info| info.doc_freq as usize);
+            continue;
+        }
+        if let Some(mut postings) = index.read_postings(term, IndexRecordOption::Basic)? {
+            let alive = segment.alive_bitset();
+            let mut doc = postings.doc();
+            while doc != tantivy::TERMINATED {
+                if alive.is_none_or(|bits| bits.is_alive(doc)) {
+                    total += 1;
+                }
+                doc = postings.advance();
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// The facet counts and the time histogram, as a tantivy aggregation request.

@@ -553,6 +553,27 @@ mod tests {
             "reposts 5, then the story with two earlier documents, then nothing"
         );
         assert_eq!(by_spread.hits[1].cluster_size, 3);
+        // A reprint indexed again (its old version deleted, not yet merged away) is still
+        // one document of the story.
+        let again = document(
+            "http://site1.example/shitang.html",
+            "食堂腹泻（转载1）",
+            story,
+            "食品安全",
+        );
+        index.upsert(&writer, &again, &mut pending).unwrap();
+        writer.commit().unwrap();
+        index.reload().unwrap();
+        let story_hit = index
+            .search(&SearchRequest {
+                query: "食堂腹泻".into(),
+                limit: 1,
+                ..SearchRequest::default()
+            })
+            .unwrap()
+            .hits
+            .remove(0);
+        assert_eq!(story_hit.cluster_size, 3);
         let henan = index
             .search(&SearchRequest {
                 query: "ip:河南".into(),

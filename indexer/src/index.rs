@@ -554,11 +554,8 @@ impl SearchIndex {
         let earlier = if cluster == raw.id {
             0
         } else {
-            let query = TermQuery::new(
-                Term::from_field_text(f.cluster, &cluster),
-                IndexRecordOption::Basic,
-            );
-            self.reader.searcher().search(&query, &Count)? as u64 + pending.members(&cluster)
+            let term = Term::from_field_text(f.cluster, &cluster);
+            count_term(&self.reader.searcher(), &term)? as u64 + pending.members(&cluster)
         };
         pending.add(&cluster, &prints);
         writer.delete_term(Term::from_field_text(f.id, &raw.id));

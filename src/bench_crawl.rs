@@ -245,9 +245,10 @@ fn body_f1(truth: &str, found: &str) -> f64 {
 
 /// A time as text, to the minute in Beijing time, from any of the forms extractors print.
 fn minute(text: &str) -> Option<String> {
-    let re =
+    static DATE_TIME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D(\d{1,2})")
-            .expect("valid regex");
+            .expect("valid regex")
+    });
     if let Ok(time) = DateTime::parse_from_rfc3339(text.trim()) {
         return Some(
             time.with_timezone(&beijing())
@@ -255,7 +256,7 @@ fn minute(text: &str) -> Option<String> {
                 .to_string(),
         );
     }
-    let c = re.captures(text)?;
+    let c = DATE_TIME.captures(text)?;
     let n = |i: usize| c[i].parse::<u32>().ok();
     Some(format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",

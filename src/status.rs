@@ -107,29 +107,31 @@ impl Status {
             }
         }
         if let Some(sources) = &self.sources {
-            let _ = writeln!(
-                out,
-                "# HELP yuqing_source_consecutive_failures Visits of the source failed in a row (0: it works).\n# TYPE yuqing_source_consecutive_failures gauge"
-            );
-            for s in sources {
-                let _ = writeln!(
-                    out,
-                    "yuqing_source_consecutive_failures{{source=\"{}\"}} {}",
-                    label(&s.source),
-                    s.consecutive_failures
-                );
-            }
-            let _ = writeln!(
-                out,
-                "# HELP yuqing_source_documents_total Documents the source brought in.\n# TYPE yuqing_source_documents_total counter"
-            );
-            for s in sources {
-                let _ = writeln!(
-                    out,
-                    "yuqing_source_documents_total{{source=\"{}\"}} {}",
-                    label(&s.source),
-                    s.collected_total
-                );
+            type Value = fn(&SourceHealth) -> u64;
+            let per_source: [(&str, &str, &str, Value); 2] = [
+                (
+                    "yuqing_source_consecutive_failures",
+                    "Visits of the source failed in a row (0: it works).",
+                    "gauge",
+                    |s| s.consecutive_failures,
+                ),
+                (
+                    "yuqing_source_documents_total",
+                    "Documents the source brought in.",
+                    "counter",
+                    |s| s.collected_total,
+                ),
+            ];
+            for (name, help, kind, value) in per_source {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+                for s in sources {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{source=\"{}\"}} {}",
+                        label(&s.source),
+                        value(s)
+                    );
+                }
             }
         }
         out

@@ -504,23 +504,8 @@ impl ApiMapping {
                 ApiError::NotJson(e.to_string())
             }
         })?;
-        if let Some((pointer, values)) = &self.ok {
-            let status = pointer.first(&value);
-            if !status.is_some_and(|s| values.iter().any(|v| loosely_equal(v, s))) {
-                let message = self
-                    .message
-                    .as_ref()
-                    .and_then(|p| p.first(&value))
-                    .map(value_text)
-                    .unwrap_or_default();
-                let status = status.map_or("absent".into(), |s| s.to_string());
-                return Err(ApiError::Refused(format!(
-                    "{} = {status}{}{}",
-                    pointer.as_str(),
-                    if message.is_empty() { "" } else { ": " },
-                    bounded(&message, 200)
-                )));
-            }
+        if let Some(refusal) = self.refusal(&value) {
+            return Err(ApiError::Refused(refusal));
         }
         let mut posts = Vec::new();
         for pointer in &self.items {
@@ -555,9 +540,8 @@ impl ApiMapping {
     }
 
     fn post(&self, page_url: &Url, item: &Value, now: DateTime<Utc>) -> Result<Post, String> {
-        let text_at = |p: &Option<Pointer>| {
-            p.as_ref()
-                .and_then(|p| p.first(item))
+        let text_at = |p: Option<&Pointer>| {
+            p.and_then(|p| p.first(item))
                 .map(value_text)
                 .map(|t| plain_text(&t))
                 .filter(|t| !t.is_empty())
@@ -570,8 +554,8 @@ impl ApiMapping {
             .ok_or_else(|| format!("a post without an id at {}", self.id.as_str()))?;
         let at = |message: String| format!("post {id}: {message}");
         // A video without a description is still a post: its text is then its title.
-        let title = text_at(&self.title);
-        let text = text_at(&Some(self.text.clone()))
+        let title = text_at(self.title.as_ref());
+        let text = text_at(Some(&self.text))
             .or_else(|| title.clone())
             .ok_or_else(|| at(format!("no text at {}", self.text.as_str())))?;
         let url = match (&self.url, &self.url_template) {
@@ -628,10 +612,10 @@ impl ApiMapping {
             url,
             title,
             text,
-            author: text_at(&self.author),
+            author: text_at(self.author.as_ref()),
             published_at,
             engagement,
-            ip_region: text_at(&self.ip_region)
+            ip_region: text_at(self.ip_region.as_ref())
                 .map(|r| region_name(&r))
                 .filter(|r| !r.is_empty()),
             raw: serde_json::to_vec(item).unwrap_or_default(),
@@ -641,15 +625,34 @@ impl ApiMapping {
 }
 
 impl ApiMapping {
+    /// Why an answer says it failed (its `ok` status is not one of `ok_values`), if it does.
+    fn refusal(&self, value: &Value) -> Option<String> {
+        let (pointer, values) = self.ok.as_ref()?;
+        let status = pointer.first(value);
+        if status.is_some_and(|s| values.iter().any(|v| loosely_equal(v, s))) {
+            return None;
+        }
+        let message = self
+            .message
+            .as_ref()
+            .and_then(|p| p.first(value))
+            .map(value_text)
+            .unwrap_or_default();
+        let status = status.map_or("absent".into(), |s| s.to_string());
+        Some(format!(
+            "{} = {status}{}{}",
+            pointer.as_str(),
+            if message.is_empty() { "" } else { ": " },
+            bounded(&message, 200)
+        ))
+    }
+
     /// The whole text from the answer at a post's `long_text_url`, if it has one.
     pub fn read_long_text(&self, body: &[u8]) -> Option<String> {
         let long = self.long_text.as_ref()?;
         let value: Value = serde_json::from_slice(body).ok()?;
-        if let Some((pointer, values)) = &self.ok {
-            let status = pointer.first(&value)?;
-            if !values.iter().any(|v| loosely_equal(v, status)) {
-                return None;
-            }
+        if self.refusal(&value).is_some() {
+            return None;
         }
         let text = plain_text(&value_text(long.text.first(&value)?));
         (!text.is_empty()).then_some(text)

@@ -267,6 +267,13 @@ impl Crawler {
         }
     }
 
+    /// Sends a request once its host and the crawler have room for it (see
+    /// [`Crawler::fetch_slot`]); the request holds its slot until it is answered.
+    async fn limited<T>(&self, url: &url::Url, request: impl std::future::Future<Output = T>) -> T {
+        let _slot = self.fetch_slot(url).await;
+        request.await
+    }
+
     /// Claims an article for this visit, unless another source's visit is fetching it.
     fn claim(&self, url: &str) -> Option<Claim<'_>> {
         let fresh = self
@@ -322,9 +329,9 @@ impl Crawler {
             return self.visit_api(source, &fetcher, &rules, delay).await;
         }
         let known = self.seen.validators(source.url.as_str())?;
-        let slot = self.fetch_slot(&source.url).await;
-        let page = fetcher.get_conditional(&source.url, &known).await?;
-        drop(slot);
+        let page = self
+            .limited(&source.url, fetcher.get_conditional(&source.url, &known))
+            .await?;
         if page.not_modified {
             return Ok(VisitReport {
                 unchanged: true,
@@ -445,9 +452,7 @@ impl Crawler {
                 break; // a "next" link back to a page already read
             }
             self.host_turn(&next, delay).await;
-            let slot = self.fetch_slot(&next).await;
-            let fetched = fetcher.get(&next).await;
-            drop(slot);
+            let fetched = self.limited(&next, fetcher.get(&next)).await;
             let page = match fetched {
                 Ok(page) => page,
                 Err(error) => {
@@ -502,9 +507,9 @@ impl Crawler {
                 break;
             }
             self.host_turn(&url, delay).await;
-            let slot = self.fetch_slot(&url).await;
-            let fetched = fetcher.get_with_headers(&url, &headers).await;
-            drop(slot);
+            let fetched = self
+                .limited(&url, fetcher.get_with_headers(&url, &headers))
+                .await;
             let page = match fetched {
                 Err(FetchError::Status {
                     status: status @ (401 | 403),
@@ -545,9 +550,9 @@ impl Crawler {
                 if let Some(long) = post.long_text_url.clone() {
                     // The whole text of a cut post; if it cannot be had, the cut one.
                     self.host_turn(&long, delay).await;
-                    let slot = self.fetch_slot(&long).await;
-                    let fetched = fetcher.get_with_headers(&long, &headers).await;
-                    drop(slot);
+                    let fetched = self
+                        .limited(&long, fetcher.get_with_headers(&long, &headers))
+                        .await;
                     match fetched.map(|page| api.read_long_text(&page.body)) {
                         Ok(Some(text)) => post.text = text,
                         Ok(None) => {
@@ -597,9 +602,7 @@ impl Crawler {
             let Ok(url) = url::Url::parse(&child.loc) else {
                 continue;
             };
-            let slot = self.fetch_slot(&url).await;
-            let fetched = fetcher.get(&url).await;
-            drop(slot);
+            let fetched = self.limited(&url, fetcher.get(&url)).await;
             let page = match fetched {
                 Ok(page) => page,
                 Err(error) => {
@@ -667,9 +670,9 @@ impl Crawler {
         candidate: &Candidate,
         canonical: &str,
     ) -> Result<RawDocument, CrawlError> {
-        let slot = self.fetch_slot(&candidate.url).await;
-        let page = fetcher.get(&candidate.url).await?;
-        drop(slot);
+        let page = self
+            .limited(&candidate.url, fetcher.get(&candidate.url))
+            .await?;
         let decoded = decode(&page.body, page.content_type.as_deref());
         let fetched_at = Utc::now();
         let article = extract_with(&decoded.text, fetched_at, &source.extract);

@@ -322,9 +322,13 @@ impl Crawler {
                 message: "robots.txt does not allow fetching this page".into(),
             });
         }
-        let delay = rules
-            .crawl_delay()
-            .map_or(self.request_delay, |asked| asked.max(self.request_delay));
+        // The source's own pace (a fragile site may ask for a slower one), else the
+        // crawler's; robots.txt may slow either down.
+        let pace = source
+            .config
+            .request_delay_ms
+            .map_or(self.request_delay, Duration::from_millis);
+        let delay = rules.crawl_delay().map_or(pace, |asked| asked.max(pace));
         if source.config.kind == SourceKind::Api {
             return self.visit_api(source, &fetcher, &rules, delay).await;
         }

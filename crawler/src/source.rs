@@ -42,6 +42,9 @@ pub struct SourceConfig {
     pub path: Option<std::path::PathBuf>,
     #[serde(default = "default_interval_secs")]
     pub interval_secs: u64,
+    /// This source's pause between two requests to its site, instead of the crawler's
+    /// `request_delay_ms` (robots.txt `Crawl-delay` can still lengthen it).
+    pub request_delay_ms: Option<u64>,
     #[serde(default = "default_enabled")]
     pub enabled: bool,
     /// Listing pages: CSS selector of the article links (default: every link).

@@ -1,6 +1,7 @@
 //! Two sources on one site share its pace: their article requests, made at the same
 //! time, reach the site one `request_delay_ms` apart, not two at a time; and however
-//! fast the pace, no more than `max_per_host` requests are in flight to one host.
+//! fast the pace, no more than `max_per_host` requests are in flight to one host. A source
+//! may set a pace of its own.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -153,4 +154,40 @@ async fn no_more_than_max_per_host_requests_are_in_flight_to_one_host() {
         3,
         "three sources at once, when the host allows it"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_may_keep_a_slower_pace_of_its_own() {
+    let requests: Requests = Arc::default();
+    let app = Router::new()
+        .route("/{name}", get(page))
+        .with_state(requests.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::new(100);
+    let _raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
+    let settings = CrawlerSettings {
+        request_delay_ms: 0,
+        ..CrawlerSettings::default()
+    };
+    let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
+    let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
+    let source = toml::from_str::<SourceConfig>(&format!(
+        "name = \"慢站\"\nkind = \"listing\"\nurl = \"{base}/list-slow\"\nlink_selector = \".list a\"\nrequest_delay_ms = 150\nallowed_networks = [\"127.0.0.0/8\"]\n"
+    ))
+    .unwrap()
+    .build("")
+    .unwrap();
+    assert_eq!(crawler.visit(&source).await.unwrap().collected, 3);
+    let mut times = requests.lock().unwrap().clone();
+    times.sort();
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(140),
+            "two article requests {gap:?} apart"
+        );
+    }
 }

@@ -322,7 +322,13 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         // With the embedded bus a page is safe only once its document is committed and
         // judged by the alert rules: a crash before that has it fetched again.
         let judged = match (&link, &seen) {
-            (Link::Embedded(_), Some(seen)) => Some(confirm_judged(seen.clone())),
+            (Link::Embedded(_), Some(seen)) => {
+                let (judged, confirming) = confirm_judged(seen.clone());
+                // A stage of its own, waited for at the end: the last commit's pages are
+                // confirmed before the process exits.
+                stages.push(spawn_stage("seen-store confirmation", confirming));
+                Some(judged)
+            }
             _ => None,
         };
         let outbox = outbox.clone().expect("opened for the evaluator");
@@ -522,9 +528,15 @@ fn status_route(
 }
 
 /// Marks the pages of each judged commit safe in the crawler's seen-store.
-fn confirm_judged(seen: Arc<SeenStore>) -> mpsc::Sender<Committed> {
+/// Ends once the evaluator, holding the sender, has ended and every commit is confirmed.
+fn confirm_judged(
+    seen: Arc<SeenStore>,
+) -> (
+    mpsc::Sender<Committed>,
+    impl std::future::Future<Output = anyhow::Result<()>>,
+) {
     let (tx, mut judged) = mpsc::channel::<Committed>(64);
-    tokio::spawn(async move {
+    let confirming = async move {
         while let Some(committed) = judged.recv().await {
             let seen = seen.clone();
             match tokio::task::spawn_blocking(move || seen.confirm(&committed.ids)).await {
@@ -535,8 +547,9 @@ fn confirm_judged(seen: Arc<SeenStore>) -> mpsc::Sender<Committed> {
                 Err(panic) => tracing::error!(%panic, "seen-store confirmation panicked"),
             }
         }
-    });
-    tx
+        Ok(())
+    };
+    (tx, confirming)
 }
 
 /// Appends every dead letter to a JSON-lines file in the data directory: nothing that

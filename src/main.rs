@@ -175,6 +175,10 @@ enum BenchCommand {
         /// How many times each query of the mix runs.
         #[arg(long, default_value_t = 25)]
         searches: usize,
+        /// Keep the index in this folder; when it already holds one, skip indexing and
+        /// only measure searches (a million documents take minutes to index).
+        #[arg(long)]
+        index_dir: Option<PathBuf>,
     },
     /// Latency from a document's arrival at the indexer to the webhook request leaving,
     /// with many alert rules loaded (embedded mode).
@@ -346,9 +350,18 @@ fn main() -> ExitCode {
                 };
                 bench::pipeline(&config, options).await
             }
-            Command::Bench(BenchCommand::Index { docs, searches }) => {
-                bench::index(&config, bench::IndexBench { docs, searches })
-            }
+            Command::Bench(BenchCommand::Index {
+                docs,
+                searches,
+                index_dir,
+            }) => bench::index(
+                &config,
+                bench::IndexBench {
+                    docs,
+                    searches,
+                    index_dir,
+                },
+            ),
             Command::Bench(BenchCommand::Crawl {
                 pages,
                 repeat,

@@ -1,5 +1,6 @@
 //! The tantivy index: schema, opening (with a schema version check), upserts and search.
 
+use crate::facets::{Buckets, FacetCache, FacetCollector, FacetCounts, FACET_FIELDS};
 use crate::query::{self, QueryError, QueryFields};
 use crate::reprints::{self, PendingPrints};
 use crate::tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
@@ -7,9 +8,6 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::agg_result::AggregationResults;
-use tantivy::aggregation::AggregationCollector;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
@@ -180,6 +178,22 @@ pub enum Interval {
     Day,
 }
 
+impl Interval {
+    /// Buckets of an hour, or of a day starting at Beijing midnight (16:00 UTC).
+    fn buckets(self) -> Buckets {
+        match self {
+            Interval::Hour => Buckets {
+                width: 1,
+                offset: 0,
+            },
+            Interval::Day => Buckets {
+                width: 24,
+                offset: 16,
+            },
+        }
+    }
+}
+
 /// A search request in the desk's query language (see [`crate::query`]).
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
@@ -307,7 +321,7 @@ pub struct HistogramBucket {
     pub count: u64,
 }
 
-const FACET_SIZE: u32 = 50;
+const FACET_SIZE: usize = 50;
 
 /// Older schema versions this build rebuilds on open: every document is stored whole,
 /// so a new index is made from the stored documents with the new fields.
@@ -378,6 +392,8 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     executor: Arc<tantivy::Executor>,
+    /// Facet values decoded per segment; the reader holds it only weakly, as a warmer.
+    facet_cache: Arc<FacetCache>,
     fields: Fields,
     segmenter: Arc<Segmenter>,
 }
@@ -471,9 +487,14 @@ impl SearchIndex {
         } else {
             ReloadPolicy::OnCommitWithDelay
         };
+        // New segments' facet values are decoded as the reader loads them, before a
+        // search needs them.
+        let facet_cache = Arc::new(FacetCache::default());
+        let warmer: std::sync::Weak<dyn tantivy::Warmer> = Arc::downgrade(&facet_cache) as _;
         let reader = index
             .reader_builder()
             .reload_policy(policy)
+            .warmers(vec![warmer])
             .try_into()
             .map_err(tantivy_err)?;
         // The desk's searches run over the segments in parallel, one thread per core: at a
@@ -488,6 +509,7 @@ impl SearchIndex {
             path: path.to_path_buf(),
             index,
             executor,
+            facet_cache,
             reader,
             fields,
             segmenter,
@@ -757,31 +779,34 @@ impl SearchIndex {
             other => other,
         };
         // Rows, count and facets in one pass over the matching documents.
-        let aggregations = request.facets.map(facet_request).transpose()?;
+        let facets = request.facets.map(|interval| FacetCollector {
+            cache: self.facet_cache.clone(),
+            buckets: interval.buckets(),
+        });
         let top = TopDocs::with_limit(limit).and_offset(offset);
-        let (addresses, total, aggregated) = match sort {
+        let (addresses, total, counted) = match sort {
             Sort::Time => one_pass(
                 &self.executor,
                 &searcher,
                 &*query,
                 top.order_by_fast_field::<tantivy::DateTime>("published_at", Order::Desc),
-                aggregations,
+                facets,
             )?,
             Sort::Risk => one_pass(
                 &self.executor,
                 &searcher,
                 &*query,
                 top.order_by_fast_field::<f64>("risk_score", Order::Desc),
-                aggregations,
+                facets,
             )?,
             Sort::Spread => one_pass(
                 &self.executor,
                 &searcher,
                 &*query,
                 top.order_by_fast_field::<u64>("spread", Order::Desc),
-                aggregations,
+                facets,
             )?,
-            Sort::Relevance => one_pass(&self.executor, &searcher, &*query, top, aggregations)?,
+            Sort::Relevance => one_pass(&self.executor, &searcher, &*query, top, facets)?,
         };
 
         let mut content_snippets =
@@ -849,9 +874,9 @@ impl SearchIndex {
                 snippet,
             });
         }
-        let (facets, histogram) = match aggregated {
-            Some(result) => {
-                let (facets, histogram) = facets_of(&result)?;
+        let (facets, histogram) = match counted {
+            Some(counts) => {
+                let (facets, histogram) = facets_of(&counts);
                 (Some(facets), Some(histogram))
             }
             None => (None, None),
@@ -974,38 +999,14 @@ fn count_term(searcher: &tantivy::Searcher, term: &Term) -> tantivy::Result<usiz
     Ok(total)
 }
 
-/// The facet counts and the time histogram, as a tantivy aggregation request.
-fn facet_request(interval: Interval) -> Result<Aggregations, SearchError> {
-    let terms =
-        |field: &str| serde_json::json!({ "terms": { "field": field, "size": FACET_SIZE } });
-    // Days start at Beijing midnight, 16:00 UTC.
-    let (fixed_interval, offset) = match interval {
-        Interval::Hour => ("1h", "0h"),
-        Interval::Day => ("1d", "16h"),
-    };
-    let request = serde_json::json!({
-        "topic": terms("topic"),
-        "district": terms("district"),
-        "sentiment": terms("sentiment"),
-        "risk": terms("risk_level"),
-        "source": terms("source"),
-        "source_type": terms("source_kind"),
-        "histogram": { "date_histogram": {
-            "field": "published_at", "fixed_interval": fixed_interval, "offset": offset
-        }},
-    });
-    Ok(serde_json::from_value(request)
-        .map_err(|e| tantivy::TantivyError::InternalError(format!("facet request: {e}")))?)
-}
-
 /// Runs `query` once for the top rows, the count and (when asked) the facets.
 fn one_pass<C>(
     executor: &tantivy::Executor,
     searcher: &tantivy::Searcher,
     query: &dyn Query,
     top: C,
-    aggregations: Option<Aggregations>,
-) -> Result<(Vec<DocAddress>, usize, Option<AggregationResults>), SearchError>
+    facets: Option<FacetCollector>,
+) -> Result<(Vec<DocAddress>, usize, Option<FacetCounts>), SearchError>
 where
     C: tantivy::collector::Collector,
     C::Fruit: IntoIterator,
@@ -1019,9 +1020,8 @@ where
             tantivy::query::EnableScoring::disabled_from_searcher(searcher)
         }
     };
-    Ok(match aggregations {
-        Some(aggregations) => {
-            let facets = AggregationCollector::from_aggs(aggregations, Default::default());
+    Ok(match facets {
+        Some(facets) => {
             let collector = (top, Count, facets);
             let scoring = scoring(tantivy::collector::Collector::requires_scoring(&collector));
             let (hits, total, result) =
@@ -1049,51 +1049,37 @@ impl<S> HasAddress for (S, DocAddress) {
     }
 }
 
-/// Facet counts and histogram buckets from the aggregation result.
-fn facets_of(
-    aggregated: &AggregationResults,
-) -> Result<(Facets, Vec<HistogramBucket>), SearchError> {
-    let result = serde_json::to_value(aggregated)
-        .map_err(|e| tantivy::TantivyError::InternalError(format!("facet result: {e}")))?;
-    let buckets = |name: &str| -> Vec<(serde_json::Value, u64)> {
-        result[name]["buckets"]
-            .as_array()
-            .map(|b| {
-                b.iter()
-                    .map(|e| (e["key"].clone(), e["doc_count"].as_u64().unwrap_or(0)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let counts = |name: &str| -> Vec<FacetCount> {
-        buckets(name)
+/// Facet counts and histogram buckets, in the result's terms.
+fn facets_of(counts: &FacetCounts) -> (Facets, Vec<HistogramBucket>) {
+    let top = |field: &str| -> Vec<FacetCount> {
+        let index = FACET_FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .expect("a counted field");
+        counts
+            .top(index, FACET_SIZE)
             .into_iter()
-            .filter_map(|(key, count)| {
-                Some(FacetCount {
-                    key: key.as_str()?.to_string(),
-                    count,
-                })
-            })
+            .map(|(key, count)| FacetCount { key, count })
             .collect()
     };
     let facets = Facets {
-        topic: counts("topic"),
-        district: counts("district"),
-        sentiment: counts("sentiment"),
-        risk: counts("risk"),
-        source: counts("source"),
-        source_type: counts("source_type"),
+        topic: top("topic"),
+        district: top("district"),
+        sentiment: top("sentiment"),
+        risk: top("risk_level"),
+        source: top("source"),
+        source_type: top("source_kind"),
     };
-    let histogram = buckets("histogram")
-        .into_iter()
-        .filter_map(|(key, count)| {
-            let millis = key.as_f64()? as i64;
+    let histogram = counts
+        .histogram
+        .iter()
+        .filter_map(|(&millis, &count)| {
             let start =
                 DateTime::from_timestamp_millis(millis)?.with_timezone(&yuqing_model::beijing());
             Some(HistogramBucket { start, count })
         })
         .collect();
-    Ok((facets, histogram))
+    (facets, histogram)
 }
 
 /// Renders a snippet as HTML: text escaped, matches in `<mark>`.

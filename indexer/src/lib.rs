@@ -5,6 +5,7 @@
 //! first; bus messages are committed only after the index commit that holds them, and
 //! each commit's document ids are handed to the alert evaluator.
 
+mod facets;
 mod index;
 pub mod query;
 mod reprints;
@@ -489,6 +490,123 @@ mod tests {
         let expected: Vec<String> = (0..25).map(|k| format!("第{k}条校园新闻")).collect();
         assert_eq!(seen, expected, "each row once, in order");
         assert_eq!(Cursor::decode("x"), None);
+    }
+
+    #[test]
+    fn facets_count_the_whole_result_once_per_live_document_and_days_start_at_beijing_midnight() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open_or_create(dir.path(), Arc::new(Segmenter::new())).unwrap();
+        let at = |rfc3339: &str| Some(chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap());
+        // (page, topics, district, published)
+        let pages = [
+            (
+                1,
+                vec!["食品安全", "校园欺凌"],
+                "温县",
+                at("2026-11-20T23:59:00+08:00"),
+            ),
+            (2, vec!["食品安全"], "温县", at("2026-11-21T00:00:00+08:00")),
+            (3, vec!["防溺水"], "孟州市", at("2026-11-21T09:30:00+08:00")),
+            (4, vec!["食品安全"], "孟州市", None),
+        ];
+        // Two commits, so two segments are counted and merged.
+        for batch in [&pages[..2], &pages[2..]] {
+            let mut writer = index.writer(15 * 1024 * 1024).unwrap();
+            let mut pending = PendingPrints::default();
+            for (page, topics, district, published) in batch {
+                let mut doc = document(
+                    &format!("http://facets.example/{page}.html"),
+                    &format!("学校通报{page}"),
+                    &format!("第{page}号通报，内容互不相同{page}。"),
+                    topics[0],
+                );
+                for topic in &topics[1..] {
+                    let mut tag = doc.analysis.topics[0].clone();
+                    tag.name = topic.to_string();
+                    doc.analysis.topics.push(tag);
+                }
+                doc.analysis.regions = vec![yuqing_model::RegionTag {
+                    name: district.to_string(),
+                    matches: vec![],
+                }];
+                doc.document.published_at = *published;
+                index.upsert(&writer, &doc, &mut pending).unwrap();
+            }
+            writer.commit().unwrap();
+        }
+        // Page 1 is indexed again, no longer about bullying: its old version is deleted.
+        let mut writer = index.writer(15 * 1024 * 1024).unwrap();
+        let mut again = document(
+            "http://facets.example/1.html",
+            "学校通报1",
+            "第1号通报，内容互不相同1。",
+            "食品安全",
+        );
+        again.analysis.regions = vec![yuqing_model::RegionTag {
+            name: "温县".into(),
+            matches: vec![],
+        }];
+        again.document.published_at = at("2026-11-20T23:59:00+08:00");
+        index
+            .upsert(&writer, &again, &mut PendingPrints::default())
+            .unwrap();
+        writer.commit().unwrap();
+        index.reload().unwrap();
+
+        let search = |interval| {
+            index
+                .search(&SearchRequest {
+                    query: "学校".into(),
+                    limit: 10,
+                    facets: Some(interval),
+                    ..SearchRequest::default()
+                })
+                .unwrap()
+        };
+        let results = search(Interval::Day);
+        assert_eq!(results.total, 4);
+        let facets = results.facets.unwrap();
+        let counts = |facet: &[FacetCount]| -> Vec<(String, u64)> {
+            facet.iter().map(|f| (f.key.clone(), f.count)).collect()
+        };
+        assert_eq!(
+            counts(&facets.topic),
+            [("食品安全".to_string(), 3), ("防溺水".to_string(), 1)],
+            "commonest first; the deleted version's 校园欺凌 is not counted"
+        );
+        assert_eq!(
+            counts(&facets.district),
+            [("孟州市".to_string(), 2), ("温县".to_string(), 2)]
+        );
+        assert_eq!(counts(&facets.sentiment), [("negative".to_string(), 4)]);
+        let days: Vec<(String, u64)> = results
+            .histogram
+            .unwrap()
+            .iter()
+            .map(|b| (b.start.to_rfc3339(), b.count))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("2026-11-20T00:00:00+08:00".to_string(), 1),
+                ("2026-11-21T00:00:00+08:00".to_string(), 2)
+            ],
+            "23:59 and 00:00 Beijing time are different days; the undated page is left out"
+        );
+        let hours: Vec<String> = search(Interval::Hour)
+            .histogram
+            .unwrap()
+            .iter()
+            .map(|b| b.start.to_rfc3339())
+            .collect();
+        assert_eq!(
+            hours,
+            [
+                "2026-11-20T23:00:00+08:00",
+                "2026-11-21T00:00:00+08:00",
+                "2026-11-21T09:00:00+08:00"
+            ]
+        );
     }
 
     #[test]

@@ -196,19 +196,85 @@ pub(crate) struct FacetCollector {
     pub buckets: Buckets,
 }
 
-/// Widest span of buckets counted in an array; a segment whose documents span more (a
-/// page dated 1970 among this year's) counts in a map instead.
-const MAX_DENSE_BUCKETS: i32 = 1 << 16;
+/// Widest span of publish hours counted in arrays (about seven years); a segment whose
+/// documents span more (a page dated 1970 among this year's) counts in a map instead.
+const MAX_DENSE_HOURS: i64 = 1 << 16;
+
+/// A segment's documents per histogram bucket.
+enum BucketCounts {
+    /// By the hour's offset from the segment's first hour, a table gives the bucket's
+    /// offset from its first bucket (no division per document).
+    Dense {
+        first_hour: i32,
+        bucket_of_hour: Vec<u32>,
+        first_bucket: i32,
+        counts: Vec<u64>,
+    },
+    /// By bucket number.
+    Sparse(BTreeMap<i32, u64>),
+}
+
+impl BucketCounts {
+    fn new(hour_range: Option<(i32, i32)>, buckets: Buckets) -> BucketCounts {
+        let Some((first_hour, last_hour)) = hour_range else {
+            return BucketCounts::Sparse(BTreeMap::new());
+        };
+        if i64::from(last_hour) - i64::from(first_hour) >= MAX_DENSE_HOURS {
+            return BucketCounts::Sparse(BTreeMap::new());
+        }
+        let first_bucket = buckets.of(first_hour);
+        let bucket_of_hour: Vec<u32> = (first_hour..=last_hour)
+            .map(|hour| (buckets.of(hour) - first_bucket) as u32)
+            .collect();
+        let span = bucket_of_hour.last().map_or(0, |last| *last as usize + 1);
+        BucketCounts::Dense {
+            first_hour,
+            bucket_of_hour,
+            first_bucket,
+            counts: vec![0; span],
+        }
+    }
+
+    fn add(&mut self, hour: i32, buckets: Buckets) {
+        match self {
+            BucketCounts::Dense {
+                first_hour,
+                bucket_of_hour,
+                counts,
+                ..
+            } => {
+                // Every hour of the segment is within its range.
+                let bucket = bucket_of_hour[(hour - *first_hour) as usize];
+                counts[bucket as usize] += 1;
+            }
+            BucketCounts::Sparse(counts) => *counts.entry(buckets.of(hour)).or_default() += 1,
+        }
+    }
+
+    /// Non-empty buckets by number, with their documents.
+    fn into_counts(self) -> Vec<(i32, u64)> {
+        match self {
+            BucketCounts::Dense {
+                first_bucket,
+                counts,
+                ..
+            } => counts
+                .into_iter()
+                .enumerate()
+                .filter(|(_, count)| *count > 0)
+                .map(|(index, count)| (first_bucket + index as i32, count))
+                .collect(),
+            BucketCounts::Sparse(counts) => counts.into_iter().collect(),
+        }
+    }
+}
 
 pub(crate) struct SegmentFacets {
     columns: Arc<SegmentColumns>,
     /// Per field, documents per term ordinal.
     counts: Vec<Vec<u64>>,
     buckets: Buckets,
-    /// The segment's first bucket, and documents per bucket from there.
-    first_bucket: i32,
-    dense: Vec<u64>,
-    sparse: BTreeMap<i32, u64>,
+    by_time: BucketCounts,
 }
 
 impl Collector for FacetCollector {
@@ -226,25 +292,12 @@ impl Collector for FacetCollector {
             .iter()
             .map(|field| vec![0; field.as_ref().map_or(0, |(column, _)| column.num_terms())])
             .collect();
-        let (first_bucket, span) = match columns.hour_range {
-            Some((first, last)) => {
-                let (first, last) = (self.buckets.of(first), self.buckets.of(last));
-                (first, i64::from(last) - i64::from(first) + 1)
-            }
-            None => (0, 0),
-        };
-        let dense = if span <= i64::from(MAX_DENSE_BUCKETS) {
-            vec![0; span as usize]
-        } else {
-            Vec::new()
-        };
+        let by_time = BucketCounts::new(columns.hour_range, self.buckets);
         Ok(SegmentFacets {
             columns,
             counts,
             buckets: self.buckets,
-            first_bucket,
-            dense,
-            sparse: BTreeMap::new(),
+            by_time,
         })
     }
 
@@ -291,12 +344,7 @@ impl SegmentCollector for SegmentFacets {
         }
         let hour = self.columns.hours[doc];
         if hour != NO_HOUR {
-            let bucket = self.buckets.of(hour);
-            let index = usize::try_from(bucket - self.first_bucket).unwrap_or(usize::MAX);
-            match self.dense.get_mut(index) {
-                Some(count) => *count += 1,
-                None => *self.sparse.entry(bucket).or_default() += 1,
-            }
+            self.by_time.add(hour, self.buckets);
         }
     }
 
@@ -319,17 +367,10 @@ impl SegmentCollector for SegmentFacets {
                 }
             }
         }
-        let buckets = self.buckets;
-        let dense = self
-            .dense
-            .iter()
-            .enumerate()
-            .filter(|(_, &count)| count > 0)
-            .map(|(index, &count)| (self.first_bucket + index as i32, count));
-        for (bucket, count) in dense.chain(self.sparse) {
+        for (bucket, count) in self.by_time.into_counts() {
             *result
                 .histogram
-                .entry(buckets.start_ms(bucket))
+                .entry(self.buckets.start_ms(bucket))
                 .or_default() += count;
         }
         result

@@ -166,6 +166,9 @@ enum BenchCommand {
         kafka: Option<String>,
         #[arg(long, default_value_t = 200)]
         commit_interval_ms: u64,
+        /// Documents per second handed over in the latency run.
+        #[arg(long, default_value_t = 500.0)]
+        rate: f64,
     },
     /// Indexing docs/s, MB/s, size and peak memory, then search latency p50/p99 for the
     /// desk's query mix, on a generated corpus.
@@ -341,12 +344,14 @@ fn main() -> ExitCode {
                 repeat,
                 kafka,
                 commit_interval_ms,
+                rate,
             }) => {
                 let options = bench::PipelineBench {
                     docs,
                     repeat,
                     kafka,
                     commit_interval_ms,
+                    rate,
                 };
                 bench::pipeline(&config, options).await
             }

@@ -316,6 +316,10 @@ impl Bus for KafkaBus {
             .set("enable.auto.commit", "true")
             .set("enable.auto.offset.store", "false")
             .set("auto.commit.interval.ms", "1000")
+            // Under load, fetch 64 KB at a time rather than a request per new batch: the
+            // broker's CPU is often the stages' CPU too. Idle, a message waits 20 ms more.
+            .set("fetch.min.bytes", "65536")
+            .set("fetch.wait.max.ms", "20")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
             .set("max.poll.interval.ms", "300000")

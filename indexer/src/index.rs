@@ -533,25 +533,63 @@ impl SearchIndex {
     /// if they share enough to be the same story. One document per looked-up paragraph
     /// is enough (all documents with a paragraph are in one cluster), so each lookup is a
     /// top-1 term query however common the paragraph is.
+    /// The committed story that a document with these fingerprints reprints, if any.
+    ///
+    /// Runs for every document indexed, so it reads postings and the cluster column
+    /// directly instead of searching and loading stored documents: a fingerprint's first
+    /// live holder is enough, since all its holders are in one story.
     fn committed_cluster_for(&self, prints: &[u64]) -> tantivy::Result<Option<String>> {
         let f = &self.fields;
         let searcher = self.reader.searcher();
-        let mut found = Vec::new();
+        // Per story found: how many fingerprints it shares, and one holder of them.
+        let mut shared: Vec<(String, usize, DocAddress)> = Vec::new();
         for print in prints.iter().take(reprints::LOOKUPS) {
             let term = Term::from_field_text(f.para, &reprints::term_text(*print));
-            let query = TermQuery::new(term, IndexRecordOption::Basic);
-            if let Some((_, address)) = searcher.search(&query, &TopDocs::with_limit(1))?.first() {
-                let stored: TantivyDocument = searcher.doc(*address)?;
-                let count = stored
-                    .get_first(f.para_count)
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or(2) as usize;
-                if let Some(cluster) = stored.get_first(f.cluster).and_then(|v| v.as_str()) {
-                    found.push((cluster.to_string(), count));
-                }
+            let Some(address) = first_live_holder(&searcher, &term)? else {
+                continue;
+            };
+            let Some(cluster) = self.cluster_of(&searcher, address)? else {
+                continue;
+            };
+            match shared.iter_mut().find(|(c, _, _)| *c == cluster) {
+                Some(entry) => entry.1 += 1,
+                None => shared.push((cluster, 1, address)),
             }
         }
+        let mut found = Vec::new();
+        for (cluster, count, holder) in shared {
+            // The holder's own number of fingerprints matters only when one is shared by
+            // a document that has several (see `reprints::needed`): only then is the
+            // stored document read.
+            let theirs = if count == 1 && prints.len() > 1 {
+                let stored: TantivyDocument = searcher.doc(holder)?;
+                stored
+                    .get_first(f.para_count)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(2) as usize
+            } else {
+                count.max(2)
+            };
+            found.extend(std::iter::repeat_n((cluster, theirs), count));
+        }
         Ok(reprints::best_cluster(prints.len(), found))
+    }
+
+    /// The story (cluster id) of a committed document, from the cluster column.
+    fn cluster_of(
+        &self,
+        searcher: &tantivy::Searcher,
+        address: DocAddress,
+    ) -> tantivy::Result<Option<String>> {
+        let segment = searcher.segment_reader(address.segment_ord);
+        let Some(column) = segment.fast_fields().str("cluster")? else {
+            return Ok(None);
+        };
+        let Some(ord) = column.term_ords(address.doc_id).next() else {
+            return Ok(None);
+        };
+        let mut cluster = String::new();
+        Ok(column.ord_to_str(ord, &mut cluster)?.then_some(cluster))
     }
 
     /// Replaces any document with the same id: crawling a page again leaves one document.
@@ -969,6 +1007,29 @@ impl SearchIndex {
             None => Ok(None),
         }
     }
+}
+
+/// A live document holding `term`, if any.
+fn first_live_holder(
+    searcher: &tantivy::Searcher,
+    term: &Term,
+) -> tantivy::Result<Option<DocAddress>> {
+    use tantivy::DocSet;
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let index = segment.inverted_index(term.field())?;
+        let Some(mut postings) = index.read_postings(term, IndexRecordOption::Basic)? else {
+            continue;
+        };
+        let alive = segment.alive_bitset();
+        let mut doc = postings.doc();
+        while doc != tantivy::TERMINATED {
+            if alive.is_none_or(|bits| bits.is_alive(doc)) {
+                return Ok(Some(DocAddress::new(ord as u32, doc)));
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(None)
 }
 
 /// How many live documents hold `term`: read from the term dictionary in segments

@@ -174,42 +174,52 @@ impl Segmenter {
     /// search for "溺水", and "校园欺凌" by "欺凌", while the analyzer keeps matching the
     /// whole words.
     pub fn index_words<'a>(&self, text: &'a str) -> Vec<IndexWord<'a>> {
-        let mut out = Vec::new();
-        for (position, word) in self
-            .words(text)
-            .into_iter()
-            .filter(Word::is_term)
-            .enumerate()
-        {
-            out.push(IndexWord { word, position });
-            let chars: Vec<(usize, char)> = word.text.char_indices().collect();
-            if chars.len() <= 2 || chars.len() > MAX_SPLIT_CHARS {
-                continue;
+        let mut out = Vec::with_capacity(text.len() / 3);
+        let mut position = 0;
+        self.each_word(text, |word| {
+            if !word.is_term() {
+                return;
             }
-            for start in 0..chars.len() {
-                for end in start + 2..=chars.len() {
-                    if end - start == chars.len() {
-                        continue; // the word itself
-                    }
-                    let from = chars[start].0;
-                    let to = chars.get(end).map_or(word.text.len(), |c| c.0);
-                    let inner = &word.text[from..to];
-                    if self.jieba.has_word(inner) {
-                        out.push(IndexWord {
-                            word: Word {
-                                text: inner,
-                                byte_start: word.byte_start + from,
-                                byte_end: word.byte_start + to,
-                                char_start: word.char_start + start,
-                                char_end: word.char_start + end,
-                            },
-                            position,
-                        });
-                    }
+            out.push(IndexWord { word, position });
+            self.push_inner_words(word, position, &mut out);
+            position += 1;
+        });
+        out
+    }
+
+    /// The dictionary words inside `word` (of 3 to [`MAX_SPLIT_CHARS`] characters).
+    fn push_inner_words<'a>(&self, word: Word<'a>, position: usize, out: &mut Vec<IndexWord<'a>>) {
+        let length = word.char_end - word.char_start;
+        if length <= 2 || length > MAX_SPLIT_CHARS {
+            return; // most words: no allocation, no lookup
+        }
+        // Byte offset of each character, and of the word's end.
+        let mut bounds = [0usize; MAX_SPLIT_CHARS + 1];
+        for (k, (offset, _)) in word.text.char_indices().enumerate() {
+            bounds[k] = offset;
+        }
+        bounds[length] = word.text.len();
+        for start in 0..length {
+            for end in start + 2..=length {
+                if end - start == length {
+                    continue; // the word itself
+                }
+                let (from, to) = (bounds[start], bounds[end]);
+                let inner = &word.text[from..to];
+                if self.jieba.has_word(inner) {
+                    out.push(IndexWord {
+                        word: Word {
+                            text: inner,
+                            byte_start: word.byte_start + from,
+                            byte_end: word.byte_start + to,
+                            char_start: word.char_start + start,
+                            char_end: word.char_start + end,
+                        },
+                        position,
+                    });
                 }
             }
         }
-        out
     }
 }
 

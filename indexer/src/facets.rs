@@ -51,15 +51,38 @@ impl Buckets {
     }
 }
 
-/// Each document's term ordinals in one column.
-enum Ords {
-    /// At most one term a document; [`NO_ORD`] for none.
-    Single(Vec<u32>),
-    /// Document `d`'s terms are `ords[starts[d]..starts[d + 1]]`.
-    Multi { starts: Vec<u32>, ords: Vec<u32> },
+/// A field with at most one term per document (sentiment, risk, source, ...).
+struct SingleField {
+    /// Its index in [`FACET_FIELDS`].
+    field: usize,
+    column: StrColumn,
+    /// Its terms, plus one value for "none".
+    radix: u32,
 }
 
-const NO_ORD: u32 = u32::MAX;
+/// Single-valued fields counted together: each document's terms in these fields make
+/// one key (in mixed radix), so a document costs one increment for all of them. A
+/// segment has few sentiments, risk levels and source types, and tens of sources.
+struct Pack {
+    fields: Vec<SingleField>,
+    /// Each document's key.
+    keys: Vec<u32>,
+    /// The number of keys: the product of the fields' radixes.
+    size: usize,
+}
+
+/// Largest number of keys of a [`Pack`]: its counts are cleared at each search.
+const MAX_PACK: u64 = 1 << 12;
+
+/// A field with several terms per document (topics, districts).
+struct MultiField {
+    field: usize,
+    column: StrColumn,
+    /// Document `d`'s terms are `ords[starts[d]..starts[d + 1]]`.
+    starts: Vec<u32>,
+    ords: Vec<u32>,
+}
+
 /// The hour of an undated document.
 const NO_HOUR: i32 = i32::MIN;
 /// Hours from the epoch beyond which a (nonsense) publish time is counted as this far:
@@ -68,8 +91,8 @@ const MAX_HOURS: i64 = 1 << 30;
 
 /// One segment's facet values, decoded.
 pub(crate) struct SegmentColumns {
-    /// Per field of [`FACET_FIELDS`], the column (for its dictionary) and the ordinals.
-    fields: Vec<Option<(StrColumn, Ords)>>,
+    packs: Vec<Pack>,
+    multis: Vec<MultiField>,
     /// Each document's publish hour since the epoch, or [`NO_HOUR`].
     hours: Vec<i32>,
     /// Earliest and latest publish hour in the segment.
@@ -80,13 +103,13 @@ impl SegmentColumns {
     fn decode(segment: &SegmentReader) -> tantivy::Result<SegmentColumns> {
         let fast = segment.fast_fields();
         let docs = segment.max_doc();
-        let mut fields = Vec::with_capacity(FACET_FIELDS.len());
-        for field in FACET_FIELDS {
-            let Some(column) = fast.str(field)? else {
-                fields.push(None);
+        let mut packs: Vec<Pack> = Vec::new();
+        let mut multis = Vec::new();
+        for (field, name) in FACET_FIELDS.iter().enumerate() {
+            let Some(column) = fast.str(name)? else {
                 continue;
             };
-            let ords = if column.ords().get_cardinality() == Cardinality::Multivalued {
+            if column.ords().get_cardinality() == Cardinality::Multivalued {
                 let mut starts = Vec::with_capacity(docs as usize + 1);
                 let mut ords = Vec::new();
                 for doc in 0..docs {
@@ -94,15 +117,39 @@ impl SegmentColumns {
                     ords.extend(column.term_ords(doc).map(|ord| ord as u32));
                 }
                 starts.push(ords.len() as u32);
-                Ords::Multi { starts, ords }
-            } else {
-                Ords::Single(
-                    (0..docs)
-                        .map(|doc| column.term_ords(doc).next().map_or(NO_ORD, |o| o as u32))
-                        .collect(),
-                )
+                multis.push(MultiField {
+                    field,
+                    column,
+                    starts,
+                    ords,
+                });
+                continue;
+            }
+            let terms = column.num_terms() as u64;
+            let radix = terms + 1;
+            // Into the last pack when its keys stay few, else into a new one.
+            let pack = match packs.last_mut() {
+                Some(pack) if pack.size as u64 * radix <= MAX_PACK => pack,
+                _ => {
+                    packs.push(Pack {
+                        fields: Vec::new(),
+                        keys: vec![0; docs as usize],
+                        size: 1,
+                    });
+                    packs.last_mut().expect("just pushed")
+                }
             };
-            fields.push(Some((column, ords)));
+            let weight = pack.size as u32;
+            for (doc, key) in pack.keys.iter_mut().enumerate() {
+                let ord = column.term_ords(doc as DocId).next().unwrap_or(terms);
+                *key += ord as u32 * weight;
+            }
+            pack.size *= radix as usize;
+            pack.fields.push(SingleField {
+                field,
+                column,
+                radix: radix as u32,
+            });
         }
         let published = fast.date(TIME_FIELD)?;
         let mut hour_range: Option<(i32, i32)> = None;
@@ -120,7 +167,8 @@ impl SegmentColumns {
             })
             .collect();
         Ok(SegmentColumns {
-            fields,
+            packs,
+            multis,
             hours,
             hour_range,
         })
@@ -271,8 +319,10 @@ impl BucketCounts {
 
 pub(crate) struct SegmentFacets {
     columns: Arc<SegmentColumns>,
-    /// Per field, documents per term ordinal.
-    counts: Vec<Vec<u64>>,
+    /// Per pack, documents per key.
+    pack_counts: Vec<Vec<u64>>,
+    /// Per multi-valued field, documents per term ordinal.
+    multi_counts: Vec<Vec<u64>>,
     buckets: Buckets,
     by_time: BucketCounts,
 }
@@ -287,15 +337,17 @@ impl Collector for FacetCollector {
         segment: &SegmentReader,
     ) -> tantivy::Result<SegmentFacets> {
         let columns = self.cache.columns(segment)?;
-        let counts = columns
-            .fields
+        let pack_counts = columns.packs.iter().map(|p| vec![0; p.size]).collect();
+        let multi_counts = columns
+            .multis
             .iter()
-            .map(|field| vec![0; field.as_ref().map_or(0, |(column, _)| column.num_terms())])
+            .map(|m| vec![0; m.column.num_terms()])
             .collect();
         let by_time = BucketCounts::new(columns.hour_range, self.buckets);
         Ok(SegmentFacets {
             columns,
-            counts,
+            pack_counts,
+            multi_counts,
             buckets: self.buckets,
             by_time,
         })
@@ -326,20 +378,13 @@ impl SegmentCollector for SegmentFacets {
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         let doc = doc as usize;
-        for (field, counts) in self.columns.fields.iter().zip(&mut self.counts) {
-            match field {
-                Some((_, Ords::Single(ords))) => {
-                    if let Some(&ord) = ords.get(doc).filter(|&&o| o != NO_ORD) {
-                        counts[ord as usize] += 1;
-                    }
-                }
-                Some((_, Ords::Multi { starts, ords })) => {
-                    let (from, to) = (starts[doc] as usize, starts[doc + 1] as usize);
-                    for &ord in &ords[from..to] {
-                        counts[ord as usize] += 1;
-                    }
-                }
-                None => {}
+        for (pack, counts) in self.columns.packs.iter().zip(&mut self.pack_counts) {
+            counts[pack.keys[doc] as usize] += 1;
+        }
+        for (field, counts) in self.columns.multis.iter().zip(&mut self.multi_counts) {
+            let (from, to) = (field.starts[doc] as usize, field.starts[doc + 1] as usize);
+            for &ord in &field.ords[from..to] {
+                counts[ord as usize] += 1;
             }
         }
         let hour = self.columns.hours[doc];
@@ -350,21 +395,37 @@ impl SegmentCollector for SegmentFacets {
 
     fn harvest(self) -> FacetCounts {
         let mut result = FacetCounts::default();
-        for ((field, counts), terms) in self
-            .columns
-            .fields
-            .iter()
-            .zip(&self.counts)
-            .zip(&mut result.terms)
-        {
-            let Some((column, _)) = field else { continue };
+        let mut add = |field: usize, column: &StrColumn, ord: usize, count: u64| {
             let mut term = String::new();
-            for (ord, &count) in counts.iter().enumerate() {
-                // A term the column lists is always found; an unreadable one is left out
-                // of the counts rather than failing the whole search.
-                if count > 0 && column.ord_to_str(ord as u64, &mut term).unwrap_or(false) {
-                    terms.insert(term.clone(), count);
+            // A term the column lists is always found; an unreadable one is left out of
+            // the counts rather than failing the whole search.
+            if column.ord_to_str(ord as u64, &mut term).unwrap_or(false) {
+                *result.terms[field].entry(term).or_default() += count;
+            }
+        };
+        for (pack, counts) in self.columns.packs.iter().zip(&self.pack_counts) {
+            // Per field of the pack, documents per term ordinal (the last is "none").
+            let mut by_field: Vec<Vec<u64>> = pack
+                .fields
+                .iter()
+                .map(|f| vec![0; f.radix as usize])
+                .collect();
+            for (mut key, &count) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+                for (single, by_ord) in pack.fields.iter().zip(&mut by_field) {
+                    by_ord[key % single.radix as usize] += count;
+                    key /= single.radix as usize;
                 }
+            }
+            for (single, by_ord) in pack.fields.iter().zip(by_field) {
+                let terms = &by_ord[..single.radix as usize - 1];
+                for (ord, &count) in terms.iter().enumerate().filter(|(_, c)| **c > 0) {
+                    add(single.field, &single.column, ord, count);
+                }
+            }
+        }
+        for (multi, counts) in self.columns.multis.iter().zip(&self.multi_counts) {
+            for (ord, &count) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+                add(multi.field, &multi.column, ord, count);
             }
         }
         for (bucket, count) in self.by_time.into_counts() {

@@ -530,6 +530,11 @@ mod tests {
                     matches: vec![],
                 }];
                 doc.document.published_at = *published;
+                // Single-valued facets counted together must still come apart.
+                if *page == 3 {
+                    doc.analysis.sentiment.label = Sentiment::Positive;
+                    doc.analysis.risk.level = yuqing_model::RiskLevel::High;
+                }
                 index.upsert(&writer, &doc, &mut pending).unwrap();
             }
             writer.commit().unwrap();
@@ -578,7 +583,15 @@ mod tests {
             counts(&facets.district),
             [("孟州市".to_string(), 2), ("温县".to_string(), 2)]
         );
-        assert_eq!(counts(&facets.sentiment), [("negative".to_string(), 4)]);
+        assert_eq!(
+            counts(&facets.sentiment),
+            [("negative".to_string(), 3), ("positive".to_string(), 1)]
+        );
+        assert_eq!(
+            counts(&facets.risk),
+            [("low".to_string(), 3), ("high".to_string(), 1)]
+        );
+        assert_eq!(counts(&facets.source), [("测试源".to_string(), 4)]);
         let days: Vec<(String, u64)> = results
             .histogram
             .unwrap()

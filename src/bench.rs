@@ -303,7 +303,16 @@ pub async fn pipeline(config: &Config, options: PipelineBench) -> anyhow::Result
     for (name, kafka) in &transports {
         let docs = options.docs.min(5000);
         let warm_up = format!("{name}-warm-up");
-        run_once(config, &analyzer, *kafka, docs, &warm_up, &options, Feed::Flood).await?;
+        run_once(
+            config,
+            &analyzer,
+            *kafka,
+            docs,
+            &warm_up,
+            &options,
+            Feed::Flood,
+        )
+        .await?;
     }
     // Throughput: the corpus handed over as fast as the bus takes it, the transports'
     // runs interleaved so that both see the same machine.

@@ -2,8 +2,9 @@
 //!
 //! - `GET /api/search?q=…&limit=…&sort=relevance|time|risk|spread` → `{"total": N, "hits": [...]}`,
 //!   the same shape as `yuqing search --json`, plus `facets` (counts of the whole result
-//!   per topic, district, sentiment, risk and source) and `histogram` (by publish time;
-//!   `interval=hour|day`, `facets=false` to skip both); a bad query is a 400 with the
+//!   per topic, district, sentiment, risk and source) and `histogram` (by publish time,
+//!   Beijing hours or days, leaving out those with no document; `interval=hour|day`,
+//!   `facets=false` to skip both); a bad query is a 400 with the
 //!   character position of the problem;
 //! - `GET /api/documents/{id}` → the document, its analysis with explanations, its cluster;
 //! - `GET /api/clusters/{id}` → the reprints of one story, first published first;

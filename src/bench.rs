@@ -22,7 +22,8 @@ pub struct PipelineBench {
     pub docs: usize,
     pub repeat: usize,
     pub kafka: Option<String>,
-    pub commit_interval_ms: u64,
+    /// Replaces the configuration's `[indexer] commit_interval_ms`.
+    pub commit_interval_ms: Option<u64>,
     /// Documents per second handed over in the latency run (below what the pipeline can
     /// take, as crawlers hand them over, so that latency is not time spent queueing).
     pub rate: f64,
@@ -107,7 +108,7 @@ async fn measure(
     topics: &Topics,
     analyzer: &Arc<LiveAnalyzer>,
     corpus: &[RawDocument],
-    commit_interval_ms: u64,
+    indexer_config: IndexerConfig,
     feed: Feed,
     seal: impl FnOnce(),
 ) -> anyhow::Result<(Measurement, tempfile::TempDir)> {
@@ -126,10 +127,6 @@ async fn measure(
         raw_in,
         analyzed_out,
     ));
-    let indexer_config = IndexerConfig {
-        commit_interval_ms,
-        ..IndexerConfig::default()
-    };
     let indexer_stage = tokio::spawn(yuqing_indexer::run_stage(
         index.clone(),
         indexer_config,
@@ -219,6 +216,15 @@ fn summarize_throughput(name: &str, runs: &[Measurement]) -> f64 {
     rate
 }
 
+/// The configuration's `[indexer]`, with the bench's commit interval if it sets one.
+fn indexer_config(config: &Config, options: &PipelineBench) -> IndexerConfig {
+    let mut indexer = config.indexer.clone();
+    if let Some(interval) = options.commit_interval_ms {
+        indexer.commit_interval_ms = interval;
+    }
+    indexer
+}
+
 /// One run of the corpus `docs` through the analyzer and indexer on `bus`: embedded
 /// without one, else on fresh topics on Kafka.
 async fn run_once(
@@ -239,7 +245,7 @@ async fn run_once(
             &Topics::default(),
             analyzer,
             &corpus,
-            options.commit_interval_ms,
+            indexer_config(config, options),
             feed,
             move || seal_bus.close(),
         )
@@ -264,7 +270,7 @@ async fn run_once(
         &topics,
         analyzer,
         &corpus,
-        options.commit_interval_ms,
+        indexer_config(config, options),
         feed,
         || {},
     )
@@ -288,10 +294,11 @@ pub async fn pipeline(config: &Config, options: PipelineBench) -> anyhow::Result
         .sum::<usize>()
         / probe.len().max(1);
     println!(
-        "pipeline benchmark: {} documents of {:.1} KB on average, analyzer + indexer stages, commit interval {} ms, {} run(s) each, medians",
+        "pipeline benchmark: {} documents of {:.1} KB on average, analyzer + indexer stages, index commit every {} ms or {} documents, {} run(s) each, medians",
         options.docs,
         average_bytes as f64 / 1024.0,
-        options.commit_interval_ms,
+        indexer_config(config, &options).commit_interval_ms,
+        indexer_config(config, &options).commit_max_docs,
         options.repeat
     );
     let transports: Vec<(&str, Option<&str>)> = std::iter::once(("embedded", None))

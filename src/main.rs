@@ -164,8 +164,9 @@ enum BenchCommand {
         /// Kafka brokers to measure beside the embedded bus, e.g. 127.0.0.1:9092.
         #[arg(long)]
         kafka: Option<String>,
-        #[arg(long, default_value_t = 200)]
-        commit_interval_ms: u64,
+        /// Replaces the configuration's `[indexer] commit_interval_ms`.
+        #[arg(long)]
+        commit_interval_ms: Option<u64>,
         /// Documents per second handed over in the latency run.
         #[arg(long, default_value_t = 500.0)]
         rate: f64,

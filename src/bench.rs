@@ -308,13 +308,12 @@ pub async fn pipeline(config: &Config, options: PipelineBench) -> anyhow::Result
     // One run each first, not counted: a freshly started broker runs its first minute
     // on the JVM's interpreter and compilers, which a broker in service has long left.
     for (name, kafka) in &transports {
-        let docs = options.docs.min(5000);
         let warm_up = format!("{name}-warm-up");
         run_once(
             config,
             &analyzer,
             *kafka,
-            docs,
+            options.docs,
             &warm_up,
             &options,
             Feed::Flood,

@@ -623,6 +623,53 @@ mod tests {
     }
 
     #[test]
+    fn a_page_dated_decades_off_still_lands_in_its_own_histogram_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open_or_create(dir.path(), Arc::new(Segmenter::new())).unwrap();
+        let mut writer = index.writer(15 * 1024 * 1024).unwrap();
+        let mut pending = PendingPrints::default();
+        // Crawled pages carry nonsense dates: one segment then spans decades.
+        for (page, published) in [
+            (1, "1969-12-31T23:30:00+08:00"),
+            (2, "2026-11-20T10:00:00+08:00"),
+            (3, "2026-11-20T11:00:00+08:00"),
+        ] {
+            let mut doc = document(
+                &format!("http://dates.example/{page}.html"),
+                &format!("学校通报{page}"),
+                &format!("第{page}号通报。"),
+                "防溺水",
+            );
+            doc.document.published_at =
+                Some(chrono::DateTime::parse_from_rfc3339(published).unwrap());
+            index.upsert(&writer, &doc, &mut pending).unwrap();
+        }
+        writer.commit().unwrap();
+        index.reload().unwrap();
+        let results = index
+            .search(&SearchRequest {
+                query: "学校".into(),
+                limit: 10,
+                facets: Some(Interval::Day),
+                ..SearchRequest::default()
+            })
+            .unwrap();
+        let days: Vec<(String, u64)> = results
+            .histogram
+            .unwrap()
+            .iter()
+            .map(|b| (b.start.to_rfc3339(), b.count))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("1969-12-31T00:00:00+08:00".to_string(), 1),
+                ("2026-11-20T00:00:00+08:00".to_string(), 2)
+            ]
+        );
+    }
+
+    #[test]
     fn sorting_by_spread_puts_the_most_reprinted_and_reposted_story_first() {
         let dir = tempfile::tempdir().unwrap();
         let index = SearchIndex::open_or_create(dir.path(), Arc::new(Segmenter::new())).unwrap();

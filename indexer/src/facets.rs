@@ -5,9 +5,11 @@
 //! is counted six times over. Read through tantivy's columns (bit-packed, behind dynamic
 //! calls) or its aggregations, that cost twice the rest of the search. So each segment's
 //! facet values are decoded once into plain arrays, when a reader first sees the segment
-//! (a tantivy [`Warmer`]); a count is then an array read and an increment, and ordinals
-//! become words once per segment, only for the terms counted. The arrays take about
-//! 40 MB per million documents and are dropped with their segment.
+//! (a tantivy [`Warmer`]). Then a document's single-valued fields (sentiment, risk,
+//! source, source type) are one key and one increment, its topics and districts a short
+//! list, its day or hour a table lookup; ordinals become words once per segment, only
+//! for the terms counted. The arrays take about 40 MB per million documents and are
+//! dropped with their segment.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

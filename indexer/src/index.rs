@@ -529,10 +529,6 @@ impl SearchIndex {
             })
     }
 
-    /// The cluster of the committed documents sharing the most paragraphs with `prints`,
-    /// if they share enough to be the same story. One document per looked-up paragraph
-    /// is enough (all documents with a paragraph are in one cluster), so each lookup is a
-    /// top-1 term query however common the paragraph is.
     /// The committed story that a document with these fingerprints reprints, if any.
     ///
     /// Runs for every document indexed, so it reads postings and the cluster column
@@ -1009,24 +1005,42 @@ impl SearchIndex {
     }
 }
 
+/// Calls `visit` with each live document of `segment` holding `term`, in order, until it
+/// answers `Break`.
+fn visit_live_postings(
+    segment: &tantivy::SegmentReader,
+    term: &Term,
+    mut visit: impl FnMut(tantivy::DocId) -> std::ops::ControlFlow<()>,
+) -> tantivy::Result<()> {
+    use tantivy::DocSet;
+    let index = segment.inverted_index(term.field())?;
+    let Some(mut postings) = index.read_postings(term, IndexRecordOption::Basic)? else {
+        return Ok(());
+    };
+    let alive = segment.alive_bitset();
+    let mut doc = postings.doc();
+    while doc != tantivy::TERMINATED {
+        if alive.is_none_or(|bits| bits.is_alive(doc)) && visit(doc).is_break() {
+            break;
+        }
+        doc = postings.advance();
+    }
+    Ok(())
+}
+
 /// A live document holding `term`, if any.
 fn first_live_holder(
     searcher: &tantivy::Searcher,
     term: &Term,
 ) -> tantivy::Result<Option<DocAddress>> {
-    use tantivy::DocSet;
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-        let index = segment.inverted_index(term.field())?;
-        let Some(mut postings) = index.read_postings(term, IndexRecordOption::Basic)? else {
-            continue;
-        };
-        let alive = segment.alive_bitset();
-        let mut doc = postings.doc();
-        while doc != tantivy::TERMINATED {
-            if alive.is_none_or(|bits| bits.is_alive(doc)) {
-                return Ok(Some(DocAddress::new(ord as u32, doc)));
-            }
-            doc = postings.advance();
+        let mut first = None;
+        visit_live_postings(segment, term, |doc| {
+            first = Some(DocAddress::new(ord as u32, doc));
+            std::ops::ControlFlow::Break(())
+        })?;
+        if first.is_some() {
+            return Ok(first);
         }
     }
     Ok(None)
@@ -1036,26 +1050,19 @@ fn first_live_holder(
 /// without deletions (a big story's cluster has tens of thousands of documents, and a
 /// result page asks for twenty clusters), counted over the postings in the others.
 fn count_term(searcher: &tantivy::Searcher, term: &Term) -> tantivy::Result<usize> {
-    use tantivy::DocSet;
     let mut total = 0usize;
     for segment in searcher.segment_readers() {
-        let index = segment.inverted_index(term.field())?;
         if segment.num_deleted_docs() == 0 {
-            total += index
+            total += segment
+                .inverted_index(term.field())?
                 .get_term_info(term)?
                 .map_or(0, |info| info.doc_freq as usize);
             continue;
         }
-        if let Some(mut postings) = index.read_postings(term, IndexRecordOption::Basic)? {
-            let alive = segment.alive_bitset();
-            let mut doc = postings.doc();
-            while doc != tantivy::TERMINATED {
-                if alive.is_none_or(|bits| bits.is_alive(doc)) {
-                    total += 1;
-                }
-                doc = postings.advance();
-            }
-        }
+        visit_live_postings(segment, term, |_| {
+            total += 1;
+            std::ops::ControlFlow::Continue(())
+        })?;
     }
     Ok(total)
 }

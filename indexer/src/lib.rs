@@ -492,6 +492,17 @@ mod tests {
         assert_eq!(Cursor::decode("x"), None);
     }
 
+    /// A result's histogram as (bucket start, documents).
+    fn histogram_of(results: &SearchResults) -> Vec<(String, u64)> {
+        results
+            .histogram
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|b| (b.start.to_rfc3339(), b.count))
+            .collect()
+    }
+
     #[test]
     fn facets_count_the_whole_result_once_per_live_document_and_days_start_at_beijing_midnight() {
         let dir = tempfile::tempdir().unwrap();
@@ -570,7 +581,7 @@ mod tests {
         };
         let results = search(Interval::Day);
         assert_eq!(results.total, 4);
-        let facets = results.facets.unwrap();
+        let facets = results.facets.as_ref().unwrap();
         let counts = |facet: &[FacetCount]| -> Vec<(String, u64)> {
             facet.iter().map(|f| (f.key.clone(), f.count)).collect()
         };
@@ -592,12 +603,7 @@ mod tests {
             [("low".to_string(), 3), ("high".to_string(), 1)]
         );
         assert_eq!(counts(&facets.source), [("测试源".to_string(), 4)]);
-        let days: Vec<(String, u64)> = results
-            .histogram
-            .unwrap()
-            .iter()
-            .map(|b| (b.start.to_rfc3339(), b.count))
-            .collect();
+        let days = histogram_of(&results);
         assert_eq!(
             days,
             [
@@ -654,12 +660,7 @@ mod tests {
                 ..SearchRequest::default()
             })
             .unwrap();
-        let days: Vec<(String, u64)> = results
-            .histogram
-            .unwrap()
-            .iter()
-            .map(|b| (b.start.to_rfc3339(), b.count))
-            .collect();
+        let days = histogram_of(&results);
         assert_eq!(
             days,
             [

@@ -236,46 +236,43 @@ async fn run_once(
     options: &PipelineBench,
     feed: Feed,
 ) -> anyhow::Result<Measurement> {
-    let Some(brokers) = kafka else {
-        let corpus = corpus(config, docs, &format!("embedded-{name}"))?;
-        let bus = Arc::new(EmbeddedBus::new(config.bus.capacity));
-        let seal_bus = bus.clone();
-        let (m, _dir) = measure(
-            bus,
-            &Topics::default(),
-            analyzer,
-            &corpus,
-            indexer_config(config, options),
-            feed,
-            move || seal_bus.close(),
-        )
-        .await?;
-        return Ok(m);
+    // The embedded bus ends its topics once sealed; Kafka topics are fresh per run.
+    type Seal = Box<dyn FnOnce()>;
+    let (bus, topics, seal, kafka_bus, corpus_name): (Arc<dyn Bus>, _, Seal, _, _) = match kafka {
+        None => {
+            let bus = Arc::new(EmbeddedBus::new(config.bus.capacity));
+            let seal_bus = bus.clone();
+            let seal = Box::new(move || seal_bus.close());
+            (
+                bus,
+                Topics::default(),
+                seal,
+                None,
+                format!("embedded-{name}"),
+            )
+        }
+        Some(brokers) => {
+            let prefix = format!(
+                "bench-{}-{name}-{}",
+                std::process::id(),
+                chrono::Utc::now().timestamp_millis()
+            );
+            let bus = Arc::new(KafkaBus::new(KafkaConfig {
+                brokers: brokers.to_string(),
+                prefix: prefix.clone(),
+                ..config.bus.kafka.clone()
+            })?);
+            bus.ensure_topics().await?;
+            let topics = bus.topics();
+            (bus.clone(), topics, Box::new(|| {}), Some(bus), prefix)
+        }
     };
-    let prefix = format!(
-        "bench-{}-{name}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_millis()
-    );
-    let bus = Arc::new(KafkaBus::new(KafkaConfig {
-        brokers: brokers.to_string(),
-        prefix: prefix.clone(),
-        ..config.bus.kafka.clone()
-    })?);
-    bus.ensure_topics().await?;
-    let corpus = corpus(config, docs, &prefix)?;
-    let topics = bus.topics();
-    let (m, _dir) = measure(
-        bus.clone(),
-        &topics,
-        analyzer,
-        &corpus,
-        indexer_config(config, options),
-        feed,
-        || {},
-    )
-    .await?;
-    bus.shutdown();
+    let corpus = corpus(config, docs, &corpus_name)?;
+    let indexer = indexer_config(config, options);
+    let (m, _dir) = measure(bus, &topics, analyzer, &corpus, indexer, feed, seal).await?;
+    if let Some(kafka) = kafka_bus {
+        kafka.shutdown();
+    }
     Ok(m)
 }
 
@@ -293,12 +290,13 @@ pub async fn pipeline(config: &Config, options: PipelineBench) -> anyhow::Result
         .map(|d| d.title.len() + d.content.len())
         .sum::<usize>()
         / probe.len().max(1);
+    let indexer = indexer_config(config, &options);
     println!(
         "pipeline benchmark: {} documents of {:.1} KB on average, analyzer + indexer stages, index commit every {} ms or {} documents, {} run(s) each, medians",
         options.docs,
         average_bytes as f64 / 1024.0,
-        indexer_config(config, &options).commit_interval_ms,
-        indexer_config(config, &options).commit_max_docs,
+        indexer.commit_interval_ms,
+        indexer.commit_max_docs,
         options.repeat
     );
     let transports: Vec<(&str, Option<&str>)> = std::iter::once(("embedded", None))

@@ -78,14 +78,21 @@ fn minors(
     let mut names: Vec<String> = Vec::new();
     for field in [TextField::Title, TextField::Content] {
         let tokens = doc.tokens(field);
-        for sentence in tokens.chunk_by(|a, b| a.sentence == b.sentence) {
-            if !sentence.iter().any(|t| t.id.is_some_and(&is_minor_word)) {
+        // The sentences that speak of pupils, from the known words; then only their
+        // words are looked at.
+        let mut last_sentence = None;
+        for (token, id) in doc.known(field) {
+            if !is_minor_word(id) || last_sentence == Some(token.sentence) {
                 continue;
             }
-            for token in sentence {
+            let sentence = token.sentence;
+            last_sentence = Some(sentence);
+            let from = tokens.partition_point(|t| t.sentence < sentence);
+            let to = tokens.partition_point(|t| t.sentence <= sentence);
+            for token in &tokens[from..to] {
                 let text = token.word.text;
-                let length = text.chars().count();
-                let looks_like_a_name = (2..=3).contains(&length)
+                // Two or three Chinese characters, three bytes each.
+                let looks_like_a_name = matches!(text.len(), 6 | 9)
                     && text.chars().all(is_chinese)
                     && text.chars().next().is_some_and(is_surname)
                     && segmenter.may_be_a_name(text);

@@ -2,12 +2,10 @@
 //! with their aliases and towns) and the school registry, both TOML files analysts edit,
 //! plus school names recognised by their shape (…中学, …小学, …幼儿园, …).
 
-use crate::segmented::{ByWord, Segmented, Vocabulary};
+use crate::segmented::{ByWord, Segmented, Token, Vocabulary};
 use crate::topics::{read_rule_file, RuleFileError};
-use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 use std::path::Path;
-use std::sync::LazyLock;
 use yuqing_model::{RegionTag, SchoolTag, TermMatch, TextField};
 use yuqing_segmenter::Segmenter;
 
@@ -109,7 +107,8 @@ impl Gazetteer {
     pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<RegionTag> {
         let mut found: Vec<RegionTag> = Vec::new();
         for field in [TextField::Title, TextField::Content] {
-            for (word, id) in doc.known(field) {
+            for (token, id) in doc.known(field) {
+                let word = token.word;
                 let Some(&district) = self.by_word.get(id) else {
                     continue;
                 };
@@ -171,26 +170,26 @@ const SCHOOL_WORDS: &[&str] = &[
 ];
 const MAX_SCHOOL_PREFIX: usize = 14;
 
-/// Names shaped like school names in `text`: (byte start, byte end) of each, in order.
-/// A scan for the school words and a short walk back, instead of a regular expression
-/// over the whole text: this runs on every document.
-fn school_shaped(text: &str) -> Vec<(usize, usize)> {
-    static SCHOOL_WORD_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        AhoCorasick::builder()
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(SCHOOL_WORDS)
-            .expect("school words build a searcher")
-    });
-    let mut ends: Vec<(usize, usize)> = SCHOOL_WORD_SEARCH
-        .find_overlapping_iter(text)
-        .map(|m| (m.start(), m.end()))
-        .collect();
-    ends.sort_unstable();
-    ends.dedup_by_key(|(_, end)| *end);
+/// The last character of every [`SCHOOL_WORDS`] word.
+const SCHOOL_WORD_ENDS: &[char] = &['学', '园', '院', '校'];
+
+/// Names shaped like school names in a field: (byte start, byte end) of each, in order.
+/// A school word must end where a word of the segmentation ends (中学 in 中学生 does
+/// not), so only the words ending in a school word's last character are looked at,
+/// then a short walk back over the text: this runs on every document.
+fn school_shaped(text: &str, tokens: &[Token]) -> Vec<(usize, usize)> {
     let mut names = Vec::new();
     // A name does not reach back over an earlier school word ("…各中学一起参加了…幼儿园").
     let mut previous_end = 0;
-    for (word_start, end) in ends {
+    for token in tokens {
+        let end = token.word.byte_end;
+        if !token.word.text.ends_with(SCHOOL_WORD_ENDS) {
+            continue;
+        }
+        let Some(school_word) = SCHOOL_WORDS.iter().find(|w| text[..end].ends_with(*w)) else {
+            continue;
+        };
+        let word_start = end - school_word.len();
         let floor = previous_end.min(word_start);
         previous_end = end;
         let mut start = word_start;
@@ -311,7 +310,8 @@ impl SchoolRegistry {
         };
         for (field, text) in [(TextField::Title, title), (TextField::Content, content)] {
             let mut known_spans: Vec<(usize, usize)> = Vec::new();
-            for (word, id) in doc.known(field) {
+            for (token, id) in doc.known(field) {
+                let word = token.word;
                 if let Some(&index) = self.by_word.get(id) {
                     let school = &self.schools[index];
                     known_spans.push((word.byte_start, word.byte_end));
@@ -324,7 +324,7 @@ impl SchoolRegistry {
                     add(school.name.clone(), Some(school), matched);
                 }
             }
-            for (shape_start, shape_end) in school_shaped(text) {
+            for (shape_start, shape_end) in school_shaped(text, doc.tokens(field)) {
                 let found = &text[shape_start..shape_end];
                 let name = match found.rfind(NOT_IN_NAME) {
                     Some(at) => &found[at + found[at..].chars().next().map_or(0, char::len_utf8)..],
@@ -388,6 +388,13 @@ office = "温县教育局"
         let mut segmenter = Segmenter::new();
         segmenter.add_words(vocabulary.words());
         (gazetteer, registry, segmenter, vocabulary)
+    }
+
+    #[test]
+    fn every_school_word_ends_in_a_listed_character() {
+        for word in SCHOOL_WORDS {
+            assert!(word.ends_with(SCHOOL_WORD_ENDS), "{word}");
+        }
     }
 
     #[test]

@@ -13,9 +13,37 @@ use yuqing_segmenter::{Segmenter, Word};
 pub type WordId = u32;
 
 /// Every word some tagger uses, numbered from 0.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Vocabulary {
     ids: HashMap<Box<str>, WordId>,
+    /// One bit per [`filter_slot`]: set when some word of the vocabulary falls in the
+    /// slot. Most words of a document are in no tagger's vocabulary; the bit turns them
+    /// away before the word is hashed and compared.
+    filter: Box<[u64; FILTER_BITS / 64]>,
+}
+
+const FILTER_BITS: usize = 1 << 16;
+
+/// A word's bit in the [`Vocabulary`] filter, from its length and the bytes that tell
+/// its first and last characters apart (the lead byte of a Chinese character varies
+/// little).
+fn filter_slot(word: &str) -> usize {
+    let bytes = word.as_bytes();
+    let n = bytes.len();
+    let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
+    let key = at(1) | at(2) << 8 | at(n.wrapping_sub(2)) << 16 | at(n.wrapping_sub(1)) << 24;
+    let key = key | (n as u64) << 32;
+    // Fibonacci hashing: the top bits of the product mix every input bit.
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 16)) as usize
+}
+
+impl Default for Vocabulary {
+    fn default() -> Self {
+        Vocabulary {
+            ids: HashMap::default(),
+            filter: Box::new([0; FILTER_BITS / 64]),
+        }
+    }
 }
 
 impl Vocabulary {
@@ -26,10 +54,16 @@ impl Vocabulary {
         }
         let id = WordId::try_from(self.ids.len()).expect("fewer than 4 billion words");
         self.ids.insert(word.into(), id);
+        let slot = filter_slot(word);
+        self.filter[slot / 64] |= 1 << (slot % 64);
         id
     }
 
     pub fn get(&self, word: &str) -> Option<WordId> {
+        let slot = filter_slot(word);
+        if self.filter[slot / 64] & (1 << (slot % 64)) == 0 {
+            return None;
+        }
         self.ids.get(word).copied()
     }
 
@@ -80,17 +114,26 @@ pub struct Token<'a> {
     /// Which sentence of its field the word is in (0 for the first), counted by the
     /// sentence-ending punctuation before it.
     pub sentence: u32,
-    /// Whether the word carries meaning (not punctuation or spaces).
-    pub term: bool,
+    /// How many words that count for distance (terms and known words, not punctuation)
+    /// come before this one in its field: "within three words" compares these.
+    pub ordinal: u32,
 }
 
 const SENTENCE_ENDS: &[char] = &['。', '！', '？', '；', '!', '?', ';', '\n'];
 
+/// One field's words, and which of them some tagger knows.
+struct FieldTokens<'a> {
+    tokens: Vec<Token<'a>>,
+    /// Indices in `tokens` of the words with a vocabulary id: a tagger reads these and
+    /// leaves the rest of the document (most of it) alone.
+    known: Vec<u32>,
+}
+
 pub struct Segmented<'a> {
     pub title: &'a str,
     pub content: &'a str,
-    title_tokens: Vec<Token<'a>>,
-    content_tokens: Vec<Token<'a>>,
+    title_words: FieldTokens<'a>,
+    content_words: FieldTokens<'a>,
 }
 
 impl<'a> Segmented<'a> {
@@ -103,16 +146,30 @@ impl<'a> Segmented<'a> {
         Segmented {
             title,
             content,
-            title_tokens: tokens(segmenter, vocabulary, title),
-            content_tokens: tokens(segmenter, vocabulary, content),
+            title_words: FieldTokens::new(segmenter, vocabulary, title),
+            content_words: FieldTokens::new(segmenter, vocabulary, content),
         }
     }
 
-    pub fn tokens(&self, field: TextField) -> &[Token<'a>] {
+    fn field(&self, field: TextField) -> &FieldTokens<'a> {
         match field {
-            TextField::Title => &self.title_tokens,
-            TextField::Content => &self.content_tokens,
+            TextField::Title => &self.title_words,
+            TextField::Content => &self.content_words,
         }
+    }
+
+    /// Every word of the field, punctuation included.
+    pub fn tokens(&self, field: TextField) -> &[Token<'a>] {
+        &self.field(field).tokens
+    }
+
+    /// The field's words that some tagger knows, in order, with their ids.
+    pub fn known(&self, field: TextField) -> impl Iterator<Item = (&Token<'a>, WordId)> + '_ {
+        let field = self.field(field);
+        field.known.iter().map(|&i| {
+            let token = &field.tokens[i as usize];
+            (token, token.id.expect("a known word has an id"))
+        })
     }
 
     /// The character offset of byte offset `byte` in the field's text, found from the
@@ -129,35 +186,34 @@ impl<'a> Segmented<'a> {
             None => text[..byte].chars().count(),
         }
     }
-
-    /// The field's words that some tagger knows.
-    pub fn known(&self, field: TextField) -> impl Iterator<Item = (Word<'a>, WordId)> + '_ {
-        self.tokens(field)
-            .iter()
-            .filter_map(|t| Some((t.word, t.id?)))
-    }
 }
 
-fn tokens<'a>(segmenter: &Segmenter, vocabulary: &Vocabulary, text: &'a str) -> Vec<Token<'a>> {
-    let mut tokens = Vec::with_capacity(text.len() / 4);
-    let mut sentence = 0;
-    segmenter.each_word(text, |word| {
-        // Most words are Chinese: they are terms and end no sentence, no more to check.
-        let chinese = word
-            .text
-            .chars()
-            .next()
-            .is_some_and(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
-        let term = chinese || word.is_term();
-        tokens.push(Token {
-            word,
-            id: vocabulary.get(word.text),
-            sentence,
-            term,
+impl<'a> FieldTokens<'a> {
+    fn new(segmenter: &Segmenter, vocabulary: &Vocabulary, text: &'a str) -> Self {
+        // A word is three bytes or more in Chinese text, and a punctuation mark one
+        // character: a third of the length is enough for every word.
+        let mut tokens = Vec::with_capacity(text.len() / 3 + 1);
+        let mut known = Vec::new();
+        let (mut sentence, mut ordinal) = (0, 0);
+        segmenter.each_word(text, |word| {
+            let id = vocabulary.get(word.text);
+            let term = word.is_term();
+            if id.is_some() {
+                known.push(u32::try_from(tokens.len()).expect("fewer than 4 billion words"));
+            }
+            tokens.push(Token {
+                word,
+                id,
+                sentence,
+                ordinal,
+            });
+            if term || id.is_some() {
+                ordinal += 1;
+            }
+            if !term && word.text.contains(SENTENCE_ENDS) {
+                sentence += 1;
+            }
         });
-        if !term && word.text.contains(SENTENCE_ENDS) {
-            sentence += 1;
-        }
-    });
-    tokens
+        FieldTokens { tokens, known }
+    }
 }

@@ -54,7 +54,7 @@ pub struct Lexicon {
 const OFFICIAL_REPORT_NEGATIVE: f32 = 0.2;
 
 /// How many words before a sentiment word a negator or degree adverb may stand.
-const MODIFIER_WINDOW: usize = 3;
+const MODIFIER_WINDOW: u32 = 3;
 /// The summed weight at which the score reaches about ±0.76 (tanh(1)).
 const SCORE_SCALE: f32 = 4.0;
 /// Within a sentence with a contrast (但是, 然而…), what comes before it counts less
@@ -149,10 +149,6 @@ impl Lexicon {
         self.score_segmented(&Segmented::new(segmenter, vocabulary, title, content))
     }
 
-    fn role(&self, token: &Token) -> Option<&Role> {
-        token.id.and_then(|id| self.roles.get(id))
-    }
-
     pub(crate) fn score_segmented(&self, doc: &Segmented) -> SentimentTag {
         let (mut positive, mut negative) = (0.0f32, 0.0f32);
         let (mut official, mut incident) = (false, false);
@@ -162,8 +158,9 @@ impl Lexicon {
             // 然而…) came: what follows it is what the writer means.
             let mut sentence: Vec<f32> = Vec::new();
             let mut contrast_at: Option<usize> = None;
-            // The roles of the sentence's words so far (None for words without one).
-            let mut before: Vec<Option<&Role>> = Vec::new();
+            // The sentence's words with a role so far, to find a sentiment word's
+            // modifiers among.
+            let mut before: Vec<(&Token, &Role)> = Vec::new();
             let mut current_sentence = 0;
             let mut flush = |sentence: &mut Vec<f32>, contrast_at: &mut Option<usize>| {
                 for (k, value) in sentence.drain(..).enumerate() {
@@ -180,49 +177,44 @@ impl Lexicon {
                 }
                 *contrast_at = None;
             };
-            for token in doc.tokens(field) {
+            // Only words with a role matter; the others count through their ordinals
+            // (how far a negator stands from its word).
+            for (token, id) in doc.known(field) {
+                let Some(role) = self.roles.get(id) else {
+                    continue;
+                };
                 if token.sentence != current_sentence {
                     flush(&mut sentence, &mut contrast_at);
                     before.clear();
                     current_sentence = token.sentence;
                 }
-                let role = self.role(token);
-                if role.is_none() && !token.term {
-                    continue; // punctuation does not separate a negator from its word
-                }
-                let i = before.len();
-                before.push(role);
-                let Some(role) = role else { continue };
                 official |= role.official;
                 incident |= role.incident;
                 if role.contrast {
                     contrast_at = Some(sentence.len());
                 }
-                let Some(weight) = role.polarity else {
-                    continue;
-                };
-                let mut value = weight;
-                for modifier in before[i.saturating_sub(MODIFIER_WINDOW)..i]
-                    .iter()
-                    .rev()
-                    .flatten()
-                {
-                    if modifier.polarity.is_some() {
-                        break; // a modifier belongs to the nearer sentiment word
+                if let Some(weight) = role.polarity {
+                    let mut value = weight;
+                    let nearest = token.ordinal.saturating_sub(MODIFIER_WINDOW);
+                    for (modifier_token, modifier) in before.iter().rev() {
+                        if modifier_token.ordinal < nearest || modifier.polarity.is_some() {
+                            break; // too far, or it belongs to the nearer sentiment word
+                        }
+                        if modifier.negator {
+                            value = -value;
+                        } else if let Some(degree) = modifier.degree {
+                            value *= degree;
+                        }
                     }
-                    if modifier.negator {
-                        value = -value;
-                    } else if let Some(degree) = modifier.degree {
-                        value *= degree;
-                    }
+                    sentence.push(value);
+                    matches.push(TermMatch {
+                        term: token.word.text.to_string(),
+                        field,
+                        start: token.word.char_start,
+                        end: token.word.char_end,
+                    });
                 }
-                sentence.push(value);
-                matches.push(TermMatch {
-                    term: token.word.text.to_string(),
-                    field,
-                    start: token.word.char_start,
-                    end: token.word.char_end,
-                });
+                before.push((token, role));
             }
             flush(&mut sentence, &mut contrast_at);
         }

@@ -288,67 +288,68 @@ impl TopicSet {
     }
 
     pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<TopicTag> {
+        const FIELDS: [TextField; 2] = [TextField::Title, TextField::Content];
         // Only a scheme with a weighed word in the document can score. Subject words
         // (学生, 学校) are everywhere and used by most schemes, event words are rare: find
         // the schemes that can fire first, and most documents stop here.
         let mut live = vec![false; self.schemes.len()];
-        for field in [TextField::Title, TextField::Content] {
-            for token in doc.tokens(field) {
-                if let Some(uses) = token.id.and_then(|id| self.uses.get(id)) {
-                    for u in uses.iter().filter(|u| u.weight > 0.0) {
+        let mut any_live = false;
+        for field in FIELDS {
+            for (_, id) in doc.known(field) {
+                for u in self.uses.get(id).into_iter().flatten() {
+                    if u.weight > 0.0 {
                         live[u.scheme as usize] = true;
+                        any_live = true;
                     }
                 }
             }
         }
-        if !live.contains(&true) {
+        if !any_live {
             return Vec::new();
         }
-        // Every hit of those schemes, then grouped by scheme.
+        // Every hit of those schemes, grouped by scheme, each scheme's in text order.
         let mut all_hits: Vec<(u32, Hit)> = Vec::new();
-        for field in [TextField::Title, TextField::Content] {
-            for token in doc.tokens(field) {
-                let Some(uses) = token.id.and_then(|id| self.uses.get(id)) else {
-                    continue;
-                };
-                for u in uses.iter().filter(|u| live[u.scheme as usize]) {
-                    all_hits.push((
-                        u.scheme,
-                        Hit {
-                            term: token.word.text,
-                            group: u.group,
-                            weight: u.weight,
-                            field,
-                            start: token.word.char_start,
-                            end: token.word.char_end,
-                            sentence: token.sentence,
-                        },
-                    ));
+        for field in FIELDS {
+            for (token, id) in doc.known(field) {
+                for u in self.uses.get(id).into_iter().flatten() {
+                    if live[u.scheme as usize] {
+                        all_hits.push((
+                            u.scheme,
+                            Hit {
+                                term: token.word.text,
+                                group: u.group,
+                                weight: u.weight,
+                                field,
+                                start: token.word.char_start,
+                                end: token.word.char_end,
+                                sentence: token.sentence,
+                            },
+                        ));
+                    }
                 }
             }
         }
-        // Stable: each scheme's hits stay in text order.
-        all_hits.sort_by_key(|(scheme, _)| *scheme);
+        all_hits.sort_by_key(|(scheme, _)| *scheme); // stable: text order is kept
+        let hits: Vec<Hit> = all_hits.iter().map(|(_, hit)| *hit).collect();
         let mut tags: Vec<TopicTag> = Vec::new();
+        let mut from = 0;
         for chunk in all_hits.chunk_by(|a, b| a.0 == b.0) {
-            if chunk.iter().any(|(_, h)| h.group as usize == EXCLUDE) {
+            let scheme = &self.schemes[chunk[0].0 as usize];
+            let hits = &hits[from..from + chunk.len()];
+            from += chunk.len();
+            if hits.iter().any(|h| h.group as usize == EXCLUDE) || !holds(&scheme.expr, hits) {
                 continue;
             }
-            let scheme = &self.schemes[chunk[0].0 as usize];
-            let hits: Vec<Hit> = chunk.iter().map(|(_, hit)| *hit).collect();
-            let hits = &hits[..];
-            let Some(mut evidence) = evaluate(&scheme.expr, hits) else {
-                continue;
-            };
+            let mut evidence = evaluate(&scheme.expr, hits).expect("the rule holds");
             evidence.sort_unstable();
             evidence.dedup();
-            let weighed: Vec<&Hit> = evidence
-                .iter()
-                .map(|&i| &hits[i])
-                .filter(|h| h.weight > 0.0)
-                .collect();
-            let score: f32 = weighed
-                .iter()
+            let weighed = || {
+                evidence
+                    .iter()
+                    .map(|&i| &hits[i])
+                    .filter(|h| h.weight > 0.0)
+            };
+            let score: f32 = weighed()
                 .map(|h| {
                     h.weight
                         * match h.field {
@@ -363,8 +364,7 @@ impl TopicSet {
             tags.push(TopicTag {
                 name: scheme.name.clone(),
                 score,
-                matches: weighed
-                    .iter()
+                matches: weighed()
                     .map(|h| TermMatch {
                         term: h.term.to_string(),
                         field: h.field,
@@ -381,6 +381,21 @@ impl TopicSet {
                 .then_with(|| a.name.cmp(&b.name))
         });
         tags
+    }
+}
+
+/// Whether `expr` holds over a scheme's hits: [`evaluate`] without gathering the
+/// evidence, which most schemes that can fire do not need (their subjects or their
+/// exclusions decide first).
+fn holds(expr: &Expr, hits: &[Hit]) -> bool {
+    match expr {
+        Expr::Group { group, field } => hits
+            .iter()
+            .any(|h| h.group as usize == *group && field.is_none_or(|f| f == h.field)),
+        Expr::Not(inner) => !holds(inner, hits),
+        Expr::And(parts) => parts.iter().all(|part| holds(part, hits)),
+        Expr::Or(parts) => parts.iter().any(|part| holds(part, hits)),
+        Expr::Near { .. } => evaluate(expr, hits).is_some(),
     }
 }
 

@@ -36,11 +36,26 @@ pub struct Word<'a> {
 impl Word<'_> {
     /// Whether the word carries meaning for search (not whitespace or punctuation).
     pub fn is_term(&self) -> bool {
-        // Most words are Chinese: answer for CJK ideographs without the general Unicode
-        // table lookup, which is slow for characters outside Latin.
-        self.text
-            .chars()
-            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c) || c.is_alphanumeric())
+        self.text.chars().any(is_term_char)
+    }
+}
+
+/// Whether a character is a letter, a digit or an ideograph: [`char::is_alphanumeric`],
+/// answered without its general Unicode tables for the characters of Chinese text
+/// (ideographs, ASCII, Chinese punctuation). Those tables are searched for every
+/// character outside Latin, and a punctuation mark is every tenth word.
+pub fn is_term_char(c: char) -> bool {
+    match c {
+        '\u{4e00}'..='\u{9fff}' => true,
+        _ if c.is_ascii() => c.is_ascii_alphanumeric(),
+        // General punctuation (“”…—), CJK punctuation (、。〈〉「」【】), full-width
+        // punctuation (，！：？（）).
+        '\u{2000}'..='\u{206f}'
+        | '\u{3000}'..='\u{3004}'
+        | '\u{3008}'..='\u{3020}'
+        | '\u{ff01}'..='\u{ff0f}'
+        | '\u{ff1a}'..='\u{ff20}' => false,
+        _ => c.is_alphanumeric(),
     }
 }
 
@@ -266,6 +281,18 @@ mod tests {
         assert_eq!(&text[last.byte_start..last.byte_end], "溺水");
         assert_eq!((last.char_start, last.char_end), (5, 7));
         assert!(!words.iter().find(|w| w.text == "，").unwrap().is_term());
+    }
+
+    #[test]
+    fn term_characters_are_exactly_the_alphanumeric_ones() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            assert_eq!(
+                is_term_char(c),
+                c.is_alphanumeric(),
+                "{c:?} (U+{:04X})",
+                c as u32
+            );
+        }
     }
 
     #[test]

@@ -36,13 +36,32 @@ const MINOR_WORDS: &[&str] = &[
 ];
 
 fn is_surname(c: char) -> bool {
-    static SORTED: std::sync::LazyLock<Vec<char>> = std::sync::LazyLock::new(|| {
-        let mut surnames: Vec<char> = SURNAMES.chars().collect();
-        surnames.sort_unstable();
-        surnames
-    });
-    SORTED.binary_search(&c).is_ok()
+    let Some(at) = (c as usize).checked_sub(CJK_FIRST) else {
+        return false;
+    };
+    at < CJK_SIZE && SURNAME_BITS[at / 64] & (1 << (at % 64)) != 0
 }
+
+const CJK_FIRST: usize = 0x4e00;
+const CJK_SIZE: usize = 0x9fff - 0x4e00 + 1;
+
+/// One bit per character of the CJK block (U+4E00–U+9FFF), set for the surnames; built
+/// when compiling, as this is asked of every two- and three-character word.
+static SURNAME_BITS: [u64; CJK_SIZE.div_ceil(64)] = {
+    let mut bits = [0u64; CJK_SIZE.div_ceil(64)];
+    let bytes = SURNAMES.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Every surname is a three-byte UTF-8 character of the CJK block.
+        let c = (bytes[i] as usize & 0x0f) << 12
+            | (bytes[i + 1] as usize & 0x3f) << 6
+            | (bytes[i + 2] as usize & 0x3f);
+        let at = c - CJK_FIRST;
+        bits[at / 64] |= 1 << (at % 64);
+        i += 3;
+    }
+    bits
+};
 
 fn is_chinese(c: char) -> bool {
     ('\u{4e00}'..='\u{9fff}').contains(&c)
@@ -77,37 +96,48 @@ fn minors(
 ) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for field in [TextField::Title, TextField::Content] {
-        let tokens = doc.tokens(field);
-        // The sentences that speak of pupils, from the known words; then only their
-        // words are looked at.
-        let mut last_sentence = None;
-        for (token, id) in doc.known(field) {
-            if !is_minor_word(id) || last_sentence == Some(token.sentence) {
-                continue;
-            }
-            let sentence = token.sentence;
-            last_sentence = Some(sentence);
-            let from = tokens.partition_point(|t| t.sentence < sentence);
-            let to = tokens.partition_point(|t| t.sentence <= sentence);
-            for token in &tokens[from..to] {
-                let text = token.word.text;
-                // Two or three Chinese characters, three bytes each.
-                let looks_like_a_name = matches!(text.len(), 6 | 9)
-                    && text.chars().all(is_chinese)
-                    && text.chars().next().is_some_and(is_surname)
-                    && segmenter.may_be_a_name(text);
-                if looks_like_a_name && !names.iter().any(|n| n == text) {
-                    names.push(text.to_string());
-                }
+        // The sentences that speak of pupils (in order, each once).
+        let mut about_minors: Vec<u32> = doc
+            .known(field)
+            .filter(|(_, id)| is_minor_word(*id))
+            .map(|(token, _)| token.sentence)
+            .collect();
+        about_minors.dedup();
+        for token in doc.name_shaped(field) {
+            let text = token.word.text;
+            if about_minors.binary_search(&token.sentence).is_ok()
+                && segmenter.may_be_a_name(text)
+                && !names.iter().any(|n| n == text)
+            {
+                names.push(text.to_string());
             }
         }
     }
     names
 }
 
+/// Whether a word has the shape of a Chinese name: two or three Chinese characters, the
+/// first a common surname. Asked of every word of every document, so it looks at bytes
+/// first (a Chinese character here is three bytes).
+#[inline]
+pub(crate) fn is_name_shaped(word: &str) -> bool {
+    matches!(word.len(), 6 | 9)
+        && word.chars().next().is_some_and(is_surname)
+        && word.chars().all(is_chinese)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_surname_bits_hold_exactly_the_listed_surnames() {
+        let listed: std::collections::BTreeSet<char> = SURNAMES.chars().collect();
+        for c in '\u{4e00}'..='\u{9fff}' {
+            assert_eq!(is_surname(c), listed.contains(&c), "{c}");
+        }
+        assert!(!is_surname('a') && !is_surname('\u{a000}'));
+    }
 
     #[test]
     fn names_in_sentences_about_pupils_are_found() {

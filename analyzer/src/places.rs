@@ -171,21 +171,36 @@ const SCHOOL_WORDS: &[&str] = &[
 const MAX_SCHOOL_PREFIX: usize = 14;
 
 /// The last character of every [`SCHOOL_WORDS`] word.
-const SCHOOL_WORD_ENDS: &[char] = &['学', '园', '院', '校'];
+const SCHOOL_WORD_ENDS: [&str; 4] = ["学", "园", "院", "校"];
 
-/// Names shaped like school names in a field: (byte start, byte end) of each, in order.
-/// A school word must end where a word of the segmentation ends (中学 in 中学生 does
-/// not), so only the words ending in a school word's last character are looked at,
-/// then a short walk back over the text: this runs on every document.
-fn school_shaped(text: &str, tokens: &[Token]) -> Vec<(usize, usize)> {
+/// Whether a word ends in a school word's last character: asked of every word of every
+/// document, so that only these are looked at again.
+#[inline]
+pub(crate) fn may_end_a_school_name(word: &str) -> bool {
+    // The last three bytes, compared as one number rather than as four strings.
+    const fn last_three(word: &str) -> u32 {
+        let b = word.as_bytes();
+        let n = b.len();
+        (b[n - 3] as u32) << 16 | (b[n - 2] as u32) << 8 | b[n - 1] as u32
+    }
+    const ENDS: [u32; 4] = [
+        last_three(SCHOOL_WORD_ENDS[0]),
+        last_three(SCHOOL_WORD_ENDS[1]),
+        last_three(SCHOOL_WORD_ENDS[2]),
+        last_three(SCHOOL_WORD_ENDS[3]),
+    ];
+    word.len() >= 3 && ENDS.contains(&last_three(word))
+}
+
+/// Names shaped like school names in a field: the byte start of each and the word that
+/// ends it, in order. A school word must end where a word of the segmentation ends
+/// (中学 in 中学生 does not), then a short walk back over the text finds the name.
+fn school_shaped<'t, 'a>(text: &str, school_ends: &'t [Token<'a>]) -> Vec<(usize, &'t Token<'a>)> {
     let mut names = Vec::new();
     // A name does not reach back over an earlier school word ("…各中学一起参加了…幼儿园").
     let mut previous_end = 0;
-    for token in tokens {
+    for token in school_ends {
         let end = token.word.byte_end;
-        if !token.word.text.ends_with(SCHOOL_WORD_ENDS) {
-            continue;
-        }
         let Some(school_word) = SCHOOL_WORDS.iter().find(|w| text[..end].ends_with(*w)) else {
             continue;
         };
@@ -206,8 +221,11 @@ fn school_shaped(text: &str, tokens: &[Token]) -> Vec<(usize, usize)> {
             }
             start = at;
         }
-        if start < word_start && names.last().is_none_or(|&(_, last_end)| start >= last_end) {
-            names.push((start, end));
+        let after_last = names
+            .last()
+            .is_none_or(|&(_, last): &(usize, &Token)| start >= last.word.byte_end);
+        if start < word_start && after_last {
+            names.push((start, token));
         }
     }
     names
@@ -324,7 +342,8 @@ impl SchoolRegistry {
                     add(school.name.clone(), Some(school), matched);
                 }
             }
-            for (shape_start, shape_end) in school_shaped(text, doc.tokens(field)) {
+            for (shape_start, school_end) in school_shaped(text, doc.school_ends(field)) {
+                let shape_end = school_end.word.byte_end;
                 let found = &text[shape_start..shape_end];
                 let name = match found.rfind(NOT_IN_NAME) {
                     Some(at) => &found[at + found[at..].chars().next().map_or(0, char::len_utf8)..],
@@ -337,12 +356,12 @@ impl SchoolRegistry {
                     && next != Some('生') // 小学生, 中学生, 大学生 are pupils
                     && !known_spans.iter().any(|&(s, e)| start < e && shape_end > s);
                 if is_name {
-                    let char_start = doc.char_offset(field, start);
+                    let end = school_end.word.char_end;
                     let matched = TermMatch {
                         term: name.to_string(),
                         field,
-                        start: char_start,
-                        end: char_start + name.chars().count(),
+                        start: end - name.chars().count(),
+                        end,
                     };
                     add(name.to_string(), None, matched);
                 }
@@ -393,7 +412,7 @@ office = "温县教育局"
     #[test]
     fn every_school_word_ends_in_a_listed_character() {
         for word in SCHOOL_WORDS {
-            assert!(word.ends_with(SCHOOL_WORD_ENDS), "{word}");
+            assert!(may_end_a_school_name(word), "{word}");
         }
     }
 

@@ -5,7 +5,6 @@
 //! any tagger cares about gets a small id in one [`Vocabulary`]; a document's words are
 //! hashed once, and each tagger reads its own tables by id.
 
-use rustc_hash::FxHashMap as HashMap;
 use yuqing_model::TextField;
 use yuqing_segmenter::{Segmenter, Word};
 
@@ -13,34 +12,52 @@ use yuqing_segmenter::{Segmenter, Word};
 pub type WordId = u32;
 
 /// Every word some tagger uses, numbered from 0.
+///
+/// A hash table of its own rather than a general map: every word of every document is
+/// looked up, about one in five is found (学生, 学校, 不…), and the general map's hash
+/// of the whole word and its comparison cost more than the segmentation of the word.
 #[derive(Debug)]
 pub struct Vocabulary {
-    ids: HashMap<Box<str>, WordId>,
-    /// One bit per [`filter_slot`]: set when some word of the vocabulary falls in the
-    /// slot. Most words of a document are in no tagger's vocabulary; the bit turns them
-    /// away before the word is hashed and compared.
+    /// Every word, at its id.
+    words: Vec<Box<str>>,
+    /// Open addressing on [`word_hash`]: 0 for an empty slot, else a word's id + 1.
+    slots: Vec<u32>,
+    /// One bit per value of the hash's top 16 bits: set when some word of the vocabulary
+    /// has that value. Most words of a document are in no tagger's vocabulary; the bit
+    /// turns them away before the table is probed.
     filter: Box<[u64; FILTER_BITS / 64]>,
 }
 
 const FILTER_BITS: usize = 1 << 16;
 
-/// A word's bit in the [`Vocabulary`] filter, from its length and the bytes that tell
-/// its first and last characters apart (the lead byte of a Chinese character varies
-/// little).
-fn filter_slot(word: &str) -> usize {
+/// A word's hash, from its length and the bytes that tell its first and last characters
+/// apart (the lead byte of a Chinese character varies little). Words that share all of
+/// these share a hash; the table compares the words themselves.
+fn word_hash(word: &str) -> u64 {
     let bytes = word.as_bytes();
     let n = bytes.len();
     let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
     let key = at(1) | at(2) << 8 | at(n.wrapping_sub(2)) << 16 | at(n.wrapping_sub(1)) << 24;
     let key = key | (n as u64) << 32;
-    // Fibonacci hashing: the top bits of the product mix every input bit.
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 16)) as usize
+    // Fibonacci hashing: the high bits of the product mix every input bit.
+    key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The filter bit of a hash (its top 16 bits).
+fn filter_bit(hash: u64) -> usize {
+    (hash >> 48) as usize
+}
+
+/// The first table slot to probe for a hash (bits below the filter's).
+fn first_slot(hash: u64, slots: &[u32]) -> usize {
+    (hash >> 16) as usize & (slots.len() - 1)
 }
 
 impl Default for Vocabulary {
     fn default() -> Self {
         Vocabulary {
-            ids: HashMap::default(),
+            words: Vec::new(),
+            slots: vec![0; 64],
             filter: Box::new([0; FILTER_BITS / 64]),
         }
     }
@@ -49,27 +66,59 @@ impl Default for Vocabulary {
 impl Vocabulary {
     /// The word's id, adding it when new.
     pub fn intern(&mut self, word: &str) -> WordId {
-        if let Some(&id) = self.ids.get(word) {
+        if let Some(id) = self.get(word) {
             return id;
         }
-        let id = WordId::try_from(self.ids.len()).expect("fewer than 4 billion words");
-        self.ids.insert(word.into(), id);
-        let slot = filter_slot(word);
-        self.filter[slot / 64] |= 1 << (slot % 64);
+        let id = WordId::try_from(self.words.len()).expect("fewer than 4 billion words");
+        self.words.push(word.into());
+        // At most half full, so that a probe ends soon at an empty slot.
+        if self.words.len() * 2 > self.slots.len() {
+            self.slots = vec![0; self.slots.len() * 2];
+            for index in 0..self.words.len() {
+                self.place(index);
+            }
+        } else {
+            self.place(id as usize);
+        }
+        let bit = filter_bit(word_hash(word));
+        self.filter[bit / 64] |= 1 << (bit % 64);
         id
     }
 
+    /// Puts the word at `index` in the first free slot of its probe sequence.
+    fn place(&mut self, index: usize) {
+        let mask = self.slots.len() - 1;
+        let mut slot = first_slot(word_hash(&self.words[index]), &self.slots);
+        while self.slots[slot] != 0 {
+            slot = (slot + 1) & mask;
+        }
+        self.slots[slot] = index as u32 + 1;
+    }
+
+    #[inline]
     pub fn get(&self, word: &str) -> Option<WordId> {
-        let slot = filter_slot(word);
-        if self.filter[slot / 64] & (1 << (slot % 64)) == 0 {
+        let hash = word_hash(word);
+        let bit = filter_bit(hash);
+        if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
             return None;
         }
-        self.ids.get(word).copied()
+        let mask = self.slots.len() - 1;
+        let mut slot = first_slot(hash, &self.slots);
+        loop {
+            let entry = self.slots[slot];
+            if entry == 0 {
+                return None;
+            }
+            if *self.words[entry as usize - 1] == *word {
+                return Some(entry - 1);
+            }
+            slot = (slot + 1) & mask;
+        }
     }
 
     /// Every word, to be kept whole by the segmenter.
     pub fn words(&self) -> impl Iterator<Item = &str> {
-        self.ids.keys().map(|w| &**w)
+        self.words.iter().map(|w| &**w)
     }
 }
 
@@ -106,7 +155,8 @@ impl<T> ByWord<T> {
     }
 }
 
-/// A word of the document with its vocabulary id, if any tagger knows it.
+/// A word of the document that some tagger needs, with its vocabulary id if it has
+/// one.
 #[derive(Debug, Clone, Copy)]
 pub struct Token<'a> {
     pub word: Word<'a>,
@@ -121,19 +171,23 @@ pub struct Token<'a> {
 
 const SENTENCE_ENDS: &[char] = &['。', '！', '？', '；', '!', '?', ';', '\n'];
 
-/// One field's words, and which of them some tagger knows.
-struct FieldTokens<'a> {
-    tokens: Vec<Token<'a>>,
-    /// Indices in `tokens` of the words with a vocabulary id: a tagger reads these and
-    /// leaves the rest of the document (most of it) alone.
-    known: Vec<u32>,
+/// The words of one field that some tagger needs, each kind in text order. Most words
+/// of a document are none of these, and are dropped as soon as they are cut.
+#[derive(Default)]
+struct FieldWords<'a> {
+    /// Words with a vocabulary id: every tagger's vocabulary.
+    known: Vec<Token<'a>>,
+    /// Words shaped like a person's name ([`crate::minors`]).
+    name_shaped: Vec<Token<'a>>,
+    /// Words that may end a school name ([`crate::places`]).
+    school_ends: Vec<Token<'a>>,
 }
 
 pub struct Segmented<'a> {
     pub title: &'a str,
     pub content: &'a str,
-    title_words: FieldTokens<'a>,
-    content_words: FieldTokens<'a>,
+    title_words: FieldWords<'a>,
+    content_words: FieldWords<'a>,
 }
 
 impl<'a> Segmented<'a> {
@@ -146,67 +200,66 @@ impl<'a> Segmented<'a> {
         Segmented {
             title,
             content,
-            title_words: FieldTokens::new(segmenter, vocabulary, title),
-            content_words: FieldTokens::new(segmenter, vocabulary, content),
+            title_words: FieldWords::new(segmenter, vocabulary, title),
+            content_words: FieldWords::new(segmenter, vocabulary, content),
         }
     }
 
-    fn field(&self, field: TextField) -> &FieldTokens<'a> {
+    fn field(&self, field: TextField) -> &FieldWords<'a> {
         match field {
             TextField::Title => &self.title_words,
             TextField::Content => &self.content_words,
         }
     }
 
-    /// Every word of the field, punctuation included.
-    pub fn tokens(&self, field: TextField) -> &[Token<'a>] {
-        &self.field(field).tokens
-    }
-
     /// The field's words that some tagger knows, in order, with their ids.
     pub fn known(&self, field: TextField) -> impl Iterator<Item = (&Token<'a>, WordId)> + '_ {
-        let field = self.field(field);
-        field.known.iter().map(|&i| {
-            let token = &field.tokens[i as usize];
-            (token, token.id.expect("a known word has an id"))
-        })
+        self.field(field)
+            .known
+            .iter()
+            .map(|token| (token, token.id.expect("a known word has an id")))
     }
 
-    /// The character offset of byte offset `byte` in the field's text, found from the
-    /// words' offsets instead of counting characters from the start of the text.
-    pub fn char_offset(&self, field: TextField, byte: usize) -> usize {
-        let tokens = self.tokens(field);
-        let text = match field {
-            TextField::Title => self.title,
-            TextField::Content => self.content,
-        };
-        let at = tokens.partition_point(|t| t.word.byte_start <= byte);
-        match at.checked_sub(1).map(|i| tokens[i].word) {
-            Some(word) => word.char_start + text[word.byte_start..byte].chars().count(),
-            None => text[..byte].chars().count(),
-        }
+    /// The field's words shaped like a person's name, in order.
+    pub fn name_shaped(&self, field: TextField) -> &[Token<'a>] {
+        &self.field(field).name_shaped
+    }
+
+    /// The field's words that may end a school name, in order.
+    pub fn school_ends(&self, field: TextField) -> &[Token<'a>] {
+        &self.field(field).school_ends
     }
 }
 
-impl<'a> FieldTokens<'a> {
+impl<'a> FieldWords<'a> {
     fn new(segmenter: &Segmenter, vocabulary: &Vocabulary, text: &'a str) -> Self {
-        // A word is three bytes or more in Chinese text, and a punctuation mark one
-        // character: a third of the length is enough for every word.
-        let mut tokens = Vec::with_capacity(text.len() / 3 + 1);
-        let mut known = Vec::new();
+        // About one word in five is known, and a Chinese word is two characters of
+        // three bytes: room for the known words of most texts at once.
+        let mut words = FieldWords {
+            known: Vec::with_capacity(text.len() / 24 + 1),
+            ..FieldWords::default()
+        };
         let (mut sentence, mut ordinal) = (0, 0);
         segmenter.each_word(text, |word| {
             let id = vocabulary.get(word.text);
             let term = word.is_term();
-            if id.is_some() {
-                known.push(u32::try_from(tokens.len()).expect("fewer than 4 billion words"));
-            }
-            tokens.push(Token {
+            let token = Token {
                 word,
                 id,
                 sentence,
                 ordinal,
-            });
+            };
+            if id.is_some() {
+                words.known.push(token);
+            }
+            if term {
+                if crate::minors::is_name_shaped(word.text) {
+                    words.name_shaped.push(token);
+                }
+                if crate::places::may_end_a_school_name(word.text) {
+                    words.school_ends.push(token);
+                }
+            }
             if term || id.is_some() {
                 ordinal += 1;
             }
@@ -214,6 +267,38 @@ impl<'a> FieldTokens<'a> {
                 sentence += 1;
             }
         });
-        FieldTokens { tokens, known }
+        words
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vocabulary_finds_every_word_it_was_given_and_no_other() {
+        let mut vocabulary = Vocabulary::default();
+        // Words that share their first and last characters and length share a hash.
+        let words: Vec<String> = (0..3000u32)
+            .map(|k| {
+                let middle = char::from_u32(0x4e00 + k).unwrap();
+                match k % 3 {
+                    0 => format!("学{middle}生"),
+                    1 => format!("{middle}校"),
+                    _ => format!("x{k}"),
+                }
+            })
+            .collect();
+        for (k, word) in words.iter().enumerate() {
+            assert_eq!(vocabulary.intern(word), k as WordId);
+        }
+        assert_eq!(vocabulary.intern(&words[7]), 7, "interned once");
+        for (k, word) in words.iter().enumerate() {
+            assert_eq!(vocabulary.get(word), Some(k as WordId), "{word}");
+        }
+        for absent in ["学生", "学校", "学丁丁生", "x3000", "", "学"] {
+            assert_eq!(vocabulary.get(absent), None, "{absent}");
+        }
+        assert_eq!(vocabulary.words().count(), words.len());
     }
 }

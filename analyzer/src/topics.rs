@@ -22,7 +22,7 @@
 //! segmenter's dictionary so it stays one word), which keeps a tag and a search in step.
 
 use crate::scheme::{self, Expr};
-use crate::segmented::{ByWord, Segmented, Vocabulary};
+use crate::segmented::{Segmented, Vocabulary, WordId};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -110,7 +110,42 @@ struct Hit<'a> {
 #[derive(Debug)]
 pub struct TopicSet {
     schemes: Vec<Scheme>,
-    uses: ByWord<Vec<Use>>,
+    uses: WordUses,
+}
+
+/// For every word id, its uses, all in one array: `uses[start[id]..start[id + 1]]`.
+/// Every known word of every document is looked up here, so the uses are kept
+/// together rather than in a list per word.
+#[derive(Debug, Default)]
+struct WordUses {
+    start: Vec<u32>,
+    uses: Vec<Use>,
+}
+
+impl WordUses {
+    fn new(mut pairs: Vec<(WordId, Use)>) -> Self {
+        pairs.sort_by_key(|(id, u)| (*id, u.scheme)); // stable: a scheme's groups in order
+        let words = pairs.last().map_or(0, |(id, _)| *id as usize + 1);
+        let mut start = vec![0u32; words + 1];
+        for (id, _) in &pairs {
+            start[*id as usize + 1] += 1;
+        }
+        for k in 1..start.len() {
+            start[k] += start[k - 1];
+        }
+        WordUses {
+            start,
+            uses: pairs.into_iter().map(|(_, u)| u).collect(),
+        }
+    }
+
+    fn of(&self, id: WordId) -> &[Use] {
+        let id = id as usize;
+        match (self.start.get(id), self.start.get(id + 1)) {
+            (Some(&from), Some(&to)) => &self.uses[from as usize..to as usize],
+            _ => &[],
+        }
+    }
 }
 
 /// A title match counts more than a body match: headlines name the event.
@@ -145,24 +180,26 @@ impl TopicSet {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
             RuleFileError::invalid(path, text, offset, e.message().to_string())
         })?;
-        let mut set = TopicSet {
-            schemes: Vec::new(),
-            uses: ByWord::default(),
-        };
+        let mut schemes = Vec::new();
+        let mut uses = Vec::new();
         for spanned in file.topic {
             let offset = spanned.span().start;
             let rule = spanned.into_inner();
-            set.add(rule, vocabulary).map_err(|(at, message)| {
+            Self::add(&mut schemes, &mut uses, rule, vocabulary).map_err(|(at, message)| {
                 RuleFileError::invalid(path, text, at.unwrap_or(offset), message)
             })?;
         }
-        Ok(set)
+        Ok(TopicSet {
+            schemes,
+            uses: WordUses::new(uses),
+        })
     }
 
     /// Adds one scheme; an error carries the byte offset in the file when it is more
     /// precise than the scheme's start.
     fn add(
-        &mut self,
+        schemes: &mut Vec<Scheme>,
+        uses: &mut Vec<(WordId, Use)>,
         rule: TopicRule,
         vocabulary: &mut Vocabulary,
     ) -> Result<(), (Option<usize>, String)> {
@@ -171,7 +208,7 @@ impl TopicSet {
         if name.is_empty() {
             return fail("topic name is empty".to_string());
         }
-        if self.schemes.iter().any(|s| s.name == name) {
+        if schemes.iter().any(|s| s.name == name) {
             return fail(format!("topic {name:?} is defined twice"));
         }
         if rule.words.iter().all(|w| w.trim().is_empty()) {
@@ -238,7 +275,7 @@ impl TopicSet {
                 ),
             )
         })?;
-        let scheme = u32::try_from(self.schemes.len()).expect("fewer than 4 billion topics");
+        let scheme = u32::try_from(schemes.len()).expect("fewer than 4 billion topics");
         for (group, (words, default_weight)) in group_words.iter().enumerate() {
             for word in words {
                 let (word, weight) =
@@ -247,14 +284,17 @@ impl TopicSet {
                     continue;
                 }
                 let id = vocabulary.intern(word);
-                self.uses.entry(id, Vec::new).push(Use {
-                    scheme,
-                    group: group as u16,
-                    weight: weight.unwrap_or(*default_weight),
-                });
+                uses.push((
+                    id,
+                    Use {
+                        scheme,
+                        group: group as u16,
+                        weight: weight.unwrap_or(*default_weight),
+                    },
+                ));
             }
         }
-        self.schemes.push(Scheme {
+        schemes.push(Scheme {
             name,
             severity: rule.severity,
             min_score: rule.min_score,
@@ -291,58 +331,57 @@ impl TopicSet {
         const FIELDS: [TextField; 2] = [TextField::Title, TextField::Content];
         // Only a scheme with a weighed word in the document can score. Subject words
         // (学生, 学校) are everywhere and used by most schemes, event words are rare: find
-        // the schemes that can fire first, and most documents stop here.
-        let mut live = vec![false; self.schemes.len()];
-        let mut any_live = false;
+        // the schemes that can fire first, and most documents stop here. A live scheme's
+        // number among the live ones, in scheme order, is its bucket of hits.
+        const DEAD: u32 = u32::MAX;
+        let mut bucket = vec![DEAD; self.schemes.len()];
         for field in FIELDS {
             for (_, id) in doc.known(field) {
-                for u in self.uses.get(id).into_iter().flatten() {
+                for u in self.uses.of(id) {
                     if u.weight > 0.0 {
-                        live[u.scheme as usize] = true;
-                        any_live = true;
+                        bucket[u.scheme as usize] = 0;
                     }
                 }
             }
         }
-        if !any_live {
+        let mut live = Vec::new();
+        for (scheme, bucket) in bucket.iter_mut().enumerate() {
+            if *bucket != DEAD {
+                *bucket = live.len() as u32;
+                live.push(scheme);
+            }
+        }
+        if live.is_empty() {
             return Vec::new();
         }
-        // Every hit of those schemes, grouped by scheme, each scheme's in text order.
-        let mut all_hits: Vec<(u32, Hit)> = Vec::new();
+        // Every hit of those schemes, each scheme's in text order (title first).
+        let mut hits: Vec<Vec<Hit>> = live.iter().map(|_| Vec::with_capacity(16)).collect();
         for field in FIELDS {
             for (token, id) in doc.known(field) {
-                for u in self.uses.get(id).into_iter().flatten() {
-                    if live[u.scheme as usize] {
-                        all_hits.push((
-                            u.scheme,
-                            Hit {
-                                term: token.word.text,
-                                group: u.group,
-                                weight: u.weight,
-                                field,
-                                start: token.word.char_start,
-                                end: token.word.char_end,
-                                sentence: token.sentence,
-                            },
-                        ));
+                for u in self.uses.of(id) {
+                    if let Some(hits) = hits.get_mut(bucket[u.scheme as usize] as usize) {
+                        hits.push(Hit {
+                            term: token.word.text,
+                            group: u.group,
+                            weight: u.weight,
+                            field,
+                            start: token.word.char_start,
+                            end: token.word.char_end,
+                            sentence: token.sentence,
+                        });
                     }
                 }
             }
         }
-        all_hits.sort_by_key(|(scheme, _)| *scheme); // stable: text order is kept
-        let hits: Vec<Hit> = all_hits.iter().map(|(_, hit)| *hit).collect();
         let mut tags: Vec<TopicTag> = Vec::new();
-        let mut from = 0;
-        for chunk in all_hits.chunk_by(|a, b| a.0 == b.0) {
-            let scheme = &self.schemes[chunk[0].0 as usize];
-            let hits = &hits[from..from + chunk.len()];
-            from += chunk.len();
-            if hits.iter().any(|h| h.group as usize == EXCLUDE) || !holds(&scheme.expr, hits) {
+        for (scheme, hits) in live.iter().zip(&hits) {
+            let scheme = &self.schemes[*scheme];
+            if hits.iter().any(|h| h.group as usize == EXCLUDE) {
                 continue;
             }
-            let mut evidence = evaluate(&scheme.expr, hits).expect("the rule holds");
-            evidence.sort_unstable();
-            evidence.dedup();
+            let Some(evidence) = evidence(&scheme.expr, hits) else {
+                continue;
+            };
             let weighed = || {
                 evidence
                     .iter()
@@ -384,50 +423,103 @@ impl TopicSet {
     }
 }
 
-/// Whether `expr` holds over a scheme's hits: [`evaluate`] without gathering the
-/// evidence, which most schemes that can fire do not need (their subjects or their
-/// exclusions decide first).
-fn holds(expr: &Expr, hits: &[Hit]) -> bool {
-    match expr {
-        Expr::Group { group, field } => hits
-            .iter()
-            .any(|h| h.group as usize == *group && field.is_none_or(|f| f == h.field)),
-        Expr::Not(inner) => !holds(inner, hits),
-        Expr::And(parts) => parts.iter().all(|part| holds(part, hits)),
-        Expr::Or(parts) => parts.iter().any(|part| holds(part, hits)),
-        Expr::Near { .. } => evaluate(expr, hits).is_some(),
+/// Whether `expr` holds over a scheme's hits, and if so the hits that make it true (their
+/// indices, each once, in order). A NOT that holds contributes no evidence.
+fn evidence(expr: &Expr, hits: &[Hit]) -> Option<Vec<usize>> {
+    // A scheme has at most 64 hits in nearly every document: one bit each, no allocation.
+    if hits.len() <= 64 {
+        evaluate::<u64>(expr, hits).map(|found| found.hits().collect())
+    } else {
+        evaluate::<Vec<u64>>(expr, hits).map(|found| found.hits().collect())
     }
 }
 
-/// Whether `expr` holds over a scheme's hits, and if so the hits (indices) that make it
-/// true. A NOT that holds contributes no evidence.
-fn evaluate(expr: &Expr, hits: &[Hit]) -> Option<Vec<usize>> {
+/// A set of hits (indices into a scheme's hits).
+trait HitSet: Default {
+    fn insert(&mut self, hit: usize);
+    fn union(&mut self, other: &Self);
+    fn is_empty(&self) -> bool;
+    /// The hits, each once, in order.
+    fn hits(&self) -> impl Iterator<Item = usize> + '_;
+}
+
+/// Up to 64 hits.
+impl HitSet for u64 {
+    fn insert(&mut self, hit: usize) {
+        *self |= 1 << hit;
+    }
+    fn union(&mut self, other: &Self) {
+        *self |= other;
+    }
+    fn is_empty(&self) -> bool {
+        *self == 0
+    }
+    fn hits(&self) -> impl Iterator<Item = usize> + '_ {
+        let mut rest = *self;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let hit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                hit
+            })
+        })
+    }
+}
+
+/// Any number of hits, 64 to a word.
+impl HitSet for Vec<u64> {
+    fn insert(&mut self, hit: usize) {
+        if self.len() <= hit / 64 {
+            self.resize(hit / 64 + 1, 0);
+        }
+        self[hit / 64] |= 1 << (hit % 64);
+    }
+    fn union(&mut self, other: &Self) {
+        if self.len() < other.len() {
+            self.resize(other.len(), 0);
+        }
+        for (word, bits) in self.iter_mut().zip(other) {
+            *word |= bits;
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.iter().all(|bits| *bits == 0)
+    }
+    fn hits(&self) -> impl Iterator<Item = usize> + '_ {
+        self.iter()
+            .enumerate()
+            .flat_map(|(k, bits)| bits.hits().map(move |hit| k * 64 + hit))
+    }
+}
+
+/// Whether `expr` holds over a scheme's hits, and if so the hits that make it true.
+fn evaluate<S: HitSet>(expr: &Expr, hits: &[Hit]) -> Option<S> {
     match expr {
         Expr::Group { group, field } => {
-            let found: Vec<usize> = hits
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| h.group as usize == *group && field.is_none_or(|f| f == h.field))
-                .map(|(i, _)| i)
-                .collect();
+            let mut found = S::default();
+            for (i, h) in hits.iter().enumerate() {
+                if h.group as usize == *group && field.is_none_or(|f| f == h.field) {
+                    found.insert(i);
+                }
+            }
             (!found.is_empty()).then_some(found)
         }
-        Expr::Not(inner) => match evaluate(inner, hits) {
+        Expr::Not(inner) => match evaluate::<S>(inner, hits) {
             Some(_) => None,
-            None => Some(Vec::new()),
+            None => Some(S::default()),
         },
         Expr::And(parts) => {
-            let mut all = Vec::new();
+            let mut all = S::default();
             for part in parts {
-                all.extend(evaluate(part, hits)?);
+                all.union(&evaluate(part, hits)?);
             }
             Some(all)
         }
         Expr::Or(parts) => {
-            let mut any = None;
+            let mut any: Option<S> = None;
             for part in parts {
-                if let Some(found) = evaluate(part, hits) {
-                    any.get_or_insert_with(Vec::new).extend(found);
+                if let Some(found) = evaluate::<S>(part, hits) {
+                    any.get_or_insert_with(S::default).union(&found);
                 }
             }
             any
@@ -437,11 +529,11 @@ fn evaluate(expr: &Expr, hits: &[Hit]) -> Option<Vec<usize>> {
             right,
             within,
         } => {
-            let left = evaluate(left, hits)?;
-            let right = evaluate(right, hits)?;
-            let mut found = Vec::new();
-            for &a in &left {
-                for &b in &right {
+            let left = evaluate::<S>(left, hits)?;
+            let right = evaluate::<S>(right, hits)?;
+            let mut found = S::default();
+            for a in left.hits() {
+                for b in right.hits() {
                     let (x, y) = (&hits[a], &hits[b]);
                     if x.field != y.field {
                         continue;
@@ -454,7 +546,8 @@ fn evaluate(expr: &Expr, hits: &[Hit]) -> Option<Vec<usize>> {
                         None => x.sentence == y.sentence,
                     };
                     if close {
-                        found.extend([a, b]);
+                        found.insert(a);
+                        found.insert(b);
                     }
                 }
             }
@@ -540,6 +633,18 @@ words = ["食物中毒", "腹泻"]
         assert_eq!(tag.matches[1].term, "落水");
         // subject words are in the rule, not in the weighed matches
         assert!(tag.matches.iter().all(|m| m.term != "学生"));
+    }
+
+    #[test]
+    fn a_long_story_with_many_hits_keeps_all_its_evidence() {
+        let setup = Setup::new(RULES);
+        // More hits than one 64-bit word of evidence holds.
+        let body = "学生落水。".repeat(40);
+        let tags = setup.tag("", &body);
+        assert_eq!(tags.len(), 1);
+        assert_eq!(tags[0].score, 40.0);
+        assert_eq!(tags[0].matches.len(), 40);
+        assert_eq!(tags[0].matches[39].start, 39 * 5 + 2);
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //! yuqing serve               # the desk API alone, over an existing index
 //! ```
 
+/// Every crawled document becomes many small strings (words, tags, explanations, index
+/// terms); mimalloc serves them faster than the C library's allocator and leaves the
+/// segmenter's dictionary in the cache more often (analyzer: about 10% faster).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod alerts_cli;
 mod analyze;
 mod bench;

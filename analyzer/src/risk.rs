@@ -58,19 +58,72 @@ pub fn assess(inputs: &RiskInputs) -> RiskTag {
         Some(_) if score >= MEDIUM_FROM => RiskLevel::Medium,
         Some(_) => RiskLevel::Low,
     };
-    let topic = match inputs.gravest_topic {
-        Some((name, s)) => format!("话题「{name}」严重度 {s}/3"),
-        None => "未命中话题".to_string(),
-    };
+    use std::fmt::Write;
+    // Written piece by piece: this runs for every document, and general float
+    // formatting cost as much as the rest of the analysis after segmentation.
+    let mut explanation = String::with_capacity(160);
+    match inputs.gravest_topic {
+        Some((name, s)) => {
+            explanation.push_str("话题「");
+            explanation.push_str(name);
+            explanation.push_str("」严重度 ");
+            let _ = write!(explanation, "{s}");
+            explanation.push_str("/3");
+        }
+        None => explanation.push_str("未命中话题"),
+    }
+    // The weights as the formula above writes them, formatted once.
+    static WEIGHTS: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock::new(|| {
+        [
+            SEVERITY_WEIGHT,
+            NEGATIVITY_WEIGHT,
+            SOURCE_WEIGHT,
+            SPREAD_WEIGHT,
+        ]
+        .map(|w| w.to_string())
+    });
+    let [severity_weight, negativity_weight, source_weight, spread_weight] = &*WEIGHTS;
+    explanation.push_str(" ×");
+    explanation.push_str(severity_weight);
+    explanation.push_str("；负面程度 ");
+    push_fixed(&mut explanation, negativity, 2);
+    explanation.push_str(" ×");
+    explanation.push_str(negativity_weight);
+    explanation.push_str("；信源权重 ");
+    push_fixed(&mut explanation, source, 2);
+    explanation.push_str(" ×");
+    explanation.push_str(source_weight);
+    explanation.push_str("；转载 ");
+    let _ = write!(explanation, "{}", inputs.reprints);
+    explanation.push_str(" 次 ×");
+    explanation.push_str(spread_weight);
+    explanation.push_str("；得分 ");
+    push_fixed(&mut explanation, score, 3);
+    explanation.push_str(" → ");
+    explanation.push_str(level.zh());
+    if positive && score >= MEDIUM_FROM {
+        explanation.push_str("（正面，不高于低）");
+    }
     RiskTag {
         level,
         score,
-        explanation: format!(
-            "{topic} ×{SEVERITY_WEIGHT}；负面程度 {negativity:.2} ×{NEGATIVITY_WEIGHT}；信源权重 {source:.2} ×{SOURCE_WEIGHT}；转载 {} 次 ×{SPREAD_WEIGHT}；得分 {score:.3} → {}{}",
-            inputs.reprints,
-            level.zh(),
-            if positive && score >= MEDIUM_FROM { "（正面，不高于低）" } else { "" }
-        ),
+        explanation,
+    }
+}
+
+/// Appends `value` with `places` decimals, rounded as `format!("{value:.places$}")`
+/// rounds (half to even on the exact value) but with integer arithmetic only. A value
+/// that rounds to zero has no sign (`format!` writes a negative zero as "-0.00").
+fn push_fixed(out: &mut String, value: f32, places: u32) {
+    use std::fmt::Write;
+    let scale = 10u64.pow(places);
+    let scaled = (f64::from(value.abs()) * scale as f64).round_ties_even() as u64;
+    if value.is_sign_negative() && scaled != 0 {
+        out.push('-');
+    }
+    let _ = write!(out, "{}", scaled / scale);
+    if places > 0 {
+        let _ = write!(out, ".{:0width$}", scaled % scale, width = places as usize);
     }
 }
 
@@ -147,6 +200,25 @@ mod tests {
             RiskLevel::Low,
             "bad news, but not about schools"
         );
+    }
+
+    #[test]
+    fn numbers_are_written_as_the_standard_formatting_writes_them() {
+        let mut values: Vec<f32> = (0..=2000).map(|k| k as f32 / 1000.0).collect();
+        values.extend([
+            0.125, 0.375, 0.005, 0.015, 0.6359, 1.0, 20.0, 0.35, 0.1, -1.5, -2.25, -3.125,
+        ]);
+        for value in values {
+            for places in [0, 2, 3] {
+                let mut written = String::new();
+                push_fixed(&mut written, value, places);
+                let expected = format!("{value:.places$}", places = places as usize);
+                assert_eq!(written, expected, "{value} to {places} places");
+            }
+        }
+        let mut zero = String::new();
+        push_fixed(&mut zero, -0.0, 2);
+        assert_eq!(zero, "0.00", "no negative zero in an explanation");
     }
 
     #[test]

@@ -58,7 +58,6 @@ pub fn assess(inputs: &RiskInputs) -> RiskTag {
         Some(_) if score >= MEDIUM_FROM => RiskLevel::Medium,
         Some(_) => RiskLevel::Low,
     };
-    use std::fmt::Write;
     // Written piece by piece: this runs for every document, and general float
     // formatting cost as much as the rest of the analysis after segmentation.
     let mut explanation = String::with_capacity(160);
@@ -67,7 +66,7 @@ pub fn assess(inputs: &RiskInputs) -> RiskTag {
             explanation.push_str("话题「");
             explanation.push_str(name);
             explanation.push_str("」严重度 ");
-            let _ = write!(explanation, "{s}");
+            push_digits(&mut explanation, u64::from(s), 1);
             explanation.push_str("/3");
         }
         None => explanation.push_str("未命中话题"),
@@ -94,7 +93,7 @@ pub fn assess(inputs: &RiskInputs) -> RiskTag {
     explanation.push_str(" ×");
     explanation.push_str(source_weight);
     explanation.push_str("；转载 ");
-    let _ = write!(explanation, "{}", inputs.reprints);
+    push_digits(&mut explanation, u64::from(inputs.reprints), 1);
     explanation.push_str(" 次 ×");
     explanation.push_str(spread_weight);
     explanation.push_str("；得分 ");
@@ -115,16 +114,28 @@ pub fn assess(inputs: &RiskInputs) -> RiskTag {
 /// rounds (half to even on the exact value) but with integer arithmetic only. A value
 /// that rounds to zero has no sign (`format!` writes a negative zero as "-0.00").
 fn push_fixed(out: &mut String, value: f32, places: u32) {
-    use std::fmt::Write;
     let scale = 10u64.pow(places);
     let scaled = (f64::from(value.abs()) * scale as f64).round_ties_even() as u64;
     if value.is_sign_negative() && scaled != 0 {
         out.push('-');
     }
-    let _ = write!(out, "{}", scaled / scale);
+    push_digits(out, scaled / scale, 1);
     if places > 0 {
-        let _ = write!(out, ".{:0width$}", scaled % scale, width = places as usize);
+        out.push('.');
+        push_digits(out, scaled % scale, places as usize);
     }
+}
+
+/// Appends `n` in decimal, with leading zeros up to `width` digits.
+fn push_digits(out: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    while n > 0 || digits.len() - at < width {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 #[cfg(test)]
@@ -244,6 +255,16 @@ mod tests {
             alone.explanation.contains("话题「校园欺凌」严重度 3/3"),
             "{}",
             alone.explanation
+        );
+        assert!(
+            alone.explanation.contains("转载 0 次 ×0.1"),
+            "{}",
+            alone.explanation
+        );
+        assert!(
+            spread.explanation.contains("转载 20 次"),
+            "{}",
+            spread.explanation
         );
     }
 

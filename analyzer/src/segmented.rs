@@ -28,7 +28,7 @@ pub struct Vocabulary {
     filter: Box<[u64; FILTER_BITS / 64]>,
 }
 
-const FILTER_BITS: usize = 1 << 16;
+const FILTER_BITS: usize = 1 << 14;
 
 /// A word's hash, from its length and the bytes that tell its first and last characters
 /// apart (the lead byte of a Chinese character varies little). Words that share all of
@@ -45,7 +45,7 @@ fn word_hash(word: &str) -> u64 {
 
 /// The filter bit of a hash (its top 16 bits).
 fn filter_bit(hash: u64) -> usize {
-    (hash >> 48) as usize
+    (hash >> (64 - FILTER_BITS.trailing_zeros())) as usize
 }
 
 /// The first table slot to probe for a hash (bits below the filter's).

@@ -7,7 +7,7 @@ use crate::topics::{read_rule_file, RuleFileError};
 use serde::Deserialize;
 use std::path::Path;
 use yuqing_model::{RegionTag, SchoolTag, TermMatch, TextField};
-use yuqing_segmenter::Segmenter;
+use yuqing_segmenter::{is_term_char, Segmenter};
 
 fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RuleFileError> {
     toml::from_str(text).map_err(|e| {
@@ -215,7 +215,7 @@ fn school_shaped<'t, 'a>(text: &str, school_ends: &'t [Token<'a>]) -> Vec<(usize
             .enumerate()
         {
             let part_of_name =
-                (c.is_alphanumeric() && !c.is_ascii_alphabetic()) && taken < MAX_SCHOOL_PREFIX;
+                (is_term_char(c) && !c.is_ascii_alphabetic()) && taken < MAX_SCHOOL_PREFIX;
             if !part_of_name {
                 break;
             }

@@ -26,7 +26,7 @@
 //! 送医
 //! ```
 
-use crate::segmented::{ByWord, Segmented, Token, Vocabulary};
+use crate::segmented::{ByWord, Segmented, Vocabulary};
 use crate::topics::{read_rule_file, RuleFileError};
 use std::path::Path;
 use yuqing_model::{Sentiment, SentimentTag, TermMatch, TextField};
@@ -153,14 +153,15 @@ impl Lexicon {
         let (mut positive, mut negative) = (0.0f32, 0.0f32);
         let (mut official, mut incident) = (false, false);
         let mut matches = Vec::new();
+        // Sentiment values of the current sentence; and where in it a contrast (但是,
+        // 然而…) came: what follows it is what the writer means.
+        let mut sentence: Vec<f32> = Vec::new();
         for field in [TextField::Title, TextField::Content] {
-            // Sentiment values of the current sentence; and where in it a contrast (但是,
-            // 然而…) came: what follows it is what the writer means.
-            let mut sentence: Vec<f32> = Vec::new();
             let mut contrast_at: Option<usize> = None;
-            // The sentence's words with a role so far, to find a sentiment word's
-            // modifiers among.
-            let mut before: Vec<(&Token, &Role)> = Vec::new();
+            // The sentence's last words with a role (ordinal and role), latest first: a
+            // sentiment word's modifiers are among them, as only the last
+            // MODIFIER_WINDOW words can be near enough.
+            let mut before: [Option<(u32, &Role)>; MODIFIER_WINDOW as usize] = Default::default();
             let mut current_sentence = 0;
             let mut flush = |sentence: &mut Vec<f32>, contrast_at: &mut Option<usize>| {
                 for (k, value) in sentence.drain(..).enumerate() {
@@ -185,7 +186,7 @@ impl Lexicon {
                 };
                 if token.sentence != current_sentence {
                     flush(&mut sentence, &mut contrast_at);
-                    before.clear();
+                    before = Default::default();
                     current_sentence = token.sentence;
                 }
                 official |= role.official;
@@ -196,8 +197,8 @@ impl Lexicon {
                 if let Some(weight) = role.polarity {
                     let mut value = weight;
                     let nearest = token.ordinal.saturating_sub(MODIFIER_WINDOW);
-                    for (modifier_token, modifier) in before.iter().rev() {
-                        if modifier_token.ordinal < nearest || modifier.polarity.is_some() {
+                    for (ordinal, modifier) in before.iter().flatten() {
+                        if *ordinal < nearest || modifier.polarity.is_some() {
                             break; // too far, or it belongs to the nearer sentiment word
                         }
                         if modifier.negator {
@@ -214,7 +215,8 @@ impl Lexicon {
                         end: token.word.char_end,
                     });
                 }
-                before.push((token, role));
+                before.rotate_right(1);
+                before[0] = Some((token.ordinal, role));
             }
             flush(&mut sentence, &mut contrast_at);
         }

@@ -111,6 +111,8 @@ struct Hit<'a> {
 pub struct TopicSet {
     schemes: Vec<Scheme>,
     uses: WordUses,
+    /// The uses that weigh (event words): they decide which schemes can fire.
+    weighed: WordUses,
 }
 
 /// For every word id, its uses, all in one array: `uses[start[id]..start[id + 1]]`.
@@ -189,9 +191,15 @@ impl TopicSet {
                 RuleFileError::invalid(path, text, at.unwrap_or(offset), message)
             })?;
         }
+        let weighed = uses
+            .iter()
+            .filter(|(_, u)| u.weight > 0.0)
+            .copied()
+            .collect();
         Ok(TopicSet {
             schemes,
             uses: WordUses::new(uses),
+            weighed: WordUses::new(weighed),
         })
     }
 
@@ -337,10 +345,8 @@ impl TopicSet {
         let mut bucket = vec![DEAD; self.schemes.len()];
         for field in FIELDS {
             for (_, id) in doc.known(field) {
-                for u in self.uses.of(id) {
-                    if u.weight > 0.0 {
-                        bucket[u.scheme as usize] = 0;
-                    }
+                for u in self.weighed.of(id) {
+                    bucket[u.scheme as usize] = 0;
                 }
             }
         }
@@ -374,14 +380,14 @@ impl TopicSet {
             }
         }
         let mut tags: Vec<TopicTag> = Vec::new();
+        let mut evidence = Vec::new();
         for (scheme, hits) in live.iter().zip(&hits) {
             let scheme = &self.schemes[*scheme];
-            if hits.iter().any(|h| h.group as usize == EXCLUDE) {
+            if hits.iter().any(|h| h.group as usize == EXCLUDE)
+                || !find_evidence(&scheme.expr, hits, &mut evidence)
+            {
                 continue;
             }
-            let Some(evidence) = evidence(&scheme.expr, hits) else {
-                continue;
-            };
             let weighed = || {
                 evidence
                     .iter()
@@ -423,15 +429,18 @@ impl TopicSet {
     }
 }
 
-/// Whether `expr` holds over a scheme's hits, and if so the hits that make it true (their
-/// indices, each once, in order). A NOT that holds contributes no evidence.
-fn evidence(expr: &Expr, hits: &[Hit]) -> Option<Vec<usize>> {
+/// Whether `expr` holds over a scheme's hits, and if so the hits that make it true in
+/// `evidence` (their indices, each once, in order). A NOT that holds contributes no
+/// evidence.
+fn find_evidence(expr: &Expr, hits: &[Hit], evidence: &mut Vec<usize>) -> bool {
+    evidence.clear();
     // A scheme has at most 64 hits in nearly every document: one bit each, no allocation.
     if hits.len() <= 64 {
-        evaluate::<u64>(expr, hits).map(|found| found.hits().collect())
+        evaluate::<u64>(expr, hits).map(|found| evidence.extend(found.hits()))
     } else {
-        evaluate::<Vec<u64>>(expr, hits).map(|found| found.hits().collect())
+        evaluate::<Vec<u64>>(expr, hits).map(|found| evidence.extend(found.hits()))
     }
+    .is_some()
 }
 
 /// A set of hits (indices into a scheme's hits).

@@ -158,10 +158,10 @@ impl Evaluator {
                 .analysis
                 .topics
                 .iter()
-                .filter(|t| alert.topics.contains(&t.name));
+                .filter(|t| alert.topics.iter().any(|name| *name == t.name));
             for m in topics.flat_map(|t| &t.matches) {
-                if !words.contains(&m.term) {
-                    words.push(m.term.clone());
+                if !words.iter().any(|w| *w == m.term) {
+                    words.push(m.term.to_string());
                 }
             }
             // Pupils' names stay in the system: messages show 王某某.
@@ -172,13 +172,13 @@ impl Evaluator {
             }
             for school in &doc.analysis.schools {
                 if let Some(district) = &school.district {
-                    if !alert.districts.contains(district) {
-                        alert.districts.push(district.clone());
+                    if !alert.districts.iter().any(|d| d == district) {
+                        alert.districts.push(district.to_string());
                     }
                 }
                 if let Some(office) = &school.office {
-                    if !alert.offices.contains(office) {
-                        alert.offices.push(office.clone());
+                    if !alert.offices.iter().any(|o| o == office) {
+                        alert.offices.push(office.to_string());
                     }
                 }
             }

@@ -129,7 +129,7 @@ fn document(
                     name: "防溺水".into(),
                     score: 2.0,
                     matches: vec![],
-                    rule: String::new(),
+                    rule: Default::default(),
                 }]
             } else {
                 vec![]
@@ -146,7 +146,7 @@ fn document(
             minors: ["王小明"]
                 .iter()
                 .filter(|n| title.contains(*n) || body.contains(*n))
-                .map(|n| n.to_string())
+                .map(|&n| n.into())
                 .collect(),
             risk: RiskTag {
                 level: if drowning {

@@ -7,8 +7,8 @@
 //! rare word for a name; masking a word too many is the safe error.
 
 use crate::segmented::{ByWord, Segmented, Vocabulary, WordId};
-use yuqing_model::TextField;
-use yuqing_segmenter::Segmenter;
+use yuqing_model::{SmolStr, TextField};
+use yuqing_segmenter::{starts_with_ideograph, Segmenter};
 
 /// The commonest Chinese surnames (single characters).
 const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝";
@@ -63,10 +63,6 @@ static SURNAME_BITS: [u64; CJK_SIZE.div_ceil(64)] = {
     bits
 };
 
-fn is_chinese(c: char) -> bool {
-    ('\u{4e00}'..='\u{9fff}').contains(&c)
-}
-
 /// Recognises pupils' names; its words are looked up by vocabulary id like every
 /// tagger's, so a document without them costs one pass over its tokens.
 #[derive(Debug, Default)]
@@ -84,7 +80,7 @@ impl MinorNames {
     }
 
     /// The pupils' names the document mentions, each once, in order.
-    pub(crate) fn find(&self, segmenter: &Segmenter, doc: &Segmented) -> Vec<String> {
+    pub(crate) fn find(&self, segmenter: &Segmenter, doc: &Segmented) -> Vec<SmolStr> {
         minors(segmenter, doc, |id| self.minor_words.contains(id))
     }
 }
@@ -93,8 +89,8 @@ fn minors(
     segmenter: &Segmenter,
     doc: &Segmented,
     is_minor_word: impl Fn(WordId) -> bool,
-) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
+) -> Vec<SmolStr> {
+    let mut names: Vec<SmolStr> = Vec::new();
     for field in [TextField::Title, TextField::Content] {
         // The sentences that speak of pupils (in order, each once).
         let mut about_minors: Vec<u32> = doc
@@ -109,7 +105,7 @@ fn minors(
                 && segmenter.may_be_a_name(text)
                 && !names.iter().any(|n| n == text)
             {
-                names.push(text.to_string());
+                names.push(SmolStr::new(text));
             }
         }
     }
@@ -118,12 +114,21 @@ fn minors(
 
 /// Whether a word has the shape of a Chinese name: two or three Chinese characters, the
 /// first a common surname. Asked of every word of every document, so it looks at bytes
-/// first (a Chinese character here is three bytes).
+/// only: a Chinese character here is three bytes, told by its first two.
 #[inline]
 pub(crate) fn is_name_shaped(word: &str) -> bool {
-    matches!(word.len(), 6 | 9)
-        && word.chars().next().is_some_and(is_surname)
-        && word.chars().all(is_chinese)
+    let bytes = word.as_bytes();
+    matches!(bytes.len(), 6 | 9)
+        && bytes.chunks_exact(3).all(starts_with_ideograph)
+        && is_surname(decode_three_bytes(&bytes[..3]))
+}
+
+/// The character of a three-byte UTF-8 sequence.
+fn decode_three_bytes(bytes: &[u8]) -> char {
+    let value = u32::from(bytes[0] & 0x0f) << 12
+        | u32::from(bytes[1] & 0x3f) << 6
+        | u32::from(bytes[2] & 0x3f);
+    char::from_u32(value).expect("a three-byte UTF-8 sequence")
 }
 
 #[cfg(test)]
@@ -137,6 +142,34 @@ mod tests {
             assert_eq!(is_surname(c), listed.contains(&c), "{c}");
         }
         assert!(!is_surname('a') && !is_surname('\u{a000}'));
+    }
+
+    #[test]
+    fn a_name_shape_is_two_or_three_ideographs_after_a_surname() {
+        // Surnames and other ideographs at both ends of the block and at the byte
+        // boundaries (U+4FFF/U+5000), a character just outside it, ASCII, punctuation.
+        let alphabet = [
+            '王', '丁', '万', '一', '亿', '俿', '倀', '龥', '\u{9fff}', '\u{3400}', 'a', '，',
+        ];
+        let is_chinese = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+        let mut words = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = words
+                .iter()
+                .flat_map(|w| alphabet.iter().map(move |c| format!("{w}{c}")))
+                .collect();
+            words.extend(longer);
+        }
+        words.sort();
+        words.dedup();
+        for word in &words {
+            let chars: Vec<char> = word.chars().collect();
+            let expected = matches!(chars.len(), 2 | 3)
+                && is_surname(chars[0])
+                && chars.iter().all(|&c| is_chinese(c));
+            assert_eq!(is_name_shaped(word), expected, "{word:?}");
+        }
+        assert!(is_name_shaped("王小明") && is_name_shaped("丁一") && !is_name_shaped("王"));
     }
 
     #[test]

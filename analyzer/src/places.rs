@@ -6,7 +6,7 @@ use crate::segmented::{ByWord, Segmented, Token, Vocabulary};
 use crate::topics::{read_rule_file, RuleFileError};
 use serde::Deserialize;
 use std::path::Path;
-use yuqing_model::{RegionTag, SchoolTag, TermMatch, TextField};
+use yuqing_model::{RegionTag, SchoolTag, SmolStr, TermMatch, TextField};
 use yuqing_segmenter::{is_term_char, Segmenter};
 
 fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RuleFileError> {
@@ -27,7 +27,7 @@ struct GazetteerFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct District {
-    name: String,
+    name: SmolStr,
     #[serde(default)]
     aliases: Vec<String>,
     #[serde(default)]
@@ -38,7 +38,7 @@ struct District {
 #[derive(Debug, Default)]
 pub struct Gazetteer {
     pub city: String,
-    districts: Vec<String>,
+    districts: Vec<SmolStr>,
     by_word: ByWord<usize>,
 }
 
@@ -62,9 +62,9 @@ impl Gazetteer {
             let offset = spanned.span().start;
             let district = spanned.into_inner();
             let index = gazetteer.districts.len();
-            for word in std::iter::once(&district.name)
-                .chain(&district.aliases)
-                .chain(&district.towns)
+            for word in std::iter::once(district.name.as_str())
+                .chain(district.aliases.iter().map(String::as_str))
+                .chain(district.towns.iter().map(String::as_str))
             {
                 let word = word.trim();
                 if word.is_empty() {
@@ -114,7 +114,7 @@ impl Gazetteer {
                 };
                 let name = &self.districts[district];
                 let matched = TermMatch {
-                    term: word.text.to_string(),
+                    term: doc.term(token),
                     field,
                     start: word.char_start,
                     end: word.char_end,
@@ -143,11 +143,11 @@ struct RegistryFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct School {
-    name: String,
+    name: SmolStr,
     #[serde(default)]
     aliases: Vec<String>,
-    district: Option<String>,
-    office: Option<String>,
+    district: Option<SmolStr>,
+    office: Option<SmolStr>,
 }
 
 /// Known schools, and the shape of school names for the others.
@@ -277,7 +277,8 @@ impl SchoolRegistry {
                 }
             }
             let index = registry.schools.len();
-            for word in std::iter::once(&school.name).chain(&school.aliases) {
+            let aliases = school.aliases.iter().map(String::as_str);
+            for word in std::iter::once(school.name.as_str()).chain(aliases) {
                 let id = vocabulary.intern(word.trim());
                 if registry.by_word.contains(id) {
                     return Err(RuleFileError::invalid(
@@ -308,7 +309,7 @@ impl SchoolRegistry {
     pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<SchoolTag> {
         let (title, content) = (doc.title, doc.content);
         let mut found: Vec<SchoolTag> = Vec::new();
-        let mut add = |tag_name: String, school: Option<&School>, matched: TermMatch| match found
+        let mut add = |tag_name: SmolStr, school: Option<&School>, matched: TermMatch| match found
             .iter_mut()
             .find(|s| s.name == tag_name)
         {
@@ -317,12 +318,11 @@ impl SchoolRegistry {
                 name: tag_name,
                 district: school.and_then(|s| s.district.clone()),
                 office: school.and_then(|s| s.office.clone()),
-                rule: if school.is_some() {
+                rule: SmolStr::new_static(if school.is_some() {
                     "registry"
                 } else {
                     "pattern"
-                }
-                .to_string(),
+                }),
                 matches: vec![matched],
             }),
         };
@@ -334,7 +334,7 @@ impl SchoolRegistry {
                     let school = &self.schools[index];
                     known_spans.push((word.byte_start, word.byte_end));
                     let matched = TermMatch {
-                        term: word.text.to_string(),
+                        term: doc.term(token),
                         field,
                         start: word.char_start,
                         end: word.char_end,
@@ -357,13 +357,14 @@ impl SchoolRegistry {
                     && !known_spans.iter().any(|&(s, e)| start < e && shape_end > s);
                 if is_name {
                     let end = school_end.word.char_end;
+                    let name = SmolStr::new(name);
                     let matched = TermMatch {
-                        term: name.to_string(),
+                        term: name.clone(),
                         field,
                         start: end - name.chars().count(),
                         end,
                     };
-                    add(name.to_string(), None, matched);
+                    add(name, None, matched);
                 }
             }
         }

@@ -161,7 +161,7 @@ mod tests {
             .analyze("", text)
             .topics
             .into_iter()
-            .map(|t| t.name)
+            .map(|t| t.name.into())
             .collect()
     }
 

@@ -5,7 +5,7 @@
 //! any tagger cares about gets a small id in one [`Vocabulary`]; a document's words are
 //! hashed once, and each tagger reads its own tables by id.
 
-use yuqing_model::TextField;
+use yuqing_model::{SmolStr, TextField};
 use yuqing_segmenter::{Segmenter, Word};
 
 /// A word's id in the [`Vocabulary`].
@@ -20,6 +20,9 @@ pub type WordId = u32;
 pub struct Vocabulary {
     /// Every word, at its id.
     words: Vec<Box<str>>,
+    /// The same words as tags carry them: a tag's matched word is a copy of one of
+    /// these, which is a copy of a few bytes without a call to copy them.
+    terms: Vec<SmolStr>,
     /// Open addressing on [`word_hash`]: 0 for an empty slot, else a word's id + 1.
     slots: Vec<u32>,
     /// One bit per value of the hash's top 16 bits: set when some word of the vocabulary
@@ -33,14 +36,42 @@ const FILTER_BITS: usize = 1 << 14;
 /// A word's hash, from its length and the bytes that tell its first and last characters
 /// apart (the lead byte of a Chinese character varies little). Words that share all of
 /// these share a hash; the table compares the words themselves.
+#[inline(always)]
 fn word_hash(word: &str) -> u64 {
     let bytes = word.as_bytes();
     let n = bytes.len();
-    let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
-    let key = at(1) | at(2) << 8 | at(n.wrapping_sub(2)) << 16 | at(n.wrapping_sub(1)) << 24;
+    let key = if n >= 3 {
+        // Every Chinese word: no byte is missing.
+        u64::from(bytes[1])
+            | u64::from(bytes[2]) << 8
+            | u64::from(bytes[n - 2]) << 16
+            | u64::from(bytes[n - 1]) << 24
+    } else {
+        let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
+        at(1) | at(2) << 8 | at(n.wrapping_sub(2)) << 16 | at(n.wrapping_sub(1)) << 24
+    };
     let key = key | (n as u64) << 32;
     // Fibonacci hashing: the high bits of the product mix every input bit.
     key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Whether two short byte strings are equal, compared in place: a Chinese word is 6 to
+/// 12 bytes, and the library comparison's call costs more than comparing them.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let u32_at = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap());
+    let u64_at = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    // The first and the last four (eight) bytes overlap and cover the whole word.
+    match n {
+        0..4 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..8 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
+        _ => a == b,
+    }
 }
 
 /// The filter bit of a hash (its top 16 bits).
@@ -57,6 +88,7 @@ impl Default for Vocabulary {
     fn default() -> Self {
         Vocabulary {
             words: Vec::new(),
+            terms: Vec::new(),
             slots: vec![0; 64],
             filter: Box::new([0; FILTER_BITS / 64]),
         }
@@ -71,6 +103,7 @@ impl Vocabulary {
         }
         let id = WordId::try_from(self.words.len()).expect("fewer than 4 billion words");
         self.words.push(word.into());
+        self.terms.push(word.into());
         // At most half full, so that a probe ends soon at an empty slot.
         if self.words.len() * 2 > self.slots.len() {
             self.slots = vec![0; self.slots.len() * 2];
@@ -95,7 +128,9 @@ impl Vocabulary {
         self.slots[slot] = index as u32 + 1;
     }
 
-    #[inline]
+    /// Asked of every word of every document: kept inline in the segmentation loop,
+    /// where a call would cost as much as the filter's answer.
+    #[inline(always)]
     pub fn get(&self, word: &str) -> Option<WordId> {
         let hash = word_hash(word);
         let bit = filter_bit(hash);
@@ -109,7 +144,7 @@ impl Vocabulary {
             if entry == 0 {
                 return None;
             }
-            if *self.words[entry as usize - 1] == *word {
+            if same_bytes(self.words[entry as usize - 1].as_bytes(), word.as_bytes()) {
                 return Some(entry - 1);
             }
             slot = (slot + 1) & mask;
@@ -169,7 +204,23 @@ pub struct Token<'a> {
     pub ordinal: u32,
 }
 
+/// The punctuation that ends a sentence.
+#[cfg(test)]
 const SENTENCE_ENDS: &[char] = &['。', '！', '？', '；', '!', '?', ';', '\n'];
+
+/// Whether a word holds one of [`SENTENCE_ENDS`]. Compared as UTF-8 bytes, as this is
+/// asked of every punctuation mark: 。 is E3 80 82, and ！？； are EF BC 81, 9F, 9B. A
+/// lead byte cannot occur inside another character, so a match is a whole character.
+#[inline]
+fn ends_sentence(word: &str) -> bool {
+    let bytes = word.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| match b {
+        b'!' | b'?' | b';' | b'\n' => true,
+        0xe3 => bytes[i + 1..].starts_with(&[0x80, 0x82]),
+        0xef => matches!(bytes.get(i + 1..i + 3), Some([0xbc, 0x81 | 0x9f | 0x9b])),
+        _ => false,
+    })
+}
 
 /// The words of one field that some tagger needs, each kind in text order. Most words
 /// of a document are none of these, and are dropped as soon as they are cut.
@@ -186,6 +237,7 @@ struct FieldWords<'a> {
 pub struct Segmented<'a> {
     pub title: &'a str,
     pub content: &'a str,
+    vocabulary: &'a Vocabulary,
     title_words: FieldWords<'a>,
     content_words: FieldWords<'a>,
 }
@@ -193,13 +245,14 @@ pub struct Segmented<'a> {
 impl<'a> Segmented<'a> {
     pub fn new(
         segmenter: &Segmenter,
-        vocabulary: &Vocabulary,
+        vocabulary: &'a Vocabulary,
         title: &'a str,
         content: &'a str,
     ) -> Self {
         Segmented {
             title,
             content,
+            vocabulary,
             title_words: FieldWords::new(segmenter, vocabulary, title),
             content_words: FieldWords::new(segmenter, vocabulary, content),
         }
@@ -210,6 +263,19 @@ impl<'a> Segmented<'a> {
             TextField::Title => &self.title_words,
             TextField::Content => &self.content_words,
         }
+    }
+
+    /// A word of the document as a tag carries it.
+    pub fn term(&self, token: &Token) -> SmolStr {
+        match token.id {
+            Some(id) => self.vocabulary.terms[id as usize].clone(),
+            None => SmolStr::new(token.word.text),
+        }
+    }
+
+    /// The field's words that some tagger knows, in order.
+    pub fn known_tokens(&self, field: TextField) -> &[Token<'a>] {
+        &self.field(field).known
     }
 
     /// The field's words that some tagger knows, in order, with their ids.
@@ -263,7 +329,7 @@ impl<'a> FieldWords<'a> {
             if term || id.is_some() {
                 ordinal += 1;
             }
-            if !term && word.text.contains(SENTENCE_ENDS) {
+            if !term && ends_sentence(word.text) {
                 sentence += 1;
             }
         });
@@ -274,6 +340,46 @@ impl<'a> FieldWords<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_byte_strings_compare_as_the_library_does() {
+        let words: Vec<Vec<u8>> = (0..=20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n as u8).collect();
+                let mut variants = vec![base.clone()];
+                for at in 0..n {
+                    let mut changed = base.clone();
+                    changed[at] ^= 0x80;
+                    variants.push(changed);
+                }
+                variants
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sentence_ends_are_found_in_any_word_and_only_them() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            for word in [
+                c.to_string(),
+                format!("a{c}"),
+                format!("{c}，"),
+                format!("…{c}"),
+            ] {
+                assert_eq!(
+                    ends_sentence(&word),
+                    word.contains(SENTENCE_ENDS),
+                    "{word:?} (U+{:04X})",
+                    c as u32
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_vocabulary_finds_every_word_it_was_given_and_no_other() {

@@ -209,7 +209,7 @@ impl Lexicon {
                     }
                     sentence.push(value);
                     matches.push(TermMatch {
-                        term: token.word.text.to_string(),
+                        term: doc.term(token),
                         field,
                         start: token.word.char_start,
                         end: token.word.char_end,

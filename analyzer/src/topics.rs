@@ -22,11 +22,11 @@
 //! segmenter's dictionary so it stays one word), which keeps a tag and a search in step.
 
 use crate::scheme::{self, Expr};
-use crate::segmented::{Segmented, Vocabulary, WordId};
+use crate::segmented::{Segmented, Token, Vocabulary, WordId};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use yuqing_model::{TermMatch, TextField, TopicTag};
+use yuqing_model::{SmolStr, TermMatch, TextField, TopicTag};
 use yuqing_segmenter::Segmenter;
 
 /// Rule files report problems as file:line:column.
@@ -78,12 +78,12 @@ const EXCLUDE: usize = 3;
 /// A scheme ready to evaluate.
 #[derive(Debug)]
 struct Scheme {
-    name: String,
+    name: SmolStr,
     severity: u8,
     min_score: f32,
     expr: Expr,
     /// The rule as written, or the default one spelled out.
-    rule: String,
+    rule: SmolStr,
 }
 
 /// One use of a word: in which scheme, which group, with which weight.
@@ -94,16 +94,52 @@ struct Use {
     weight: f32,
 }
 
-/// A word of the document that some scheme uses.
+/// A word of the document that some scheme uses: which known word of which field
+/// ([`Segmented::known_tokens`]), and as what. Every use of every subject word in the
+/// document is one, so it is kept small and points at the word rather than copying it.
 #[derive(Debug, Clone, Copy)]
-struct Hit<'a> {
-    term: &'a str,
-    group: u16,
+struct Hit {
+    token: u32,
     weight: f32,
+    group: u16,
     field: TextField,
-    start: usize,
-    end: usize,
-    sentence: u32,
+}
+
+/// The document's words a scheme's hits point at.
+#[derive(Clone, Copy)]
+struct HitWords<'d, 'a> {
+    title: &'d [Token<'a>],
+    content: &'d [Token<'a>],
+}
+
+impl<'d, 'a> HitWords<'d, 'a> {
+    fn of(&self, hit: &Hit) -> &'d Token<'a> {
+        match hit.field {
+            TextField::Title => &self.title[hit.token as usize],
+            TextField::Content => &self.content[hit.token as usize],
+        }
+    }
+}
+
+/// The buffers of one document's tagging, kept per thread for the next document: a
+/// document is tagged in a few microseconds, and allocating them anew was a large part
+/// of that.
+#[derive(Default)]
+struct Scratch {
+    /// Per scheme: its bucket among the live schemes, or [`DEAD`].
+    bucket: Vec<u32>,
+    /// The live schemes, in scheme order.
+    live: Vec<usize>,
+    /// Per live scheme: its hits in text order (title first).
+    hits: Vec<Vec<Hit>>,
+    evidence: Vec<usize>,
+}
+
+/// The bucket of a scheme that cannot fire on the document.
+const DEAD: u32 = u32::MAX;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 /// The loaded schemes with, for every word, the schemes and groups that use it.
@@ -211,7 +247,7 @@ impl TopicSet {
         rule: TopicRule,
         vocabulary: &mut Vocabulary,
     ) -> Result<(), (Option<usize>, String)> {
-        let name = rule.name.trim().to_string();
+        let name = SmolStr::new(rule.name.trim());
         let fail = |message: String| Err((None, message));
         if name.is_empty() {
             return fail("topic name is empty".to_string());
@@ -307,7 +343,7 @@ impl TopicSet {
             severity: rule.severity,
             min_score: rule.min_score,
             expr,
-            rule: rule_text,
+            rule: rule_text.into(),
         });
         Ok(())
     }
@@ -336,13 +372,27 @@ impl TopicSet {
     }
 
     pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<TopicTag> {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => self.tag_with(doc, &mut scratch),
+            // Only if tagging ever called itself on this thread: fresh buffers then.
+            Err(_) => self.tag_with(doc, &mut Scratch::default()),
+        })
+    }
+
+    fn tag_with(&self, doc: &Segmented, scratch: &mut Scratch) -> Vec<TopicTag> {
         const FIELDS: [TextField; 2] = [TextField::Title, TextField::Content];
+        let Scratch {
+            bucket,
+            live,
+            hits,
+            evidence,
+        } = scratch;
         // Only a scheme with a weighed word in the document can score. Subject words
         // (学生, 学校) are everywhere and used by most schemes, event words are rare: find
         // the schemes that can fire first, and most documents stop here. A live scheme's
         // number among the live ones, in scheme order, is its bucket of hits.
-        const DEAD: u32 = u32::MAX;
-        let mut bucket = vec![DEAD; self.schemes.len()];
+        bucket.clear();
+        bucket.resize(self.schemes.len(), DEAD);
         for field in FIELDS {
             for (_, id) in doc.known(field) {
                 for u in self.weighed.of(id) {
@@ -350,7 +400,7 @@ impl TopicSet {
                 }
             }
         }
-        let mut live = Vec::new();
+        live.clear();
         for (scheme, bucket) in bucket.iter_mut().enumerate() {
             if *bucket != DEAD {
                 *bucket = live.len() as u32;
@@ -361,30 +411,34 @@ impl TopicSet {
             return Vec::new();
         }
         // Every hit of those schemes, each scheme's in text order (title first).
-        let mut hits: Vec<Vec<Hit>> = live.iter().map(|_| Vec::with_capacity(16)).collect();
+        if hits.len() < live.len() {
+            hits.resize_with(live.len(), Vec::new);
+        }
+        let hits = &mut hits[..live.len()];
+        hits.iter_mut().for_each(Vec::clear);
         for field in FIELDS {
-            for (token, id) in doc.known(field) {
+            for (token, (_, id)) in doc.known(field).enumerate() {
                 for u in self.uses.of(id) {
                     if let Some(hits) = hits.get_mut(bucket[u.scheme as usize] as usize) {
                         hits.push(Hit {
-                            term: token.word.text,
-                            group: u.group,
+                            token: token as u32,
                             weight: u.weight,
+                            group: u.group,
                             field,
-                            start: token.word.char_start,
-                            end: token.word.char_end,
-                            sentence: token.sentence,
                         });
                     }
                 }
             }
         }
+        let words = HitWords {
+            title: doc.known_tokens(TextField::Title),
+            content: doc.known_tokens(TextField::Content),
+        };
         let mut tags: Vec<TopicTag> = Vec::new();
-        let mut evidence = Vec::new();
-        for (scheme, hits) in live.iter().zip(&hits) {
+        for (scheme, hits) in live.iter().zip(hits.iter()) {
             let scheme = &self.schemes[*scheme];
             if hits.iter().any(|h| h.group as usize == EXCLUDE)
-                || !find_evidence(&scheme.expr, hits, &mut evidence)
+                || !find_evidence(&scheme.expr, hits, words, evidence)
             {
                 continue;
             }
@@ -410,11 +464,14 @@ impl TopicSet {
                 name: scheme.name.clone(),
                 score,
                 matches: weighed()
-                    .map(|h| TermMatch {
-                        term: h.term.to_string(),
-                        field: h.field,
-                        start: h.start,
-                        end: h.end,
+                    .map(|h| {
+                        let token = words.of(h);
+                        TermMatch {
+                            term: doc.term(token),
+                            field: h.field,
+                            start: token.word.char_start,
+                            end: token.word.char_end,
+                        }
                     })
                     .collect(),
                 rule: scheme.rule.clone(),
@@ -432,13 +489,13 @@ impl TopicSet {
 /// Whether `expr` holds over a scheme's hits, and if so the hits that make it true in
 /// `evidence` (their indices, each once, in order). A NOT that holds contributes no
 /// evidence.
-fn find_evidence(expr: &Expr, hits: &[Hit], evidence: &mut Vec<usize>) -> bool {
+fn find_evidence(expr: &Expr, hits: &[Hit], words: HitWords, evidence: &mut Vec<usize>) -> bool {
     evidence.clear();
     // A scheme has at most 64 hits in nearly every document: one bit each, no allocation.
     if hits.len() <= 64 {
-        evaluate::<u64>(expr, hits).map(|found| evidence.extend(found.hits()))
+        evaluate::<u64>(expr, hits, words).map(|found| evidence.extend(found.hits()))
     } else {
-        evaluate::<Vec<u64>>(expr, hits).map(|found| evidence.extend(found.hits()))
+        evaluate::<Vec<u64>>(expr, hits, words).map(|found| evidence.extend(found.hits()))
     }
     .is_some()
 }
@@ -502,7 +559,7 @@ impl HitSet for Vec<u64> {
 }
 
 /// Whether `expr` holds over a scheme's hits, and if so the hits that make it true.
-fn evaluate<S: HitSet>(expr: &Expr, hits: &[Hit]) -> Option<S> {
+fn evaluate<S: HitSet>(expr: &Expr, hits: &[Hit], words: HitWords) -> Option<S> {
     match expr {
         Expr::Group { group, field } => {
             let mut found = S::default();
@@ -513,21 +570,21 @@ fn evaluate<S: HitSet>(expr: &Expr, hits: &[Hit]) -> Option<S> {
             }
             (!found.is_empty()).then_some(found)
         }
-        Expr::Not(inner) => match evaluate::<S>(inner, hits) {
+        Expr::Not(inner) => match evaluate::<S>(inner, hits, words) {
             Some(_) => None,
             None => Some(S::default()),
         },
         Expr::And(parts) => {
             let mut all = S::default();
             for part in parts {
-                all.union(&evaluate(part, hits)?);
+                all.union(&evaluate(part, hits, words)?);
             }
             Some(all)
         }
         Expr::Or(parts) => {
             let mut any: Option<S> = None;
             for part in parts {
-                if let Some(found) = evaluate::<S>(part, hits) {
+                if let Some(found) = evaluate::<S>(part, hits, words) {
                     any.get_or_insert_with(S::default).union(&found);
                 }
             }
@@ -538,19 +595,20 @@ fn evaluate<S: HitSet>(expr: &Expr, hits: &[Hit]) -> Option<S> {
             right,
             within,
         } => {
-            let left = evaluate::<S>(left, hits)?;
-            let right = evaluate::<S>(right, hits)?;
+            let left = evaluate::<S>(left, hits, words)?;
+            let right = evaluate::<S>(right, hits, words)?;
             let mut found = S::default();
             for a in left.hits() {
                 for b in right.hits() {
-                    let (x, y) = (&hits[a], &hits[b]);
-                    if x.field != y.field {
+                    if hits[a].field != hits[b].field {
                         continue;
                     }
+                    let (x, y) = (words.of(&hits[a]), words.of(&hits[b]));
                     let close = match within {
                         Some(n) => {
-                            let gap = x.start.max(y.start).saturating_sub(x.end.min(y.end));
-                            gap <= *n as usize
+                            let (x, y) = (x.word, y.word);
+                            let gap = x.char_start.max(y.char_start);
+                            gap.saturating_sub(x.char_end.min(y.char_end)) <= *n as usize
                         }
                         None => x.sentence == y.sentence,
                     };
@@ -608,7 +666,7 @@ words = ["食物中毒", "腹泻"]
         fn names(&self, title: &str, content: &str) -> Vec<String> {
             self.tag(title, content)
                 .into_iter()
-                .map(|t| t.name)
+                .map(|t| t.name.into())
                 .collect()
         }
     }

@@ -893,10 +893,25 @@ impl SearchIndex {
                 url: raw.url,
                 source: raw.source,
                 published_at: raw.published_at,
-                topics: doc.analysis.topics.into_iter().map(|t| t.name).collect(),
+                topics: doc
+                    .analysis
+                    .topics
+                    .into_iter()
+                    .map(|t| t.name.into())
+                    .collect(),
                 sentiment: doc.analysis.sentiment.label.as_str().to_string(),
-                districts: doc.analysis.regions.into_iter().map(|r| r.name).collect(),
-                schools: doc.analysis.schools.into_iter().map(|s| s.name).collect(),
+                districts: doc
+                    .analysis
+                    .regions
+                    .into_iter()
+                    .map(|r| r.name.into())
+                    .collect(),
+                schools: doc
+                    .analysis
+                    .schools
+                    .into_iter()
+                    .map(|s| s.name.into())
+                    .collect(),
                 risk: doc.analysis.risk.level.as_str().to_string(),
                 source_type: raw.source_type.zh().to_string(),
                 platform: raw.platform.clone(),

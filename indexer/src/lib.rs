@@ -214,7 +214,7 @@ mod tests {
                     name: topic.into(),
                     score: 1.0,
                     matches: vec![],
-                    rule: String::new(),
+                    rule: Default::default(),
                 }],
                 sentiment: SentimentTag {
                     label: Sentiment::Negative,
@@ -533,11 +533,11 @@ mod tests {
                 );
                 for topic in &topics[1..] {
                     let mut tag = doc.analysis.topics[0].clone();
-                    tag.name = topic.to_string();
+                    tag.name = (*topic).into();
                     doc.analysis.topics.push(tag);
                 }
                 doc.analysis.regions = vec![yuqing_model::RegionTag {
-                    name: district.to_string(),
+                    name: (*district).into(),
                     matches: vec![],
                 }];
                 doc.document.published_at = *published;

@@ -16,6 +16,13 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use yuqing_bus::Message;
 
+/// The text of a tag: a matched word, a topic's or a district's name, a rule. Every
+/// analyzed document carries dozens of them, mostly short words or names shared with
+/// the rules that produced them. A `SmolStr` keeps up to 23 bytes (seven Chinese
+/// characters) inline and shares longer text by reference count, so tagging a document
+/// does not allocate once per match.
+pub use smol_str::SmolStr;
+
 /// UTC+8, the zone of every time a Chinese page prints without one.
 pub fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("valid offset")
@@ -166,7 +173,7 @@ pub enum TextField {
 /// see exactly what made a tag fire.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TermMatch {
-    pub term: String,
+    pub term: SmolStr,
     pub field: TextField,
     pub start: usize,
     pub end: usize,
@@ -175,12 +182,12 @@ pub struct TermMatch {
 /// A topic (监测方案) that fired on a document, with its score and evidence.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TopicTag {
-    pub name: String,
+    pub name: SmolStr,
     pub score: f32,
     pub matches: Vec<TermMatch>,
     /// The scheme's rule that fired (e.g. `words AND subjects`), for the explanation.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub rule: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub rule: SmolStr,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -236,7 +243,7 @@ pub struct SentimentTag {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RegionTag {
     /// The district's name as the gazetteer spells it (e.g. `温县`).
-    pub name: String,
+    pub name: SmolStr,
     pub matches: Vec<TermMatch>,
 }
 
@@ -244,13 +251,13 @@ pub struct RegionTag {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SchoolTag {
     /// The registry's name for a known school, else the name as found.
-    pub name: String,
+    pub name: SmolStr,
     /// The school's district, when the registry knows it.
-    pub district: Option<String>,
+    pub district: Option<SmolStr>,
     /// The responsible office (主管部门), when the registry knows it.
-    pub office: Option<String>,
+    pub office: Option<SmolStr>,
     /// `registry` (a known school) or `pattern` (looks like a school name).
-    pub rule: String,
+    pub rule: SmolStr,
     pub matches: Vec<TermMatch>,
 }
 
@@ -314,7 +321,7 @@ pub struct Analysis {
     /// Names of pupils the analyzer recognised (a name in a sentence about students or
     /// children), masked in alert messages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub minors: Vec<String>,
+    pub minors: Vec<SmolStr>,
 }
 
 /// A name as alert messages show it: the surname and 某某 (王小明 → 王某某).

@@ -37,11 +37,17 @@ impl Word<'_> {
     /// Whether the word carries meaning for search (not whitespace or punctuation).
     #[inline]
     pub fn is_term(&self) -> bool {
-        // Lead bytes E5–E9 start the characters U+5000–U+9FFF, all ideographs: most
-        // words are answered by their first byte.
-        matches!(self.text.as_bytes().first(), Some(0xe5..=0xe9))
-            || self.text.chars().any(is_term_char)
+        starts_with_ideograph(self.text.as_bytes()) || self.text.chars().any(is_term_char)
     }
+}
+
+/// Whether UTF-8 text starts with a character of U+4E00–U+9FFF (CJK ideographs), told
+/// from its first two bytes: lead bytes E5–E9 start U+5000–U+9FFF, and E4 followed by
+/// B8–BF starts U+4E00–U+4FFF. Most words of Chinese text are answered here, without
+/// decoding a character.
+#[inline]
+pub fn starts_with_ideograph(utf8: &[u8]) -> bool {
+    matches!(utf8, [0xe5..=0xe9, ..] | [0xe4, 0xb8..=0xbf, ..])
 }
 
 /// Whether a character is a letter, a digit or an ideograph: [`char::is_alphanumeric`],
@@ -302,6 +308,12 @@ mod tests {
                 char_end: 0,
             };
             assert_eq!(word.is_term(), c.is_alphanumeric(), "{what}");
+            let ideograph = ('\u{4e00}'..='\u{9fff}').contains(&c);
+            assert_eq!(
+                starts_with_ideograph(word.text.as_bytes()),
+                ideograph,
+                "{what}"
+            );
         }
     }
 

@@ -92,6 +92,9 @@ fn minors(
 ) -> Vec<SmolStr> {
     let mut names: Vec<SmolStr> = Vec::new();
     for field in [TextField::Title, TextField::Content] {
+        if doc.name_shaped(field).is_empty() {
+            continue;
+        }
         // The sentences that speak of pupils (in order, each once).
         let mut about_minors: Vec<u32> = doc
             .known(field)
@@ -117,10 +120,14 @@ fn minors(
 /// only: a Chinese character here is three bytes, told by its first two.
 #[inline]
 pub(crate) fn is_name_shaped(word: &str) -> bool {
+    // The surname first: of the three conditions, it is the one that most words fail,
+    // so the test's outcome is easy to predict.
     let bytes = word.as_bytes();
-    matches!(bytes.len(), 6 | 9)
-        && bytes.chunks_exact(3).all(starts_with_ideograph)
+    bytes.len() >= 3
+        && starts_with_ideograph(bytes)
         && is_surname(decode_three_bytes(&bytes[..3]))
+        && matches!(bytes.len(), 6 | 9)
+        && bytes.chunks_exact(3).all(starts_with_ideograph)
 }
 
 /// The character of a three-byte UTF-8 sequence.

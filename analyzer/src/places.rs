@@ -192,6 +192,12 @@ pub(crate) fn may_end_a_school_name(word: &str) -> bool {
     word.len() >= 3 && ENDS.contains(&last_three(word))
 }
 
+/// The last six bytes (two Chinese characters), to compare in place.
+fn last_six_bytes(bytes: &[u8]) -> Option<[u8; 6]> {
+    let at = bytes.len().checked_sub(6)?;
+    bytes[at..].try_into().ok()
+}
+
 /// Names shaped like school names in a field: the byte start of each and the word that
 /// ends it, in order. A school word must end where a word of the segmentation ends
 /// (中学 in 中学生 does not), then a short walk back over the text finds the name.
@@ -201,7 +207,12 @@ fn school_shaped<'t, 'a>(text: &str, school_ends: &'t [Token<'a>]) -> Vec<(usize
     let mut previous_end = 0;
     for token in school_ends {
         let end = token.word.byte_end;
-        let Some(school_word) = SCHOOL_WORDS.iter().find(|w| text[..end].ends_with(*w)) else {
+        // Most words that get here are 学校, 医院 or 公园: their last two characters
+        // tell them from every school word without comparing whole words.
+        let ending = last_six_bytes(&text.as_bytes()[..end]);
+        let Some(school_word) = SCHOOL_WORDS.iter().find(|w| {
+            ending.is_some() && last_six_bytes(w.as_bytes()) == ending && text[..end].ends_with(*w)
+        }) else {
             continue;
         };
         let word_start = end - school_word.len();
@@ -241,6 +252,16 @@ const NOT_IN_NAME: &[char] = &[
 const NOT_A_NAME: &[&str] = &[
     "某", "一所", "多所", "各", "全市", "全县", "全区", "本校", "其他", "多名", "两名", "部分",
 ];
+
+/// Whether a name found by its shape holds one of [`NOT_A_NAME`]. Asked at each character
+/// that starts one of them, rather than searching the name once per word.
+fn is_a_description(name: &str) -> bool {
+    name.char_indices().any(|(at, c)| {
+        NOT_A_NAME
+            .iter()
+            .any(|w| w.starts_with(c) && name[at..].starts_with(w))
+    })
+}
 
 impl SchoolRegistry {
     pub fn load(
@@ -352,7 +373,7 @@ impl SchoolRegistry {
                 let start = shape_end - name.len();
                 let next = text[shape_end..].chars().next();
                 let is_name = name.chars().count() >= 4
-                    && !NOT_A_NAME.iter().any(|w| name.contains(w))
+                    && !is_a_description(name)
                     && next != Some('生') // 小学生, 中学生, 大学生 are pupils
                     && !known_spans.iter().any(|&(s, e)| start < e && shape_end > s);
                 if is_name {
@@ -375,6 +396,29 @@ impl SchoolRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_description_is_a_name_holding_any_word_of_the_list() {
+        let samples = [
+            "某中学",
+            "一所小学",
+            "全市各中学",
+            "焦作市第一中学",
+            "本校",
+            "其他学校",
+            "部分",
+            "两",
+            "多名学生",
+            "",
+            "一中",
+            "全",
+            "焦作市实验小学部分年级",
+        ];
+        for name in samples {
+            let expected = NOT_A_NAME.iter().any(|w| name.contains(w));
+            assert_eq!(is_a_description(name), expected, "{name}");
+        }
+    }
 
     const GAZETTEER: &str = r#"
 city = "焦作市"

@@ -6,7 +6,7 @@
 //! hashed once, and each tagger reads its own tables by id.
 
 use yuqing_model::{SmolStr, TextField};
-use yuqing_segmenter::{Segmenter, Word};
+use yuqing_segmenter::{starts_with_ideograph, Segmenter, Word};
 
 /// A word's id in the [`Vocabulary`].
 pub type WordId = u32;
@@ -347,7 +347,6 @@ impl<'a> FieldWords<'a> {
         let (mut sentence, mut ordinal) = (0, 0);
         segmenter.each_word(text, |word| {
             let id = vocabulary.get(word.text);
-            let term = word.is_term();
             let token = Token {
                 word,
                 id,
@@ -357,19 +356,30 @@ impl<'a> FieldWords<'a> {
             if id.is_some() {
                 words.known.push(token);
             }
-            if term {
+            if starts_with_ideograph(word.text.as_bytes()) {
+                // A Chinese word (most words): a term, and the only kind of word that
+                // may be a name.
                 if crate::minors::is_name_shaped(word.text) {
                     words.name_shaped.push(token);
                 }
                 if crate::places::may_end_a_school_name(word.text) {
                     words.school_ends.push(token);
                 }
-            }
-            if term || id.is_some() {
                 ordinal += 1;
-            }
-            if !term && ends_sentence(word.text) {
-                sentence += 1;
+            } else if word.is_term() {
+                // Letters or digits.
+                if crate::places::may_end_a_school_name(word.text) {
+                    words.school_ends.push(token);
+                }
+                ordinal += 1;
+            } else {
+                // Punctuation and spaces: they count for distance only as known words.
+                if id.is_some() {
+                    ordinal += 1;
+                }
+                if ends_sentence(word.text) {
+                    sentence += 1;
+                }
             }
         });
         words

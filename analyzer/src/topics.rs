@@ -135,6 +135,19 @@ struct Scratch {
     evidence: Vec<usize>,
 }
 
+impl Scratch {
+    /// Most hits a thread keeps room for between documents (12 bytes each): a rare huge
+    /// document's buffers are dropped rather than kept for the thread's life.
+    const KEPT_HITS: usize = 1 << 16;
+
+    fn release_if_large(&mut self) {
+        let kept = self.hits.iter().map(Vec::capacity).sum::<usize>() + self.evidence.capacity();
+        if kept > Self::KEPT_HITS {
+            *self = Scratch::default();
+        }
+    }
+}
+
 /// The bucket of a scheme that cannot fire on the document.
 const DEAD: u32 = u32::MAX;
 
@@ -373,7 +386,11 @@ impl TopicSet {
 
     pub(crate) fn tag_segmented(&self, doc: &Segmented) -> Vec<TopicTag> {
         SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => self.tag_with(doc, &mut scratch),
+            Ok(mut scratch) => {
+                let tags = self.tag_with(doc, &mut scratch);
+                scratch.release_if_large();
+                tags
+            }
             // Only if tagging ever called itself on this thread: fresh buffers then.
             Err(_) => self.tag_with(doc, &mut Scratch::default()),
         })
@@ -799,5 +816,18 @@ min_score = 1
 
         let err = parse_error("[[topic]]\nname = \"a\"\nwords = [\"x^y\"]\n");
         assert!(err.contains("the weight after ^ must be a number"), "{err}");
+    }
+
+    #[test]
+    fn a_thread_keeps_room_for_ordinary_documents_only() {
+        let mut scratch = Scratch {
+            hits: (0..12).map(|_| Vec::with_capacity(64)).collect(),
+            ..Scratch::default()
+        };
+        scratch.release_if_large();
+        assert_eq!(scratch.hits.len(), 12, "kept");
+        scratch.hits[0].reserve(Scratch::KEPT_HITS);
+        scratch.release_if_large();
+        assert!(scratch.hits.is_empty(), "dropped");
     }
 }

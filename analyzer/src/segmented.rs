@@ -18,11 +18,9 @@ pub type WordId = u32;
 /// of the whole word and its comparison cost more than the segmentation of the word.
 #[derive(Debug)]
 pub struct Vocabulary {
-    /// Every word, at its id.
-    words: Vec<Box<str>>,
-    /// The same words as tags carry them: a tag's matched word is a copy of one of
-    /// these, which is a copy of a few bytes without a call to copy them.
-    terms: Vec<SmolStr>,
+    /// Every word, at its id, as tags carry it: a tag's matched word is a clone of one
+    /// of these, a copy of a few bytes without an allocation or a call to copy them.
+    words: Vec<SmolStr>,
     /// Open addressing on [`word_hash`].
     slots: Vec<Slot>,
     /// One bit per value of the hash's top 16 bits: set when some word of the vocabulary
@@ -118,7 +116,6 @@ impl Default for Vocabulary {
     fn default() -> Self {
         Vocabulary {
             words: Vec::new(),
-            terms: Vec::new(),
             slots: vec![Slot::default(); 64],
             filter: Box::new([0; FILTER_BITS / 64]),
         }
@@ -133,7 +130,6 @@ impl Vocabulary {
         }
         let id = WordId::try_from(self.words.len()).expect("fewer than 4 billion words");
         self.words.push(word.into());
-        self.terms.push(word.into());
         // At most half full, so that a probe ends soon at an empty slot.
         if self.words.len() * 2 > self.slots.len() {
             self.slots = vec![Slot::default(); self.slots.len() * 2];
@@ -183,7 +179,7 @@ impl Vocabulary {
                 return None;
             }
             let id = id_plus_one - 1;
-            if found == key && (word.len() <= KEYED_LEN || *self.words[id as usize] == *word) {
+            if found == key && (word.len() <= KEYED_LEN || self.words[id as usize] == word) {
                 return Some(id);
             }
             slot = (slot + 1) & mask;
@@ -307,7 +303,7 @@ impl<'a> Segmented<'a> {
     /// A word of the document as a tag carries it.
     pub fn term(&self, token: &Token) -> SmolStr {
         match token.id {
-            Some(id) => self.vocabulary.terms[id as usize].clone(),
+            Some(id) => self.vocabulary.words[id as usize].clone(),
             None => SmolStr::new(token.word.text),
         }
     }

@@ -53,10 +53,7 @@ static SURNAME_BITS: [u64; CJK_SIZE.div_ceil(64)] = {
     let mut i = 0;
     while i < bytes.len() {
         // Every surname is a three-byte UTF-8 character of the CJK block.
-        let c = (bytes[i] as usize & 0x0f) << 12
-            | (bytes[i + 1] as usize & 0x3f) << 6
-            | (bytes[i + 2] as usize & 0x3f);
-        let at = c - CJK_FIRST;
+        let at = three_byte_value(bytes[i], bytes[i + 1], bytes[i + 2]) as usize - CJK_FIRST;
         bits[at / 64] |= 1 << (at % 64);
         i += 3;
     }
@@ -125,17 +122,20 @@ pub(crate) fn is_name_shaped(word: &str) -> bool {
     let bytes = word.as_bytes();
     bytes.len() >= 3
         && starts_with_ideograph(bytes)
-        && is_surname(decode_three_bytes(&bytes[..3]))
+        && is_surname(decode_three_bytes(bytes))
         && matches!(bytes.len(), 6 | 9)
         && bytes.chunks_exact(3).all(starts_with_ideograph)
 }
 
-/// The character of a three-byte UTF-8 sequence.
+/// The character that a three-byte UTF-8 sequence at the start of `bytes` encodes.
 fn decode_three_bytes(bytes: &[u8]) -> char {
-    let value = u32::from(bytes[0] & 0x0f) << 12
-        | u32::from(bytes[1] & 0x3f) << 6
-        | u32::from(bytes[2] & 0x3f);
-    char::from_u32(value).expect("a three-byte UTF-8 sequence")
+    char::from_u32(three_byte_value(bytes[0], bytes[1], bytes[2]))
+        .expect("a three-byte UTF-8 sequence")
+}
+
+/// The code point of a three-byte UTF-8 sequence.
+const fn three_byte_value(lead: u8, second: u8, third: u8) -> u32 {
+    (lead as u32 & 0x0f) << 12 | (second as u32 & 0x3f) << 6 | (third as u32 & 0x3f)
 }
 
 #[cfg(test)]

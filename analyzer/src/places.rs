@@ -189,7 +189,21 @@ pub(crate) fn may_end_a_school_name(word: &str) -> bool {
         last_three(SCHOOL_WORD_ENDS[2]),
         last_three(SCHOOL_WORD_ENDS[3]),
     ];
-    word.len() >= 3 && ENDS.contains(&last_three(word))
+    /// One bit for the low six bits of each ending's last byte: most words' last byte
+    /// is none of them, and the word is turned away by one load and one test.
+    const LAST_BYTES: u64 = {
+        let mut bits = 0u64;
+        let mut i = 0;
+        while i < ENDS.len() {
+            bits |= 1 << (ENDS[i] & 0x3f);
+            i += 1;
+        }
+        bits
+    };
+    let Some(&last) = word.as_bytes().last() else {
+        return false;
+    };
+    LAST_BYTES & (1 << (last & 0x3f)) != 0 && word.len() >= 3 && ENDS.contains(&last_three(word))
 }
 
 /// The last six bytes (two Chinese characters), to compare in place.
@@ -244,23 +258,110 @@ fn school_shaped<'t, 'a>(text: &str, school_ends: &'t [Token<'a>]) -> Vec<(usize
 
 /// Particles and prepositions a school name does not contain: the name starts after the
 /// last of them ("一起参加了焦作市实验幼儿园" → "焦作市实验幼儿园").
-const NOT_IN_NAME: &[char] = &[
+const NOT_IN_NAME: ThreeByteChars<26> = ThreeByteChars::new([
     '在', '到', '的', '于', '对', '从', '向', '与', '及', '是', '为', '该', '据', '了', '等', '由',
     '将', '把', '被', '让', '给', '名', '所', '个', '，', '、',
-];
+]);
 /// Words that make a match a description rather than a name (某中学 = "a middle school").
-const NOT_A_NAME: &[&str] = &[
+const NOT_A_NAME: [&str; 12] = [
     "某", "一所", "多所", "各", "全市", "全县", "全区", "本校", "其他", "多名", "两名", "部分",
 ];
+/// The first character of each [`NOT_A_NAME`] word.
+const NOT_A_NAME_STARTS: ThreeByteChars<12> = ThreeByteChars::first_chars_of(NOT_A_NAME);
 
 /// Whether a name found by its shape holds one of [`NOT_A_NAME`]. Asked at each character
 /// that starts one of them, rather than searching the name once per word.
 fn is_a_description(name: &str) -> bool {
-    name.char_indices().any(|(at, c)| {
-        NOT_A_NAME
-            .iter()
-            .any(|w| w.starts_with(c) && name[at..].starts_with(w))
+    let bytes = name.as_bytes();
+    (0..bytes.len()).any(|at| {
+        NOT_A_NAME_STARTS.starts_at(bytes, at)
+            && NOT_A_NAME
+                .iter()
+                .any(|w| bytes[at..].starts_with(w.as_bytes()))
     })
+}
+
+/// A few characters of three bytes in UTF-8 (Chinese characters and punctuation), found
+/// in text by comparing bytes rather than by decoding each character and comparing it
+/// with each of them: school names found by their shape are searched for these at
+/// every character.
+struct ThreeByteChars<const N: usize> {
+    /// Each character's three bytes.
+    keys: [u32; N],
+    /// One bit for the low six bits of each character's last byte: at most places of a
+    /// text, one test turns the search away.
+    last_bytes: u64,
+}
+
+impl<const N: usize> ThreeByteChars<N> {
+    const fn new(chars: [char; N]) -> Self {
+        let mut set = ThreeByteChars {
+            keys: [0; N],
+            last_bytes: 0,
+        };
+        let mut i = 0;
+        while i < N {
+            let c = chars[i] as u32;
+            assert!(c >= 0x800 && c <= 0xffff, "a character of three bytes");
+            let bytes = [
+                0xe0 | (c >> 12) as u8,
+                0x80 | (c >> 6 & 0x3f) as u8,
+                0x80 | (c & 0x3f) as u8,
+            ];
+            set.add(i, &bytes);
+            i += 1;
+        }
+        set
+    }
+
+    const fn first_chars_of(words: [&str; N]) -> Self {
+        let mut set = ThreeByteChars {
+            keys: [0; N],
+            last_bytes: 0,
+        };
+        let mut i = 0;
+        while i < N {
+            set.add(i, words[i].as_bytes());
+            i += 1;
+        }
+        set
+    }
+
+    const fn add(&mut self, index: usize, bytes: &[u8]) {
+        assert!(
+            bytes[0] >= 0xe0 && bytes[0] <= 0xef,
+            "a character of three bytes"
+        );
+        self.keys[index] = Self::key(bytes[0], bytes[1], bytes[2]);
+        self.last_bytes |= 1 << (bytes[2] & 0x3f);
+    }
+
+    const fn key(first: u8, second: u8, third: u8) -> u32 {
+        (first as u32) << 16 | (second as u32) << 8 | third as u32
+    }
+
+    /// Whether one of the characters starts at byte `at` of `text`. The first byte of a
+    /// three-byte character never occurs inside another character, so a match is a whole
+    /// character.
+    #[inline]
+    fn starts_at(&self, text: &[u8], at: usize) -> bool {
+        match text.get(at..at + 3) {
+            Some(&[first, second, third]) => {
+                self.last_bytes & (1 << (third & 0x3f)) != 0
+                    && self.keys.contains(&Self::key(first, second, third))
+            }
+            _ => false,
+        }
+    }
+
+    /// The byte offset just after the last of the characters in `text`.
+    fn end_of_last(&self, text: &str) -> Option<usize> {
+        let bytes = text.as_bytes();
+        (0..bytes.len())
+            .rev()
+            .find(|&at| self.starts_at(bytes, at))
+            .map(|at| at + 3)
+    }
 }
 
 impl SchoolRegistry {
@@ -366,10 +467,7 @@ impl SchoolRegistry {
             for (shape_start, school_end) in school_shaped(text, doc.school_ends(field)) {
                 let shape_end = school_end.word.byte_end;
                 let found = &text[shape_start..shape_end];
-                let name = match found.rfind(NOT_IN_NAME) {
-                    Some(at) => &found[at + found[at..].chars().next().map_or(0, char::len_utf8)..],
-                    None => found,
-                };
+                let name = &found[NOT_IN_NAME.end_of_last(found).unwrap_or(0)..];
                 let start = shape_end - name.len();
                 let next = text[shape_end..].chars().next();
                 let is_name = name.chars().count() >= 4
@@ -420,6 +518,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn three_byte_characters_are_found_exactly_where_they_are() {
+        let listed = ['在', '的', '，', '、'];
+        let set = ThreeByteChars::new(listed);
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            for text in [format!("{c}"), format!("学{c}校"), format!("{c}a{c}")] {
+                let expected = text
+                    .char_indices()
+                    .filter(|(_, c)| listed.contains(c))
+                    .map(|(at, c)| at + c.len_utf8())
+                    .next_back();
+                assert_eq!(set.end_of_last(&text), expected, "{text:?}");
+            }
+        }
+    }
+
     const GAZETTEER: &str = r#"
 city = "焦作市"
 [[district]]
@@ -458,6 +572,16 @@ office = "温县教育局"
     fn every_school_word_ends_in_a_listed_character() {
         for word in SCHOOL_WORDS {
             assert!(may_end_a_school_name(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn only_words_ending_in_a_school_words_last_character_may_end_a_school_name() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            for word in [c.to_string(), format!("实验{c}"), format!("{c}a")] {
+                let expected = SCHOOL_WORD_ENDS.iter().any(|end| word.ends_with(end));
+                assert_eq!(may_end_a_school_name(&word), expected, "{word:?}");
+            }
         }
     }
 

@@ -35,10 +35,10 @@ const MINOR_WORDS: &[&str] = &[
     "小朋友",
 ];
 
-fn is_surname(c: char) -> bool {
-    let Some(at) = (c as usize).checked_sub(CJK_FIRST) else {
-        return false;
-    };
+/// Whether the character with this code point is a surname.
+#[inline(always)]
+fn is_surname(code_point: u32) -> bool {
+    let at = (code_point as usize).wrapping_sub(CJK_FIRST);
     at < CJK_SIZE && SURNAME_BITS[at / 64] & (1 << (at % 64)) != 0
 }
 
@@ -122,18 +122,13 @@ pub(crate) fn is_name_shaped(word: &str) -> bool {
     let bytes = word.as_bytes();
     bytes.len() >= 3
         && starts_with_ideograph(bytes)
-        && is_surname(decode_three_bytes(bytes))
+        && is_surname(three_byte_value(bytes[0], bytes[1], bytes[2]))
         && matches!(bytes.len(), 6 | 9)
         && bytes.chunks_exact(3).all(starts_with_ideograph)
 }
 
-/// The character that a three-byte UTF-8 sequence at the start of `bytes` encodes.
-fn decode_three_bytes(bytes: &[u8]) -> char {
-    char::from_u32(three_byte_value(bytes[0], bytes[1], bytes[2]))
-        .expect("a three-byte UTF-8 sequence")
-}
-
 /// The code point of a three-byte UTF-8 sequence.
+#[inline(always)]
 const fn three_byte_value(lead: u8, second: u8, third: u8) -> u32 {
     (lead as u32 & 0x0f) << 12 | (second as u32 & 0x3f) << 6 | (third as u32 & 0x3f)
 }
@@ -146,9 +141,9 @@ mod tests {
     fn the_surname_bits_hold_exactly_the_listed_surnames() {
         let listed: std::collections::BTreeSet<char> = SURNAMES.chars().collect();
         for c in '\u{4e00}'..='\u{9fff}' {
-            assert_eq!(is_surname(c), listed.contains(&c), "{c}");
+            assert_eq!(is_surname(c as u32), listed.contains(&c), "{c}");
         }
-        assert!(!is_surname('a') && !is_surname('\u{a000}'));
+        assert!(!is_surname('a' as u32) && !is_surname(0xa000) && !is_surname(0x4dff));
     }
 
     #[test]
@@ -172,7 +167,7 @@ mod tests {
         for word in &words {
             let chars: Vec<char> = word.chars().collect();
             let expected = matches!(chars.len(), 2 | 3)
-                && is_surname(chars[0])
+                && is_surname(chars[0] as u32)
                 && chars.iter().all(|&c| is_chinese(c));
             assert_eq!(is_name_shaped(word), expected, "{word:?}");
         }

@@ -37,7 +37,21 @@ impl Word<'_> {
     /// Whether the word carries meaning for search (not whitespace or punctuation).
     #[inline]
     pub fn is_term(&self) -> bool {
-        starts_with_ideograph(self.text.as_bytes()) || self.text.chars().any(is_term_char)
+        let bytes = self.text.as_bytes();
+        match bytes {
+            _ if starts_with_ideograph(bytes) => true,
+            [first, ..] if first.is_ascii_alphanumeric() => true,
+            // A space or an ASCII mark.
+            [_] => false,
+            // One character of three bytes: most punctuation of Chinese text.
+            [lead @ 0xe0..=0xef, second, third] => {
+                let value = u32::from(lead & 0x0f) << 12
+                    | u32::from(second & 0x3f) << 6
+                    | u32::from(third & 0x3f);
+                char::from_u32(value).is_some_and(is_term_char)
+            }
+            _ => self.text.chars().any(is_term_char),
+        }
     }
 }
 
@@ -308,6 +322,13 @@ mod tests {
                 char_end: 0,
             };
             assert_eq!(word.is_term(), c.is_alphanumeric(), "{what}");
+            for longer in [format!("{c}."), format!("，{c}"), format!("{c}{c}")] {
+                let longer = Word {
+                    text: &longer,
+                    ..word
+                };
+                assert_eq!(longer.is_term(), c.is_alphanumeric(), "{:?}", longer.text);
+            }
             let ideograph = ('\u{4e00}'..='\u{9fff}').contains(&c);
             assert_eq!(
                 starts_with_ideograph(word.text.as_bytes()),

@@ -257,10 +257,11 @@ fn ends_sentence(word: &str) -> bool {
     })
 }
 
-/// The words of one field that some tagger needs, each kind in text order. Most words
-/// of a document are none of these, and are dropped as soon as they are cut.
-#[derive(Default)]
-struct FieldWords<'a> {
+/// The words of a document that some tagger needs, each kind in text order, the
+/// title's before the content's: one list of each kind for both fields, so a document
+/// costs three allocations. Most words of a document are none of these, and are dropped
+/// as soon as they are cut.
+struct Words<'a> {
     /// Words with a vocabulary id: every tagger's vocabulary.
     known: Vec<Token<'a>>,
     /// Words shaped like a person's name ([`crate::minors`]).
@@ -269,12 +270,19 @@ struct FieldWords<'a> {
     school_ends: Vec<Token<'a>>,
 }
 
+/// Where the content's words start in each list of [`Words`].
+struct ContentStarts {
+    known: usize,
+    name_shaped: usize,
+    school_ends: usize,
+}
+
 pub struct Segmented<'a> {
     pub title: &'a str,
     pub content: &'a str,
     vocabulary: &'a Vocabulary,
-    title_words: FieldWords<'a>,
-    content_words: FieldWords<'a>,
+    words: Words<'a>,
+    content_starts: ContentStarts,
 }
 
 impl<'a> Segmented<'a> {
@@ -284,19 +292,20 @@ impl<'a> Segmented<'a> {
         title: &'a str,
         content: &'a str,
     ) -> Self {
+        let mut words = Words::with_room_for(title.len() + content.len());
+        words.add_field(segmenter, vocabulary, title);
+        let content_starts = ContentStarts {
+            known: words.known.len(),
+            name_shaped: words.name_shaped.len(),
+            school_ends: words.school_ends.len(),
+        };
+        words.add_field(segmenter, vocabulary, content);
         Segmented {
             title,
             content,
             vocabulary,
-            title_words: FieldWords::new(segmenter, vocabulary, title),
-            content_words: FieldWords::new(segmenter, vocabulary, content),
-        }
-    }
-
-    fn field(&self, field: TextField) -> &FieldWords<'a> {
-        match field {
-            TextField::Title => &self.title_words,
-            TextField::Content => &self.content_words,
+            words,
+            content_starts,
         }
     }
 
@@ -310,36 +319,61 @@ impl<'a> Segmented<'a> {
 
     /// The field's words that some tagger knows, in order.
     pub fn known_tokens(&self, field: TextField) -> &[Token<'a>] {
-        &self.field(field).known
+        of_field(&self.words.known, self.content_starts.known, field)
     }
 
     /// The field's words that some tagger knows, in order, with their ids.
     pub fn known(&self, field: TextField) -> impl Iterator<Item = (&Token<'a>, WordId)> + '_ {
-        self.field(field)
-            .known
+        self.known_tokens(field)
             .iter()
             .map(|token| (token, token.id.expect("a known word has an id")))
     }
 
     /// The field's words shaped like a person's name, in order.
     pub fn name_shaped(&self, field: TextField) -> &[Token<'a>] {
-        &self.field(field).name_shaped
+        of_field(
+            &self.words.name_shaped,
+            self.content_starts.name_shaped,
+            field,
+        )
     }
 
     /// The field's words that may end a school name, in order.
     pub fn school_ends(&self, field: TextField) -> &[Token<'a>] {
-        &self.field(field).school_ends
+        of_field(
+            &self.words.school_ends,
+            self.content_starts.school_ends,
+            field,
+        )
     }
 }
 
-impl<'a> FieldWords<'a> {
-    fn new(segmenter: &Segmenter, vocabulary: &Vocabulary, text: &'a str) -> Self {
-        // About one word in five is known, and a Chinese word is two characters of
-        // three bytes: room for the known words of most texts at once.
-        let mut words = FieldWords {
-            known: Vec::with_capacity(text.len() / 24 + 1),
-            ..FieldWords::default()
-        };
+/// A field's part of a list of both fields' words.
+fn of_field<'s, 'a>(
+    list: &'s [Token<'a>],
+    content_start: usize,
+    field: TextField,
+) -> &'s [Token<'a>] {
+    match field {
+        TextField::Title => &list[..content_start],
+        TextField::Content => &list[content_start..],
+    }
+}
+
+impl<'a> Words<'a> {
+    /// Room for the words of most texts of `bytes` bytes at once: about one word in five
+    /// is known, one in twenty is shaped like a name and one in thirty may end a school
+    /// name, and a Chinese word is two characters of three bytes.
+    fn with_room_for(bytes: usize) -> Self {
+        Words {
+            known: Vec::with_capacity(bytes / 24 + 1),
+            name_shaped: Vec::with_capacity(bytes / 96 + 1),
+            school_ends: Vec::with_capacity(bytes / 144 + 1),
+        }
+    }
+
+    /// Adds the words of one field.
+    fn add_field(&mut self, segmenter: &Segmenter, vocabulary: &Vocabulary, text: &'a str) {
         let (mut sentence, mut ordinal) = (0, 0);
         segmenter.each_word(text, |word| {
             let id = vocabulary.get(word.text);
@@ -350,22 +384,22 @@ impl<'a> FieldWords<'a> {
                 ordinal,
             };
             if id.is_some() {
-                words.known.push(token);
+                self.known.push(token);
             }
             if starts_with_ideograph(word.text.as_bytes()) {
                 // A Chinese word (most words): a term, and the only kind of word that
                 // may be a name.
                 if crate::minors::is_name_shaped(word.text) {
-                    words.name_shaped.push(token);
+                    self.name_shaped.push(token);
                 }
                 if crate::places::may_end_a_school_name(word.text) {
-                    words.school_ends.push(token);
+                    self.school_ends.push(token);
                 }
                 ordinal += 1;
             } else if word.is_term() {
                 // Letters or digits.
                 if crate::places::may_end_a_school_name(word.text) {
-                    words.school_ends.push(token);
+                    self.school_ends.push(token);
                 }
                 ordinal += 1;
             } else {
@@ -378,7 +412,6 @@ impl<'a> FieldWords<'a> {
                 }
             }
         });
-        words
     }
 }
 

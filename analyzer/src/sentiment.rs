@@ -152,7 +152,7 @@ impl Lexicon {
     pub(crate) fn score_segmented(&self, doc: &Segmented) -> SentimentTag {
         let (mut positive, mut negative) = (0.0f32, 0.0f32);
         let (mut official, mut incident) = (false, false);
-        let mut matches = Vec::new();
+        let mut matches = Vec::with_capacity(8);
         // Sentiment values of the current sentence; and where in it a contrast (但是,
         // 然而…) came: what follows it is what the writer means.
         let mut sentence: Vec<f32> = Vec::new();

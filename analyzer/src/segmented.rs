@@ -249,6 +249,17 @@ const SENTENCE_ENDS: &[char] = &['。', '！', '？', '；', '!', '?', ';', '\n'
 #[inline]
 fn ends_sentence(word: &str) -> bool {
     let bytes = word.as_bytes();
+    match *bytes {
+        // Most punctuation is one character: compared whole.
+        [b] => return matches!(b, b'!' | b'?' | b';' | b'\n'),
+        [0xe0..=0xef, second, third] => {
+            return matches!(
+                (bytes[0], second, third),
+                (0xe3, 0x80, 0x82) | (0xef, 0xbc, 0x81 | 0x9f | 0x9b)
+            )
+        }
+        _ => {}
+    }
     bytes.iter().enumerate().any(|(i, &b)| match b {
         b'!' | b'?' | b';' | b'\n' => true,
         0xe3 => bytes[i + 1..].starts_with(&[0x80, 0x82]),

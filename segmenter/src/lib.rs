@@ -35,7 +35,8 @@ pub struct Word<'a> {
 
 impl Word<'_> {
     /// Whether the word carries meaning for search (not whitespace or punctuation).
-    #[inline]
+    /// Asked of every word, so the usual words are answered inline from their bytes.
+    #[inline(always)]
     pub fn is_term(&self) -> bool {
         let bytes = self.text.as_bytes();
         match bytes {
@@ -50,8 +51,13 @@ impl Word<'_> {
                     | u32::from(third & 0x3f);
                 char::from_u32(value).is_some_and(is_term_char)
             }
-            _ => self.text.chars().any(is_term_char),
+            _ => self.has_term_char(),
         }
+    }
+
+    #[inline(never)]
+    fn has_term_char(&self) -> bool {
+        self.text.chars().any(is_term_char)
     }
 }
 

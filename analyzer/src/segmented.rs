@@ -252,9 +252,9 @@ fn ends_sentence(word: &str) -> bool {
     match *bytes {
         // Most punctuation is one character: compared whole.
         [b] => return matches!(b, b'!' | b'?' | b';' | b'\n'),
-        [0xe0..=0xef, second, third] => {
+        [lead @ 0xe0..=0xef, second, third] => {
             return matches!(
-                (bytes[0], second, third),
+                (lead, second, third),
                 (0xe3, 0x80, 0x82) | (0xef, 0xbc, 0x81 | 0x9f | 0x9b)
             )
         }

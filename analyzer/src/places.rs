@@ -177,33 +177,9 @@ const SCHOOL_WORD_ENDS: [&str; 4] = ["学", "园", "院", "校"];
 /// document, so that only these are looked at again.
 #[inline]
 pub(crate) fn may_end_a_school_name(word: &str) -> bool {
-    // The last three bytes, compared as one number rather than as four strings.
-    const fn last_three(word: &str) -> u32 {
-        let b = word.as_bytes();
-        let n = b.len();
-        (b[n - 3] as u32) << 16 | (b[n - 2] as u32) << 8 | b[n - 1] as u32
-    }
-    const ENDS: [u32; 4] = [
-        last_three(SCHOOL_WORD_ENDS[0]),
-        last_three(SCHOOL_WORD_ENDS[1]),
-        last_three(SCHOOL_WORD_ENDS[2]),
-        last_three(SCHOOL_WORD_ENDS[3]),
-    ];
-    /// One bit for the low six bits of each ending's last byte: most words' last byte
-    /// is none of them, and the word is turned away by one load and one test.
-    const LAST_BYTES: u64 = {
-        let mut bits = 0u64;
-        let mut i = 0;
-        while i < ENDS.len() {
-            bits |= 1 << (ENDS[i] & 0x3f);
-            i += 1;
-        }
-        bits
-    };
-    let Some(&last) = word.as_bytes().last() else {
-        return false;
-    };
-    LAST_BYTES & (1 << (last & 0x3f)) != 0 && word.len() >= 3 && ENDS.contains(&last_three(word))
+    const ENDS: ThreeByteChars<4> = ThreeByteChars::first_chars_of(SCHOOL_WORD_ENDS);
+    let bytes = word.as_bytes();
+    bytes.len() >= 3 && ENDS.starts_at(bytes, bytes.len() - 3)
 }
 
 /// The last six bytes (two Chinese characters), to compare in place.

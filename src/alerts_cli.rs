@@ -4,7 +4,7 @@
 use crate::pipeline::DataDir;
 use anyhow::Context;
 use clap::Subcommand;
-use yuqing_alerts::{state_zh, Outbox};
+use yuqing_alerts::{state_zh, AlertStore};
 
 #[derive(Subcommand)]
 pub enum AlertsCommand {
@@ -39,7 +39,7 @@ pub enum AlertsCommand {
 }
 
 pub fn run(data: &DataDir, command: AlertsCommand) -> anyhow::Result<()> {
-    let outbox = Outbox::open(&data.state_db())
+    let outbox = AlertStore::open(&data.state_db())
         .with_context(|| format!("cannot open state database {}", data.state_db().display()))?;
     match command {
         AlertsCommand::Export { limit } => {

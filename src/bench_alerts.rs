@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use yuqing_alerts::{AlertRule, Notifier, Outbox, RuleBook};
+use yuqing_alerts::{AlertRule, AlertStore, Notifier, RuleBook};
 use yuqing_analyzer::Analyzer;
 use yuqing_bus::{Consumer, EmbeddedBus, Producer, Topics};
 use yuqing_indexer::{IndexerConfig, SearchIndex};
@@ -165,7 +165,7 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let index = SearchIndex::open_or_create(&dir.path().join("index"), analyzer.segmenter())?;
-    let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite"))?);
+    let outbox = Arc::new(AlertStore::open(&dir.path().join("state.sqlite"))?);
     let rules = rules(options.rules, &url);
     yuqing_alerts::validate_rules(&index, &rules)?;
     let book = RuleBook::fixed(rules);

@@ -513,8 +513,50 @@ fn print_results(out: &mut impl Write, results: &SearchResults) -> std::io::Resu
     Ok(())
 }
 
+/// `yuqing serve`: the desk over what the data directory holds, without crawling. A part
+/// that is not there yet (no index, no state database) answers 503 saying so.
 async fn serve(config: &Config, data: &DataDir) -> anyhow::Result<()> {
-    let (_, index) = pipeline::open_index(config, data, false)?;
+    let (analyzer, index) = match pipeline::open_index(config, data, false) {
+        Ok((analyzer, index)) => (Some(analyzer), Some(index)),
+        Err(error) => {
+            tracing::warn!(%error, "no index to serve; search answers 503 until `yuqing run` has made one");
+            (None, None)
+        }
+    };
+    let state_db = data.state_db();
+    let (alert_store, seen) = if state_db.exists() {
+        (
+            Some(std::sync::Arc::new(yuqing_alerts::AlertStore::open(
+                &state_db,
+            )?)),
+            yuqing_crawler::SeenStore::open(&state_db)
+                .ok()
+                .map(std::sync::Arc::new),
+        )
+    } else {
+        tracing::warn!(path = %state_db.display(), "no state database; the alert routes answer 503");
+        (None, None)
+    };
+    let rule_book = pipeline::load_rule_book(config, index.as_ref())?;
+    let kafka = match config.bus.transport {
+        config::Transport::Kafka => Some(std::sync::Arc::new(yuqing_bus_kafka::KafkaBus::new(
+            config.bus.kafka.clone(),
+        )?)),
+        config::Transport::Embedded => None,
+    };
+    let status = status::SystemStatus {
+        index: index.clone(),
+        alert_store: alert_store.clone(),
+        analyzer,
+        seen,
+        kafka,
+    };
+    let router = yuqing_desk::router(yuqing_desk::DeskParts {
+        index,
+        alert_store,
+        rule_book: Some(rule_book),
+        status: Some(std::sync::Arc::new(status)),
+    });
     let listener = yuqing_desk::bind(config.desk.listen).await?;
     tracing::info!(url = %format!("http://{}", listener.local_addr()?), "desk API listening");
     let (stop, shutdown) = tokio::sync::watch::channel(false);
@@ -523,6 +565,6 @@ async fn serve(config: &Config, data: &DataDir) -> anyhow::Result<()> {
             let _ = stop.send(true);
         }
     });
-    yuqing_desk::serve(listener, index, shutdown).await?;
+    yuqing_desk::serve(listener, router, shutdown).await?;
     Ok(())
 }

@@ -13,13 +13,12 @@
 use crate::config::{Config, Transport};
 use crate::sample_site;
 use anyhow::{bail, Context};
-use axum::response::IntoResponse;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use yuqing_alerts::{Notifier, Outbox, RuleBook};
+use yuqing_alerts::{AlertStore, Notifier, RuleBook};
 use yuqing_analyzer::LiveAnalyzer;
 use yuqing_bus::{Bus, Consumer, EmbeddedBus, Producer, Subscription, Topics};
 use yuqing_bus_kafka::KafkaBus;
@@ -78,6 +77,50 @@ pub fn open_index(
         SearchIndex::open(&data.index(), segmenter)?
     };
     Ok((analyzer, index))
+}
+
+/// The alert rules in force: the configuration's and the rules file's, which is watched
+/// for changes. Queries are checked where the index is (a notifier-only process takes
+/// them as the indexer checked them).
+pub fn load_rule_book(
+    config: &Config,
+    index: Option<&SearchIndex>,
+) -> anyhow::Result<Arc<RuleBook>> {
+    let rules = config.alert_rules();
+    if let Some(index) = index {
+        for (rule, spanned) in rules.iter().zip(&config.alerts) {
+            yuqing_alerts::validate_rules(index, std::slice::from_ref(rule))
+                .map_err(|e| config.error_at(spanned.span().start, e.to_string()))?;
+        }
+    }
+    let check_query: yuqing_alerts::QueryCheck = match index {
+        Some(index) => {
+            let index = index.clone();
+            Box::new(move |query: &str| {
+                index
+                    .search(&yuqing_indexer::SearchRequest {
+                        query: query.to_string(),
+                        limit: 1,
+                        among_ids: Some(Vec::new()),
+                        ..Default::default()
+                    })
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        }
+        None => Box::new(|_: &str| Ok(())),
+    };
+    let book = RuleBook::load(
+        rules,
+        config.alert_settings.rules_file.clone(),
+        config.channel_names(),
+        check_query,
+    )
+    .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
+    if config.alert_settings.rules_file.is_some() && config.alert_settings.reload_secs > 0 {
+        book.watch(Duration::from_secs(config.alert_settings.reload_secs));
+    }
+    Ok(book)
 }
 
 /// Which stages a process runs.
@@ -194,42 +237,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     } else {
         (None, None)
     };
-    let rules = config.alert_rules();
-    if let Some(index) = &index {
-        for (rule, spanned) in rules.iter().zip(&config.alerts) {
-            yuqing_alerts::validate_rules(index, std::slice::from_ref(rule))
-                .map_err(|e| config.error_at(spanned.span().start, e.to_string()))?;
-        }
-    }
-    // The configuration's rules and the rules file's; queries are checked where the
-    // index is (a notifier-only process takes them as the indexer checked them).
-    let check_query: yuqing_alerts::QueryCheck = match &index {
-        Some(index) => {
-            let index = index.clone();
-            Box::new(move |query: &str| {
-                index
-                    .search(&yuqing_indexer::SearchRequest {
-                        query: query.to_string(),
-                        limit: 1,
-                        among_ids: Some(Vec::new()),
-                        ..Default::default()
-                    })
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            })
-        }
-        None => Box::new(|_: &str| Ok(())),
-    };
-    let book = RuleBook::load(
-        rules,
-        config.alert_settings.rules_file.clone(),
-        config.channel_names(),
-        check_query,
-    )
-    .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
-    if config.alert_settings.rules_file.is_some() && config.alert_settings.reload_secs > 0 {
-        book.watch(Duration::from_secs(config.alert_settings.reload_secs));
-    }
+    let book = load_rule_book(&config, index.as_ref())?;
     let state_error = || format!("cannot open state database {}", data.state_db().display());
     let seen = if role.runs(Role::Crawler) {
         let seen = Arc::new(SeenStore::open(&data.state_db()).with_context(state_error)?);
@@ -250,7 +258,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     };
     let outbox = if role.runs(Role::Indexer) || role.runs(Role::Notifier) {
         Some(Arc::new(
-            Outbox::open(&data.state_db()).with_context(state_error)?,
+            AlertStore::open(&data.state_db()).with_context(state_error)?,
         ))
     } else {
         None
@@ -363,21 +371,25 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             Link::Kafka(kafka) => Some(kafka.clone()),
             Link::Embedded(_) => None,
         };
-        let router = yuqing_desk::app(index.clone())
-            .merge(yuqing_desk::alert_routes(outbox.clone()))
-            .merge(yuqing_desk::rule_routes(book.clone()))
-            .merge(status_route(
-                index.clone(),
-                Some(outbox.clone()),
-                analyzer.clone(),
-                // The crawler's store, or on a desk without a crawler the one beside it.
-                seen.clone()
-                    .or_else(|| SeenStore::open(&data.state_db()).ok().map(Arc::new)),
-                kafka,
-            ));
+        let status = crate::status::SystemStatus {
+            index: Some(index.clone()),
+            alert_store: Some(outbox.clone()),
+            analyzer: analyzer.clone(),
+            // The crawler's store, or on a desk without a crawler the one beside it.
+            seen: seen
+                .clone()
+                .or_else(|| SeenStore::open(&data.state_db()).ok().map(Arc::new)),
+            kafka,
+        };
+        let router = yuqing_desk::router(yuqing_desk::DeskParts {
+            index: Some(index.clone()),
+            alert_store: Some(outbox.clone()),
+            rule_book: Some(book.clone()),
+            status: Some(Arc::new(status)),
+        });
         stages.push(spawn_stage(
             "desk",
-            yuqing_desk::serve_router(desk_listener, router, shutdown.clone()),
+            yuqing_desk::serve(desk_listener, router, shutdown.clone()),
         ));
     }
     if let (true, Some(analyzer)) = (role.runs(Role::Analyzer), &analyzer) {
@@ -467,64 +479,6 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         None => tracing::info!("stopped"),
     }
     Ok(())
-}
-
-/// `GET /api/status`: documents, alert outbox, Kafka reachability and consumer lag.
-fn status_route(
-    index: SearchIndex,
-    outbox: Option<Arc<Outbox>>,
-    analyzer: Option<Arc<LiveAnalyzer>>,
-    seen: Option<Arc<SeenStore>>,
-    kafka: Option<Arc<KafkaBus>>,
-) -> axum::Router {
-    // The same facts as JSON for people and tools, and as Prometheus text for scrapers.
-    let collect = move || {
-        let (index, outbox, kafka) = (index.clone(), outbox.clone(), kafka.clone());
-        let seen = seen.clone();
-        let rules = analyzer.as_ref().map(|a| a.status());
-        tokio::task::spawn_blocking(move || {
-            crate::status::collect(
-                Some(index.num_docs()),
-                outbox.as_deref(),
-                rules,
-                seen.as_deref(),
-                kafka.as_deref(),
-            )
-        })
-    };
-    let for_metrics = collect.clone();
-    axum::Router::new()
-        .route(
-            "/api/status",
-            axum::routing::get(move || {
-                let status = collect();
-                async move {
-                    match status.await {
-                        Ok(status) => axum::Json(status).into_response(),
-                        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-                    }
-                }
-            }),
-        )
-        .route(
-            "/metrics",
-            axum::routing::get(move || {
-                let status = for_metrics();
-                async move {
-                    match status.await {
-                        Ok(status) => (
-                            [(
-                                axum::http::header::CONTENT_TYPE,
-                                "text/plain; version=0.0.4; charset=utf-8",
-                            )],
-                            status.prometheus(),
-                        )
-                            .into_response(),
-                        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-                    }
-                }
-            }),
-        )
 }
 
 /// Marks the pages of each judged commit safe in the crawler's seen-store.

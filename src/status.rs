@@ -5,10 +5,13 @@
 use crate::config::{Config, Transport};
 use crate::pipeline::{self, DataDir};
 use serde::Serialize;
-use yuqing_alerts::Outbox;
+use std::sync::Arc;
+use yuqing_alerts::AlertStore;
 use yuqing_analyzer::{LiveAnalyzer, ReloadStatus};
 use yuqing_bus_kafka::{KafkaBus, PartitionLag};
 use yuqing_crawler::{SeenStore, SourceHealth};
+use yuqing_desk::{StatusReport, StatusSource};
+use yuqing_indexer::SearchIndex;
 
 /// A Prometheus label value: backslashes, quotes and line breaks escaped.
 fn label(value: &str) -> String {
@@ -172,12 +175,12 @@ fn kafka_status(bus: &KafkaBus) -> KafkaStatus {
 /// Gathers the status. Blocking: it may wait a few seconds for Kafka.
 pub fn collect(
     documents: Option<u64>,
-    outbox: Option<&Outbox>,
+    store: Option<&AlertStore>,
     analyzer_rules: Option<ReloadStatus>,
     sources: Option<&SeenStore>,
     kafka: Option<&KafkaBus>,
 ) -> Status {
-    let counts = outbox.and_then(|o| o.counts().ok());
+    let counts = store.and_then(|o| o.counts().ok());
     Status {
         documents,
         alerts_pending: counts.map(|(pending, _)| pending),
@@ -185,6 +188,31 @@ pub fn collect(
         analyzer_rules,
         sources: sources.and_then(|s| s.source_health().ok()),
         kafka: kafka.map(kafka_status),
+    }
+}
+
+/// The parts of a running process the desk's `/api/status` and `/metrics` report on.
+pub struct SystemStatus {
+    pub index: Option<SearchIndex>,
+    pub alert_store: Option<Arc<AlertStore>>,
+    pub analyzer: Option<Arc<LiveAnalyzer>>,
+    pub seen: Option<Arc<SeenStore>>,
+    pub kafka: Option<Arc<KafkaBus>>,
+}
+
+impl StatusSource for SystemStatus {
+    fn collect(&self) -> StatusReport {
+        let status = collect(
+            self.index.as_ref().map(SearchIndex::num_docs),
+            self.alert_store.as_deref(),
+            self.analyzer.as_ref().map(|a| a.status()),
+            self.seen.as_deref(),
+            self.kafka.as_deref(),
+        );
+        StatusReport {
+            json: serde_json::to_value(&status).unwrap_or_default(),
+            prometheus: status.prometheus(),
+        }
     }
 }
 
@@ -197,7 +225,7 @@ pub fn print(
     let documents = pipeline::open_index(config, data, false)
         .ok()
         .map(|(_, index)| index.num_docs());
-    let outbox = Outbox::open(&data.state_db()).ok();
+    let store = AlertStore::open(&data.state_db()).ok();
     let kafka = match transport.unwrap_or(config.bus.transport) {
         Transport::Embedded => None,
         Transport::Kafka => Some(KafkaBus::new(config.bus.kafka.clone())?),
@@ -215,7 +243,7 @@ pub fn print(
     let seen = SeenStore::open(&data.state_db()).ok();
     let status = collect(
         documents,
-        outbox.as_ref(),
+        store.as_ref(),
         Some(rules),
         seen.as_ref(),
         kafka.as_ref(),

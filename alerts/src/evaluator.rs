@@ -12,8 +12,8 @@
 
 use crate::rulebook::RuleBook;
 use crate::rules::{AlertRule, Mode};
-use crate::state::Purpose;
-use crate::{AlertError, Outbox};
+use crate::store::evaluator_state::Purpose;
+use crate::{AlertError, AlertStore};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -32,7 +32,7 @@ pub struct Evaluator {
     index: SearchIndex,
     /// Read at every commit and tick: rules edited while running apply at once.
     book: Arc<RuleBook>,
-    outbox: Arc<Outbox>,
+    outbox: Arc<AlertStore>,
     output: Producer<Alert>,
 }
 
@@ -40,7 +40,7 @@ impl Evaluator {
     pub fn new(
         index: SearchIndex,
         book: Arc<RuleBook>,
-        outbox: Arc<Outbox>,
+        outbox: Arc<AlertStore>,
         output: Producer<Alert>,
     ) -> Self {
         Evaluator {
@@ -164,12 +164,8 @@ impl Evaluator {
                     words.push(m.term.to_string());
                 }
             }
-            // Pupils' names stay in the system: messages show 王某某.
-            for name in &doc.analysis.minors {
-                let masked = yuqing_model::mask_name(name);
-                alert.title = alert.title.replace(name.as_str(), &masked);
-                alert.snippet = alert.snippet.replace(name.as_str(), &masked);
-            }
+            // Pupils' names never go on the bus: messages show 王某某.
+            crate::mask::mask_alert(alert, &doc.analysis.minors);
             for school in &doc.analysis.schools {
                 if let Some(district) = &school.district {
                     if !alert.districts.iter().any(|d| d == district) {
@@ -507,7 +503,7 @@ fn aggregate_alert(
 pub async fn run_evaluator(
     index: SearchIndex,
     book: Arc<RuleBook>,
-    outbox: Arc<Outbox>,
+    outbox: Arc<AlertStore>,
     mut commits: mpsc::Receiver<Committed>,
     output: Producer<Alert>,
     replay_unstored: bool,

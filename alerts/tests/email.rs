@@ -7,7 +7,7 @@ use common::alert;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox, RuleBook};
+use yuqing_alerts::{AlertRule, AlertStore, ChannelConfig, ChannelKind, Notifier, RuleBook};
 
 struct SmtpServer {
     child: Child,
@@ -90,7 +90,7 @@ async fn alerts_are_mailed_once_over_starttls_with_login_through_a_busy_server()
         )
     };
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite")).unwrap());
+    let outbox = Arc::new(AlertStore::open(&dir.path().join("state.sqlite")).unwrap());
     let rule: AlertRule =
         toml::from_str("name = \"溺水预警\"\nquery = \"topic:防溺水\"\nchannels = [\"值班邮箱\", \"口令错误的邮箱\"]\n")
             .unwrap();

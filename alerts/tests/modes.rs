@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
-use yuqing_alerts::{AlertRule, Evaluator, Outbox, RuleBook};
+use yuqing_alerts::{AlertRule, AlertStore, Evaluator, RuleBook};
 use yuqing_bus::{Consumer, EmbeddedBus, Producer};
 use yuqing_indexer::{Committed, PendingPrints, SearchIndex};
 use yuqing_model::{
@@ -16,7 +16,7 @@ use yuqing_segmenter::Segmenter;
 struct World {
     _dir: tempfile::TempDir,
     index: SearchIndex,
-    outbox: Arc<Outbox>,
+    outbox: Arc<AlertStore>,
     alerts: Consumer<Alert>,
     evaluator: Evaluator,
     pending: PendingPrints,
@@ -40,7 +40,7 @@ impl World {
         let index =
             SearchIndex::open_or_create(&dir.path().join("index"), Arc::new(Segmenter::new()))
                 .unwrap();
-        let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite")).unwrap());
+        let outbox = Arc::new(AlertStore::open(&dir.path().join("state.sqlite")).unwrap());
         let bus = EmbeddedBus::new(1000);
         let output: Producer<Alert> = Producer::new(&bus, "alerts").unwrap();
         let alerts = Consumer::new(&bus, "alerts", "test", "dead").unwrap();

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox, RuleBook};
+use yuqing_alerts::{AlertRule, AlertStore, ChannelConfig, ChannelKind, Notifier, RuleBook};
 
 const SECRET: &str = "SECtest";
 
@@ -83,7 +83,7 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite")).unwrap());
+    let outbox = Arc::new(AlertStore::open(&dir.path().join("state.sqlite")).unwrap());
     let signed = |name: &str, kind, url: String| ChannelConfig {
         secret: Some(SECRET.into()),
         ..ChannelConfig::new(name, kind, url.parse().unwrap())

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use common::alert;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
-use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind, Notifier, Outbox, RuleBook};
+use yuqing_alerts::{AlertRule, AlertStore, ChannelConfig, ChannelKind, Notifier, RuleBook};
 
 type Received = Arc<Mutex<Vec<(String, Value)>>>;
 
@@ -41,7 +41,7 @@ async fn stories_reach_their_districts_contact_and_unacknowledged_ones_escalate(
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Arc::new(Outbox::open(&dir.path().join("state.sqlite")).unwrap());
+    let outbox = Arc::new(AlertStore::open(&dir.path().join("state.sqlite")).unwrap());
     let rule: AlertRule = toml::from_str(
         "name = \"溺水预警\"\nquery = \"topic:防溺水\"\nchannels = [\"市局值班\"]\nescalate_after_minutes = 30\nescalate_to = [\"分管领导\"]\n",
     )

@@ -1,14 +1,43 @@
 //! The durable outbox: every alert is written here, once per channel, before any delivery
 //! is attempted, and stays until the channel has accepted it.
 
+use super::AlertStore;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection};
-use std::path::Path;
-use std::sync::Mutex;
 use yuqing_model::Alert;
 
-pub struct Outbox {
-    db: Mutex<Connection>,
+/// Creates the outbox's tables; older databases get the columns they lack.
+pub(crate) fn create(db: &Connection) -> rusqlite::Result<()> {
+    db.execute_batch(
+        "CREATE TABLE IF NOT EXISTS alert_raised (
+             alert_id TEXT PRIMARY KEY,
+             rule TEXT NOT NULL,
+             doc_id TEXT NOT NULL,
+             raised_at TEXT NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS alert_outbox (
+             alert_id TEXT NOT NULL,
+             channel TEXT NOT NULL,
+             target TEXT NOT NULL,
+             payload TEXT NOT NULL,
+             status TEXT NOT NULL DEFAULT 'pending',
+             attempts INTEGER NOT NULL DEFAULT 0,
+             next_attempt_at TEXT NOT NULL,
+             last_error TEXT,
+             delivered_at TEXT,
+             PRIMARY KEY (alert_id, channel)
+         );
+         -- What is due is asked after every alert: without this, a scan of all.
+         CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox (status, next_attempt_at);",
+    )?;
+    // Databases from before alerts were kept whole get the column.
+    let has_alert_column = db
+        .prepare("SELECT 1 FROM pragma_table_info('alert_raised') WHERE name = 'alert'")?
+        .exists([])?;
+    if !has_alert_column {
+        db.execute_batch("ALTER TABLE alert_raised ADD COLUMN alert TEXT")?;
+    }
+    Ok(())
 }
 
 /// One alert waiting for (or done with) delivery on one channel.
@@ -28,53 +57,7 @@ fn backoff(attempts: u32) -> Duration {
     Duration::seconds(2i64.saturating_pow(attempts.min(8)).min(300))
 }
 
-impl Outbox {
-    pub fn open(path: &Path) -> rusqlite::Result<Self> {
-        let db = Connection::open(path)?;
-        db.pragma_update(None, "journal_mode", "WAL")?;
-        // With WAL, NORMAL keeps every committed change through a crash of the process
-        // (kill -9); only a power cut can lose the last moments. It saves an fsync per
-        // change, which matters when a story raises alerts on many channels at once.
-        db.pragma_update(None, "synchronous", "NORMAL")?;
-        db.busy_timeout(std::time::Duration::from_secs(5))?;
-        db.execute_batch(
-            "CREATE TABLE IF NOT EXISTS alert_raised (
-                 alert_id TEXT PRIMARY KEY,
-                 rule TEXT NOT NULL,
-                 doc_id TEXT NOT NULL,
-                 raised_at TEXT NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS alert_outbox (
-                 alert_id TEXT NOT NULL,
-                 channel TEXT NOT NULL,
-                 target TEXT NOT NULL,
-                 payload TEXT NOT NULL,
-                 status TEXT NOT NULL DEFAULT 'pending',
-                 attempts INTEGER NOT NULL DEFAULT 0,
-                 next_attempt_at TEXT NOT NULL,
-                 last_error TEXT,
-                 delivered_at TEXT,
-                 PRIMARY KEY (alert_id, channel)
-             );
-             -- What is due is asked after every alert: without this, a scan of all.
-             CREATE INDEX IF NOT EXISTS alert_outbox_due ON alert_outbox (status, next_attempt_at);",
-        )?;
-        // Databases from before alerts were kept whole get the column.
-        let has_alert_column = db
-            .prepare("SELECT 1 FROM pragma_table_info('alert_raised') WHERE name = 'alert'")?
-            .exists([])?;
-        if !has_alert_column {
-            db.execute_batch("ALTER TABLE alert_raised ADD COLUMN alert TEXT")?;
-        }
-        db.execute_batch(crate::cases::SCHEMA)?;
-        db.execute_batch(crate::state::SCHEMA)?;
-        Ok(Outbox { db: Mutex::new(db) })
-    }
-
-    pub(crate) fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.db.lock().expect("outbox lock poisoned")
-    }
-
+impl AlertStore {
     pub fn was_raised(&self, alert_id: &str) -> rusqlite::Result<bool> {
         self.db()
             .query_row(
@@ -210,7 +193,7 @@ mod tests {
     #[test]
     fn an_alert_is_queued_once_and_retried_until_delivered() {
         let dir = tempfile::tempdir().unwrap();
-        let outbox = Outbox::open(&dir.path().join("state.sqlite")).unwrap();
+        let outbox = AlertStore::open(&dir.path().join("state.sqlite")).unwrap();
         assert!(outbox
             .enqueue("a1", "webhook", "http://127.0.0.1:9/hook", "{}")
             .unwrap());
@@ -244,7 +227,7 @@ mod tests {
 
         // The outbox survives a restart.
         drop(outbox);
-        let reopened = Outbox::open(&dir.path().join("state.sqlite")).unwrap();
+        let reopened = AlertStore::open(&dir.path().join("state.sqlite")).unwrap();
         assert_eq!(reopened.counts().unwrap(), (1, 1));
     }
 }

@@ -2,7 +2,7 @@
 //! the outbox: when each rule last alerted, how far each story had spread when it was
 //! last reported, and the stories collected for a digest or held in quiet hours.
 
-use crate::outbox::Outbox;
+use super::AlertStore;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use yuqing_model::AlertItem;
@@ -54,7 +54,7 @@ impl Purpose {
     }
 }
 
-impl Outbox {
+impl AlertStore {
     pub fn last_raised(&self, rule: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
         let text: Option<String> = self
             .db()

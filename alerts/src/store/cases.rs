@@ -2,7 +2,7 @@
 //! (or failing), acknowledged, closed with a note — kept in the state database beside
 //! the outbox, for on-call staff and for the record.
 
-use crate::outbox::Outbox;
+use super::AlertStore;
 use chrono::Utc;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -75,7 +75,7 @@ pub enum CaseError {
     Export(#[from] std::io::Error),
 }
 
-impl Outbox {
+impl AlertStore {
     /// Opens a case for a new alert (once; a repeated call changes nothing).
     pub fn open_case(&self, alert: &Alert) -> rusqlite::Result<()> {
         let db = self.db();

@@ -1,0 +1,309 @@
+//! The notifier: takes alerts from the bus into the outbox, one delivery per channel,
+//! and delivers them with retries until each channel accepts.
+
+use crate::channels::{accepted, outgoing, ChannelConfig, ChannelKind};
+use crate::mask::mask_alert;
+use crate::message::alert_text;
+use crate::store::outbox::Pending;
+use crate::{email, AlertError, AlertStore, RuleBook};
+use chrono::Utc;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use yuqing_bus::Consumer;
+use yuqing_model::{Alert, RiskLevel};
+
+/// The JSON body a webhook receives.
+#[derive(Debug, Serialize)]
+struct WebhookBody<'a> {
+    #[serde(flatten)]
+    alert: &'a Alert,
+    text: String,
+}
+
+pub struct Notifier {
+    outbox: Arc<AlertStore>,
+    book: Arc<RuleBook>,
+    channels: Vec<ChannelConfig>,
+    alert_log: PathBuf,
+    /// The desk's public address: messages carry a 签收 link under it.
+    ack_base: Option<String>,
+    client: reqwest::Client,
+}
+
+pub const LOG_CHANNEL: &str = "log";
+pub const WEBHOOK_CHANNEL: &str = "webhook";
+/// An escalated alert's delivery on a channel is kept apart from its first delivery
+/// there: `escalation:温县分管领导`.
+pub const ESCALATION_PREFIX: &str = "escalation:";
+
+impl Notifier {
+    pub fn new(
+        outbox: Arc<AlertStore>,
+        book: Arc<RuleBook>,
+        channels: Vec<ChannelConfig>,
+        alert_log: PathBuf,
+        ack_base: Option<String>,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Notifier {
+            outbox,
+            book,
+            channels,
+            alert_log,
+            ack_base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+        })
+    }
+
+    /// Puts an alert in the outbox for each of its channels.
+    pub fn enqueue(&self, alert: &Alert) -> Result<(), AlertError> {
+        // Messages leave the system here, whatever the channel: personal data is masked
+        // once for all of them (the evaluator has masked the pupils' names already).
+        let mut masked = alert.clone();
+        mask_alert(&mut masked, &[]);
+        let alert = &masked;
+        self.outbox.open_case(alert)?;
+        let payload = serde_json::to_string(&WebhookBody {
+            alert,
+            text: match &self.ack_base {
+                Some(base) => format!("{}\n签收：{base}/ack/{}", alert_text(alert), alert.id),
+                None => alert_text(alert),
+            },
+        })
+        .expect("alerts serialize infallibly");
+        let log_target = self.alert_log.display().to_string();
+        self.outbox
+            .enqueue(&alert.id, LOG_CHANNEL, &log_target, &payload)?;
+        let Some(rule) = self.book.rule(&alert.rule) else {
+            return Ok(());
+        };
+        if let Some(url) = &rule.webhook {
+            self.outbox
+                .enqueue(&alert.id, WEBHOOK_CHANNEL, url.as_str(), &payload)?;
+        }
+        let mut channels: Vec<&str> = rule.channels.iter().map(String::as_str).collect();
+        if rule.route {
+            // The contacts for the story's districts and its schools' offices.
+            for contact in &self.channels {
+                if contact.covers(&alert.districts, &alert.offices)
+                    && !channels.contains(&contact.name.as_str())
+                {
+                    channels.push(&contact.name);
+                }
+            }
+        }
+        for channel in channels {
+            self.outbox.enqueue(&alert.id, channel, channel, &payload)?;
+        }
+        if let (Some(minutes), true) = (
+            rule.escalate_after_minutes,
+            alert.severity == RiskLevel::High,
+        ) {
+            let due = alert.raised_at + chrono::Duration::minutes(minutes as i64);
+            self.outbox
+                .schedule_escalation(&alert.id, &rule.name, due)?;
+        }
+        Ok(())
+    }
+
+    /// Sends each 高 alert that nobody acknowledged in time to its rule's `escalate_to`
+    /// channels, marked as escalated; an acknowledged one is left alone.
+    pub fn escalate_due(&self, now: chrono::DateTime<Utc>) -> Result<usize, AlertError> {
+        let mut escalated = 0;
+        for (alert_id, rule_name, unacknowledged) in self.outbox.due_escalations(now)? {
+            let rule = self.book.rule(&rule_name);
+            let (Some(rule), true) = (rule, unacknowledged) else {
+                self.outbox.finish_escalation(&alert_id, "not needed")?;
+                continue;
+            };
+            let Some(payload) = self.outbox.logged_payload(&alert_id)? else {
+                self.outbox.finish_escalation(&alert_id, "no message")?;
+                continue;
+            };
+            let mut message: serde_json::Value = serde_json::from_str(&payload)
+                .map_err(|e| AlertError::Invalid(format!("outbox payload: {e}")))?;
+            let minutes = rule.escalate_after_minutes.unwrap_or_default();
+            let text = message["text"].as_str().unwrap_or_default();
+            message["text"] = format!("【升级：{minutes} 分钟未签收】\n{text}").into();
+            message["escalated"] = true.into();
+            let payload = message.to_string();
+            for channel in &rule.escalate_to {
+                self.outbox.enqueue(
+                    &alert_id,
+                    &format!("{ESCALATION_PREFIX}{channel}"),
+                    channel,
+                    &payload,
+                )?;
+            }
+            self.outbox
+                .record(&alert_id, "escalated", &rule.escalate_to.join("、"))?;
+            self.outbox.finish_escalation(&alert_id, "escalated")?;
+            tracing::warn!(alert = %alert_id, to = ?rule.escalate_to, "alert not acknowledged in time; escalated");
+            escalated += 1;
+        }
+        Ok(escalated)
+    }
+
+    async fn deliver(&self, pending: &Pending) -> Result<(), String> {
+        match pending.channel.as_str() {
+            LOG_CHANNEL => append_log(std::slice::from_ref(pending)).await,
+            name => {
+                // A rule's plain `webhook = "…"` is an unsigned webhook channel.
+                let legacy;
+                let channel = if name == WEBHOOK_CHANNEL {
+                    let url = url::Url::parse(&pending.target)
+                        .map_err(|e| format!("{}: {e}", pending.target))?;
+                    legacy = ChannelConfig::new(&pending.target, ChannelKind::Webhook, url);
+                    &legacy
+                } else {
+                    // Routed, escalated and named deliveries all keep the channel's
+                    // name as their target.
+                    let target = pending.target.as_str();
+                    self.channels
+                        .iter()
+                        .find(|c| c.name == target)
+                        .ok_or_else(|| format!("channel {target:?} is no longer configured"))?
+                };
+                let name = channel.name.as_str();
+                let payload: serde_json::Value = serde_json::from_str(&pending.payload)
+                    .map_err(|e| format!("outbox payload: {e}"))?;
+                let text = payload["text"].as_str().unwrap_or_default();
+                let title = text.lines().next().unwrap_or("舆情预警");
+                if channel.kind == ChannelKind::Email {
+                    return email::send(channel, &pending.alert_id, title, text).await;
+                }
+                let now_ms = Utc::now().timestamp_millis();
+                let request = outgoing(
+                    channel,
+                    &pending.alert_id,
+                    &pending.payload,
+                    title,
+                    text,
+                    now_ms,
+                )?;
+                let mut call = self.client.post(request.url.clone()).body(request.body);
+                for (header, value) in &request.headers {
+                    call = call.header(header.as_str(), value.as_str());
+                }
+                let response = call.send().await.map_err(|e| format!("{name}: {e}"))?;
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                accepted(channel.kind, status, &body).map_err(|e| format!("{name}: {e}"))
+            }
+        }
+    }
+
+    /// Attempts every due delivery once. Returns how many were delivered.
+    ///
+    /// Deliveries to different channels and of different alerts go out together; the
+    /// alert log's lines are appended with one write and one flush to disk.
+    pub async fn deliver_due(&self) -> Result<usize, AlertError> {
+        let (logged, sent): (Vec<Pending>, Vec<Pending>) = self
+            .outbox
+            .due(Utc::now(), 100)?
+            .into_iter()
+            .partition(|p| p.channel == LOG_CHANNEL);
+        let log_result = if logged.is_empty() {
+            Ok(())
+        } else {
+            append_log(&logged).await
+        };
+        let mut outcomes: Vec<(&Pending, Result<(), String>)> =
+            logged.iter().map(|p| (p, log_result.clone())).collect();
+        let results = futures_util::future::join_all(sent.iter().map(|p| self.deliver(p))).await;
+        outcomes.extend(sent.iter().zip(results));
+        let mut delivered = 0;
+        for (pending, outcome) in outcomes {
+            match outcome {
+                Ok(()) => {
+                    self.outbox.delivered(pending)?;
+                    delivered += 1;
+                    tracing::info!(alert = %pending.alert_id, channel = %pending.channel, "alert delivered");
+                }
+                Err(error) => {
+                    let retry_at = self.outbox.failed(pending, &error)?;
+                    tracing::warn!(
+                        alert = %pending.alert_id,
+                        channel = %pending.channel,
+                        %error,
+                        %retry_at,
+                        "alert delivery failed; will retry"
+                    );
+                }
+            }
+        }
+        Ok(delivered)
+    }
+}
+
+/// Appends alerts to the alert log (one JSON line each) and flushes it to disk once.
+async fn append_log(pending: &[Pending]) -> Result<(), String> {
+    let mut by_file: Vec<(PathBuf, String)> = Vec::new();
+    for p in pending {
+        let line = format!("{}\n", p.payload);
+        match by_file
+            .iter_mut()
+            .find(|(path, _)| path.as_os_str() == p.target.as_str())
+        {
+            Some((_, lines)) => lines.push_str(&line),
+            None => by_file.push((PathBuf::from(&p.target), line)),
+        }
+    }
+    tokio::task::spawn_blocking(move || -> Result<(), String> {
+        for (path, lines) in by_file {
+            let write = || -> std::io::Result<()> {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)?;
+                file.write_all(lines.as_bytes())?;
+                file.sync_data()
+            };
+            write().map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// How often due deliveries (retries included) are looked for.
+const DELIVERY_TICK: Duration = Duration::from_millis(500);
+
+/// Takes alerts from the bus into the outbox (committing each only once it is stored) and
+/// delivers from the outbox, until the alert topic ends.
+pub async fn run_notifier(
+    notifier: Arc<Notifier>,
+    mut input: Consumer<Alert>,
+) -> Result<(), AlertError> {
+    // Deliver whatever a previous run left in the outbox, without waiting out its backoff.
+    let left_over = notifier.outbox.retry_all_now()?;
+    if left_over > 0 {
+        tracing::info!(
+            pending = left_over,
+            "retrying alert deliveries left by the previous run"
+        );
+    }
+    notifier.deliver_due().await?;
+    let mut tick = tokio::time::interval(DELIVERY_TICK);
+    loop {
+        tokio::select! {
+            received = input.recv() => {
+                let Some(received) = received? else { break };
+                notifier.enqueue(&received.message)?;
+                input.commit(&received.delivery).await?;
+                notifier.deliver_due().await?;
+            }
+            _ = tick.tick() => {
+                notifier.escalate_due(Utc::now())?;
+                notifier.deliver_due().await?;
+            }
+        }
+    }
+    notifier.deliver_due().await?;
+    Ok(())
+}

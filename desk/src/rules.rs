@@ -1,0 +1,89 @@
+//! The alert rules, read and edited by analysts.
+
+use crate::error::{blocking, DeskError};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::Serialize;
+use std::sync::Arc;
+use yuqing_alerts::{AlertRule, RuleBook, RuleBookError};
+
+/// The alert rules, read and edited by analysts:
+/// - `GET /api/rules` → every rule in force, with `editable` (rules of the rules file);
+/// - `PUT /api/rules/{name}` with the rule as JSON → added or replaced in the rules file,
+///   in force at once; a wrong rule is a 400 naming what is wrong (a bad query with its
+///   position), a rule of the configuration file a 409;
+/// - `DELETE /api/rules/{name}`.
+pub(crate) fn routes(book: Arc<RuleBook>) -> Router {
+    Router::new()
+        .route("/api/rules", get(list_rules))
+        .route("/api/rules/{name}", put(put_rule).delete(delete_rule))
+        .with_state(book)
+}
+
+#[derive(Serialize)]
+struct ListedRule {
+    #[serde(flatten)]
+    rule: AlertRule,
+    editable: bool,
+}
+
+async fn list_rules(State(book): State<Arc<RuleBook>>) -> Json<Vec<ListedRule>> {
+    let rules = book.rules();
+    Json(
+        rules
+            .iter()
+            .map(|rule| ListedRule {
+                editable: book.editable(&rule.name),
+                rule: rule.clone(),
+            })
+            .collect(),
+    )
+}
+
+fn rule_error(error: RuleBookError) -> DeskError {
+    match error {
+        RuleBookError::Invalid(message) => DeskError::BadParameter(message),
+        RuleBookError::NotFound(name) => {
+            DeskError::NotFound(format!("no alert rule named {name:?}"))
+        }
+        error @ (RuleBookError::Fixed(_) | RuleBookError::NoFile) => {
+            DeskError::Conflict(error.to_string())
+        }
+        RuleBookError::Io(message) => {
+            tracing::error!(%message, "alert rules file");
+            DeskError::Internal
+        }
+    }
+}
+
+async fn put_rule(
+    State(book): State<Arc<RuleBook>>,
+    Path(name): Path<String>,
+    body: Result<Json<AlertRule>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<AlertRule>, DeskError> {
+    let Json(rule) =
+        body.map_err(|e| DeskError::BadParameter(format!("the rule: {}", e.body_text())))?;
+    if rule.name != name {
+        return Err(DeskError::BadParameter(format!(
+            "the rule's name {:?} differs from the address's {name:?}",
+            rule.name
+        )));
+    }
+    let saved = rule.clone();
+    blocking("rule change", move || book.put(rule))
+        .await?
+        .map_err(rule_error)?;
+    Ok(Json(saved))
+}
+
+async fn delete_rule(
+    State(book): State<Arc<RuleBook>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, DeskError> {
+    blocking("rule deletion", move || book.delete(&name))
+        .await?
+        .map_err(rule_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}

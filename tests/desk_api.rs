@@ -37,15 +37,24 @@ fn readme_routes() -> Vec<(String, String)> {
     routes
 }
 
+/// Real ids to put in the routes' paths.
+struct Ids {
+    document: String,
+    cluster: String,
+    alert: String,
+}
+
 /// Asks every README route of the desk at `desk` and checks that each is served: no
 /// 404, no 405, no 503 for a missing part, no server error.
-async fn walk(desk: &str, doc_id: &str, alert_id: &str, label: &str) {
+async fn walk(desk: &str, ids: &Ids, label: &str) {
     let client = reqwest::Client::new();
     for (method, path) in readme_routes() {
         let id = if path.contains("alerts") || path.starts_with("/ack") {
-            alert_id
+            &ids.alert
+        } else if path.starts_with("/api/clusters") {
+            &ids.cluster
         } else {
-            doc_id
+            &ids.document
         };
         let url = format!(
             "{desk}{}",
@@ -104,11 +113,13 @@ async fn every_route_of_the_readme_is_served_by_run_and_by_serve() {
         Some(id)
     })
     .await;
-    let doc_id = search(&desk, "溺水").await["hits"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    walk(&desk, &doc_id, &alerts, "yuqing run").await;
+    let hit = search(&desk, "溺水").await["hits"][0].clone();
+    let ids = Ids {
+        document: hit["id"].as_str().unwrap().to_string(),
+        cluster: hit["cluster"].as_str().unwrap().to_string(),
+        alert: alerts,
+    };
+    walk(&desk, &ids, "yuqing run").await;
     running.kill_hard();
 
     // `yuqing serve` over what `run` left, on a port of its own.
@@ -140,8 +151,8 @@ async fn every_route_of_the_readme_is_served_by_run_and_by_serve() {
     })
     .await;
     assert_eq!(health["documents"], SAMPLE_TITLES.len());
-    walk(&desk, &doc_id, &alerts, "yuqing serve").await;
-    let case = get_json(format!("{desk}/api/alerts/{alerts}")).await;
+    walk(&desk, &ids, "yuqing serve").await;
+    let case = get_json(format!("{desk}/api/alerts/{}", ids.alert)).await;
     assert_eq!(
         case["state"], "closed",
         "serve acts on the same case log: {case}"

@@ -771,6 +771,55 @@ fn analyze_reads_jsonl_and_reports_bad_lines_without_stopping() {
     assert_eq!(lines[2]["risk"]["level"], "low");
 }
 
+/// Without `--json`, `analyze` and `extract` answer a person: what fires and why, what
+/// the page says, in Chinese; with it, JSON (the tests around this one).
+#[test]
+fn analyze_and_extract_without_json_answer_in_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 300, "127.0.0.1:0");
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("analyze")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        write!(stdin, "沁阳一初中生遭同学围殴\n视频在网络流传，网友愤怒。").unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("话题：校园欺凌"), "{text}");
+    assert!(text.contains("「围殴」标题"), "{text}");
+    assert!(text.contains("属地：沁阳市"), "{text}");
+    assert!(text.contains("风险：高"), "{text}");
+
+    let page = repo().join("sample-site/news/2026/1121-nishui.html");
+    let output = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("extract")
+        .arg(&page)
+        .arg(dir.path().join("missing.html"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("标题：孟州市两名初中生河边玩耍不慎溺水 一人获救一人不幸身亡"),
+        "{text}"
+    );
+    assert!(
+        text.contains("发布时间：2026-11-21T18:20:00+08:00"),
+        "{text}"
+    );
+    assert!(text.contains("missing.html：失败（cannot read"), "{text}");
+}
+
 #[test]
 fn extract_prints_one_line_per_page_in_order_and_goes_on_after_a_failure() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,135 +10,30 @@
 //! ended and the channel is empty; Kafka: the bus was told to stop), committing what it
 //! finished, so a document in flight is indexed and an alert in flight is in the outbox.
 
+mod data_dir;
+mod parts;
+mod roles;
+pub mod status;
+
+pub use data_dir::DataDir;
+pub use parts::{load_rule_book, open_index};
+pub use roles::{Role, Shard};
+
 use crate::config::{Config, Transport};
 use crate::sample_site;
 use anyhow::{bail, Context};
-use std::path::{Path, PathBuf};
+use parts::{NotifierPart, Parts};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use yuqing_alerts::{AlertStore, Notifier, RuleBook};
-use yuqing_analyzer::LiveAnalyzer;
+use yuqing_alerts::Notifier;
 use yuqing_bus::{Bus, Consumer, EmbeddedBus, Producer, Subscription, Topics};
 use yuqing_bus_kafka::KafkaBus;
 use yuqing_crawler::{Crawler, SeenStore};
-use yuqing_indexer::{Committed, SearchIndex};
+use yuqing_indexer::Committed;
 use yuqing_model::{Alert, AnalyzedDocument, RawDocument};
-
-/// Where everything the system writes lives, under `--data-dir`.
-pub struct DataDir {
-    root: PathBuf,
-}
-
-impl DataDir {
-    pub fn new(root: &Path) -> Self {
-        DataDir {
-            root: root.to_path_buf(),
-        }
-    }
-    pub fn create(&self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.root)
-            .with_context(|| format!("cannot create data directory {}", self.root.display()))
-    }
-    pub fn index(&self) -> PathBuf {
-        self.root.join("index")
-    }
-    pub fn state_db(&self) -> PathBuf {
-        self.root.join("state.sqlite")
-    }
-    pub fn alert_log(&self) -> PathBuf {
-        self.root.join("alerts.jsonl")
-    }
-    pub fn dead_letters(&self) -> PathBuf {
-        self.root.join("dead-letter.jsonl")
-    }
-    /// Addresses of the running services, for scripts and tests.
-    pub fn run_info(&self) -> PathBuf {
-        self.root.join("run.json")
-    }
-}
-
-/// Loads the analyzer (rules and dictionaries) and opens the index with its segmentation.
-///
-/// The index keeps the segmentation it was opened with even when the rules reload: its
-/// words and the words of queries must come from one dictionary. New dictionary words
-/// reach the index at the next start (and `yuqing reanalyze` re-tags what is there).
-pub fn open_index(
-    config: &Config,
-    data: &DataDir,
-    create: bool,
-) -> anyhow::Result<(Arc<LiveAnalyzer>, SearchIndex)> {
-    let analyzer = LiveAnalyzer::load(config.analyzer.clone())?;
-    let segmenter = analyzer.current().segmenter();
-    let index = if create {
-        SearchIndex::open_or_create(&data.index(), segmenter)?
-    } else {
-        SearchIndex::open(&data.index(), segmenter)?
-    };
-    Ok((analyzer, index))
-}
-
-/// The alert rules in force: the configuration's and the rules file's, which is watched
-/// for changes. Queries are checked where the index is (a notifier-only process takes
-/// them as the indexer checked them).
-pub fn load_rule_book(
-    config: &Config,
-    index: Option<&SearchIndex>,
-) -> anyhow::Result<Arc<RuleBook>> {
-    let rules = config.alert_rules();
-    if let Some(index) = index {
-        for (rule, spanned) in rules.iter().zip(&config.alerts) {
-            yuqing_alerts::validate_rules(index, std::slice::from_ref(rule))
-                .map_err(|e| config.error_at(spanned.span().start, e.to_string()))?;
-        }
-    }
-    let check_query: yuqing_alerts::QueryCheck = match index {
-        Some(index) => {
-            let index = index.clone();
-            Box::new(move |query: &str| {
-                index
-                    .search(&yuqing_indexer::SearchRequest {
-                        query: query.to_string(),
-                        limit: 1,
-                        among_ids: Some(Vec::new()),
-                        ..Default::default()
-                    })
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            })
-        }
-        None => Box::new(|_: &str| Ok(())),
-    };
-    let book = RuleBook::load(
-        rules,
-        config.alert_settings.rules_file.clone(),
-        config.channel_names(),
-        check_query,
-    )
-    .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
-    if config.alert_settings.rules_file.is_some() && config.alert_settings.reload_secs > 0 {
-        book.watch(Duration::from_secs(config.alert_settings.reload_secs));
-    }
-    Ok(book)
-}
-
-/// Which stages a process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Role {
-    All,
-    Crawler,
-    Analyzer,
-    /// The indexer, the alert evaluator (it judges each index commit) and the desk API.
-    Indexer,
-    Notifier,
-}
-
-impl Role {
-    fn runs(self, stage: Role) -> bool {
-        self == Role::All || self == stage
-    }
-}
 
 pub struct RunOptions {
     /// Visit each source once, drain the pipeline and exit (embedded bus only).
@@ -148,37 +43,6 @@ pub struct RunOptions {
     pub transport: Option<Transport>,
     /// This crawler's share of the sources, when several crawl.
     pub shard: Option<Shard>,
-}
-
-/// `K/N`: the K-th of N crawler processes. Each source belongs to exactly one shard (by
-/// a stable hash of its name), so N crawlers share the sources without coordination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Shard, String> {
-        let bad = || format!("a shard is K/N with 1 ≤ K ≤ N, like 2/3; got `{text}`");
-        let (k, n) = text.split_once('/').ok_or_else(bad)?;
-        let (index, count): (u32, u32) = (
-            k.trim().parse().map_err(|_| bad())?,
-            n.trim().parse().map_err(|_| bad())?,
-        );
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl Shard {
-    pub fn owns(&self, source_name: &str) -> bool {
-        let hash = yuqing_model::stable_hash(source_name.bytes());
-        hash % u64::from(self.count) == u64::from(self.index - 1)
-    }
 }
 
 /// The transport behind the `Bus` trait, for the two things only the wiring does with
@@ -223,46 +87,12 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     }
 
     // ---- checks: nothing has started yet ----
-    data.create()?;
-    let needs_index = role.runs(Role::Indexer);
-    let needs_analyzer = role.runs(Role::Analyzer) || needs_index;
-    let (analyzer, index) = if needs_analyzer {
-        let (analyzer, index) = if needs_index {
-            let (a, i) = open_index(&config, &data, true)?;
-            (Some(a), Some(i))
-        } else {
-            (Some(LiveAnalyzer::load(config.analyzer.clone())?), None)
-        };
-        (analyzer, index)
-    } else {
-        (None, None)
-    };
-    let book = load_rule_book(&config, index.as_ref())?;
-    let state_error = || format!("cannot open state database {}", data.state_db().display());
-    let seen = if role.runs(Role::Crawler) {
-        let seen = Arc::new(SeenStore::open(&data.state_db()).with_context(state_error)?);
-        if transport == Transport::Embedded {
-            // Documents that were in the channels when the last run died were never
-            // indexed: fetch their pages again.
-            let forgotten = seen.forget_unconfirmed()?;
-            if forgotten > 0 {
-                tracing::info!(
-                    pages = forgotten,
-                    "refetching pages whose documents the last run did not index"
-                );
-            }
-        }
-        Some(seen)
-    } else {
-        None
-    };
-    let outbox = if role.runs(Role::Indexer) || role.runs(Role::Notifier) {
-        Some(Arc::new(
-            AlertStore::open(&data.state_db()).with_context(state_error)?,
-        ))
-    } else {
-        None
-    };
+    let Parts {
+        crawler: seen,
+        analyzer,
+        indexer,
+        notifier,
+    } = Parts::open(&config, &data, role, transport)?;
 
     let (shutdown_tx, shutdown) = watch::channel(false);
     let stop_signal = shutdown_tx.clone();
@@ -302,13 +132,16 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             log_dead_letters(dead_in, data.dead_letters()),
         ));
     }
-    if role.runs(Role::Notifier) {
+    if let Some(NotifierPart {
+        alert_store,
+        rule_book,
+    }) = notifier
+    {
         let alerts_in: Consumer<Alert> =
             Consumer::new(&*bus, &topics.alerts, "notifier", &topics.dead_letter)?;
-        let outbox = outbox.clone().expect("opened for the notifier");
         let notifier = Arc::new(Notifier::new(
-            outbox,
-            book.clone(),
+            alert_store,
+            rule_book,
             config.alert_channels(),
             data.alert_log(),
             config
@@ -322,7 +155,9 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             yuqing_alerts::run_notifier(notifier, alerts_in),
         ));
     }
-    if let (true, Some(index)) = (role.runs(Role::Indexer), &index) {
+    let documents = indexer.as_ref().map(|i| i.index.clone());
+    if let Some(indexer) = &indexer {
+        let index = &indexer.index;
         let analyzed_in: Consumer<AnalyzedDocument> =
             Consumer::new(&*bus, &topics.analyzed, "indexer", &topics.dead_letter)?;
         let alerts_out: Producer<Alert> = Producer::new(&*bus, &topics.alerts)?;
@@ -339,13 +174,12 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             }
             _ => None,
         };
-        let outbox = outbox.clone().expect("opened for the evaluator");
         stages.push(spawn_stage(
             "alert evaluator",
             yuqing_alerts::run_evaluator(
                 index.clone(),
-                book.clone(),
-                outbox.clone(),
+                indexer.rule_book.clone(),
+                indexer.alert_store.clone(),
                 commit_rx,
                 alerts_out,
                 matches!(link, Link::Embedded(_)),
@@ -371,10 +205,10 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             Link::Kafka(kafka) => Some(kafka.clone()),
             Link::Embedded(_) => None,
         };
-        let status = crate::status::SystemStatus {
+        let status = status::SystemStatus {
             index: Some(index.clone()),
-            alert_store: Some(outbox.clone()),
-            analyzer: analyzer.clone(),
+            alert_store: Some(indexer.alert_store.clone()),
+            analyzer: Some(indexer.analyzer.clone()),
             // The crawler's store, or on a desk without a crawler the one beside it.
             seen: seen
                 .clone()
@@ -383,8 +217,8 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         };
         let router = yuqing_desk::router(yuqing_desk::DeskParts {
             index: Some(index.clone()),
-            alert_store: Some(outbox.clone()),
-            rule_book: Some(book.clone()),
+            alert_store: Some(indexer.alert_store.clone()),
+            rule_book: Some(indexer.rule_book.clone()),
             status: Some(Arc::new(status)),
         });
         stages.push(spawn_stage(
@@ -392,7 +226,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             yuqing_desk::serve(desk_listener, router, shutdown.clone()),
         ));
     }
-    if let (true, Some(analyzer)) = (role.runs(Role::Analyzer), &analyzer) {
+    if let Some(analyzer) = &analyzer {
         let raw_in: Consumer<RawDocument> =
             Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
         let analyzed_out: Producer<AnalyzedDocument> = Producer::new(&*bus, &topics.analyzed)?;
@@ -406,7 +240,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         }
     }
     let mut crawler_stage = None;
-    if let (true, Some(seen)) = (role.runs(Role::Crawler), seen.clone()) {
+    if let Some(seen) = seen.clone() {
         let sample_site = if config.sample_site.enabled {
             let (base, _task) = sample_site::start(
                 config.sample_site.listen,
@@ -474,7 +308,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     if let Link::Kafka(kafka) = &link {
         kafka.flush(Duration::from_secs(10));
     }
-    match &index {
+    match &documents {
         Some(index) => tracing::info!(documents = index.num_docs(), "stopped"),
         None => tracing::info!("stopped"),
     }
@@ -521,28 +355,4 @@ async fn log_dead_letters(mut input: Box<dyn Subscription>, path: PathBuf) -> an
         input.commit(&delivery).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Shard;
-
-    #[test]
-    fn every_source_belongs_to_exactly_one_shard() {
-        let names: Vec<String> = (0..200).map(|i| format!("信源{i}")).collect();
-        let shards: Vec<Shard> = (1..=3).map(|k| format!("{k}/3").parse().unwrap()).collect();
-        let mut per_shard = [0; 3];
-        for name in &names {
-            let owners: Vec<usize> = (0..3).filter(|&i| shards[i].owns(name)).collect();
-            assert_eq!(owners.len(), 1, "{name}");
-            per_shard[owners[0]] += 1;
-        }
-        assert!(
-            per_shard.iter().all(|&n| n > 40),
-            "roughly even: {per_shard:?}"
-        );
-        assert!("0/3".parse::<Shard>().is_err());
-        assert!("4/3".parse::<Shard>().is_err());
-        assert!("x".parse::<Shard>().unwrap_err().contains("K/N"));
-    }
 }

@@ -8,7 +8,7 @@
 //! request arrived. The commit interval is the main term: a document waits for the next
 //! commit before any rule can see it.
 
-use crate::bench::{percentile, sample_texts};
+use super::{percentile, sample_texts};
 use crate::config::Config;
 use axum::extract::State;
 use std::collections::HashMap;
@@ -24,10 +24,16 @@ use yuqing_model::{doc_id, Alert, AnalyzedDocument, RawDocument};
 /// When each alert's request reached the receiver, by document id.
 type Arrivals = Arc<Mutex<Vec<(String, Instant)>>>;
 
+#[derive(clap::Args)]
 pub struct AlertsBench {
+    #[arg(long, default_value_t = 300)]
     pub docs: usize,
+    #[arg(long, default_value_t = 200)]
     pub rules: usize,
+    /// Documents handed to the indexer per second.
+    #[arg(long, default_value_t = 50.0)]
     pub rate: f64,
+    #[arg(long, default_value_t = 200)]
     pub commit_interval_ms: u64,
 }
 

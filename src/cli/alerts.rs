@@ -1,7 +1,7 @@
 //! `yuqing alerts …`: the case log (台账) of alerts from the command line — list them,
 //! show one with its deliveries and events, acknowledge (签收) and close (处置).
 
-use crate::pipeline::DataDir;
+use crate::run::DataDir;
 use anyhow::Context;
 use clap::Subcommand;
 use yuqing_alerts::{state_zh, AlertStore};

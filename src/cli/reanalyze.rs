@@ -4,10 +4,10 @@
 //!
 //! Re-tagged documents do not raise alerts: alerts are for news as it arrives, and a
 //! rule change is not news. The index keeps its segmentation (see
-//! `pipeline::open_index`), so only tags change, never what a search finds by words.
+//! `run::open_index`), so only tags change, never what a search finds by words.
 
 use crate::config::Config;
-use crate::pipeline::{self, DataDir};
+use crate::run::{self, DataDir};
 use anyhow::Context;
 use std::collections::BTreeMap;
 use yuqing_model::{Analysis, AnalyzedDocument};
@@ -73,8 +73,19 @@ fn compare(summary: &mut Summary, doc: &AnalyzedDocument, new: &Analysis, exampl
     changed
 }
 
-pub fn run(config: &Config, data: &DataDir, apply: bool, examples: usize) -> anyhow::Result<()> {
-    let (live, index) = pipeline::open_index(config, data, false)?;
+#[derive(clap::Args)]
+pub struct ReanalyzeArgs {
+    /// Write the new tags into the index (stop `yuqing run` first).
+    #[arg(long)]
+    apply: bool,
+    /// Examples shown per topic and direction.
+    #[arg(long, default_value_t = 3)]
+    examples: usize,
+}
+
+pub fn run(config: &Config, data: &DataDir, args: ReanalyzeArgs) -> anyhow::Result<()> {
+    let ReanalyzeArgs { apply, examples } = args;
+    let (live, index) = run::open_index(config, data, false)?;
     let analyzer = live.current();
     let mut writer = if apply {
         Some(index.writer(64 * 1024 * 1024).with_context(|| {

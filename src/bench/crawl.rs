@@ -10,7 +10,7 @@
 //! They are the project's own layouts, so the figures show speed and the kinds of
 //! failure; accuracy on the real web is measured on real pages.
 
-use crate::bench::{median, peer_script, sample_texts};
+use super::{median, peer_script, sample_texts};
 use crate::config::Config;
 use anyhow::{bail, Context};
 use axum::extract::{Path, State};
@@ -25,10 +25,17 @@ use yuqing_bus::{Consumer, EmbeddedBus, Producer};
 use yuqing_crawler::{extract_at, Crawler, CrawlerSettings, SeenStore, SourceConfig};
 use yuqing_model::{beijing, RawDocument};
 
+#[derive(clap::Args)]
 pub struct CrawlBench {
+    #[arg(long, default_value_t = 400)]
     pub pages: usize,
+    #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// Also run Python GNE on the same pages (needs `pip install gne`).
+    #[arg(long)]
     pub peer: bool,
+    /// Also write the generated pages to this folder (to try other extractors on).
+    #[arg(long, value_name = "DIR")]
     pub save_pages: Option<std::path::PathBuf>,
 }
 

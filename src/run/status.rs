@@ -1,9 +1,8 @@
 //! What an operator checks first: documents indexed, alerts waiting for delivery, and,
 //! with Kafka, whether it answers and how far each consumer group is behind on each
-//! partition. Printed by `yuqing status` and served as `GET /api/status` by the desk.
+//! partition. Printed by `yuqing status` and served by the desk (`GET /api/status`,
+//! `GET /metrics`) through [`SystemStatus`].
 
-use crate::config::{Config, Transport};
-use crate::pipeline::{self, DataDir};
 use serde::Serialize;
 use std::sync::Arc;
 use yuqing_alerts::AlertStore;
@@ -23,30 +22,30 @@ fn label(value: &str) -> String {
 
 #[derive(Serialize)]
 pub struct Status {
-    documents: Option<u64>,
-    alerts_pending: Option<u64>,
-    alerts_delivered: Option<u64>,
+    pub documents: Option<u64>,
+    pub alerts_pending: Option<u64>,
+    pub alerts_delivered: Option<u64>,
     /// The analyzer's rules: which version runs, and the error of a failed reload.
-    analyzer_rules: Option<ReloadStatus>,
+    pub analyzer_rules: Option<ReloadStatus>,
     /// Each source's last visits: whether it works, and why not.
-    sources: Option<Vec<SourceHealth>>,
-    kafka: Option<KafkaStatus>,
+    pub sources: Option<Vec<SourceHealth>>,
+    pub kafka: Option<KafkaStatus>,
 }
 
 #[derive(Serialize)]
-struct KafkaStatus {
-    reachable: bool,
+pub struct KafkaStatus {
+    pub reachable: bool,
     /// Why Kafka could not be asked, when it could not.
-    error: Option<String>,
-    groups: Vec<GroupLag>,
+    pub error: Option<String>,
+    pub groups: Vec<GroupLag>,
 }
 
 #[derive(Serialize)]
-struct GroupLag {
-    topic: String,
-    group: String,
-    lag: i64,
-    partitions: Vec<PartitionLag>,
+pub struct GroupLag {
+    pub topic: String,
+    pub group: String,
+    pub lag: i64,
+    pub partitions: Vec<PartitionLag>,
 }
 
 impl Status {
@@ -214,102 +213,4 @@ impl StatusSource for SystemStatus {
             prometheus: status.prometheus(),
         }
     }
-}
-
-pub fn print(
-    config: &Config,
-    data: &DataDir,
-    transport: Option<Transport>,
-    json: bool,
-) -> anyhow::Result<()> {
-    let documents = pipeline::open_index(config, data, false)
-        .ok()
-        .map(|(_, index)| index.num_docs());
-    let store = AlertStore::open(&data.state_db()).ok();
-    let kafka = match transport.unwrap_or(config.bus.transport) {
-        Transport::Embedded => None,
-        Transport::Kafka => Some(KafkaBus::new(config.bus.kafka.clone())?),
-    };
-    // Whether the rule files on disk load now (a running system keeps its last good
-    // version when they do not).
-    let rules = match LiveAnalyzer::load(config.analyzer.clone()) {
-        Ok(live) => live.status(),
-        Err(error) => ReloadStatus {
-            version: 0,
-            loaded_at: chrono::Utc::now(),
-            error: Some(error.to_string()),
-        },
-    };
-    let seen = SeenStore::open(&data.state_db()).ok();
-    let status = collect(
-        documents,
-        store.as_ref(),
-        Some(rules),
-        seen.as_ref(),
-        kafka.as_ref(),
-    );
-    if json {
-        println!("{}", serde_json::to_string(&status)?);
-        return Ok(());
-    }
-    let or_none = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "无".into());
-    println!("已索引文档：{}", or_none(status.documents));
-    println!(
-        "待投递预警：{}，已投递：{}",
-        or_none(status.alerts_pending),
-        or_none(status.alerts_delivered)
-    );
-    if let Some(error) = status
-        .analyzer_rules
-        .as_ref()
-        .and_then(|r| r.error.as_ref())
-    {
-        println!("分析规则文件有误（运行中的系统继续使用上一个正确版本）：{error}");
-    } else {
-        println!("分析规则文件：正常");
-    }
-    // Times as the desk reads them: Beijing time, to the second.
-    let beijing = |at: &str| {
-        chrono::DateTime::parse_from_rfc3339(at)
-            .map(|t| {
-                t.with_timezone(&yuqing_model::beijing())
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            })
-            .unwrap_or_else(|_| at.to_string())
-    };
-    for source in status.sources.iter().flatten() {
-        let visited = beijing(&source.last_visit_at);
-        match &source.last_error {
-            None => println!(
-                "信源「{}」：正常，上次采集 {} 篇，累计 {} 篇（{visited}）",
-                source.source, source.last_collected, source.collected_total
-            ),
-            Some(error) => println!(
-                "信源「{}」：连续失败 {} 次（{visited}）：{error}",
-                source.source, source.consecutive_failures
-            ),
-        }
-    }
-    if let Some(kafka) = &status.kafka {
-        if let Some(error) = &kafka.error {
-            println!("Kafka 无法连接：{error}");
-        }
-        println!("Kafka 消费积压（lag）：");
-        for g in &kafka.groups {
-            let parts: Vec<String> = g
-                .partitions
-                .iter()
-                .map(|p| format!("p{}={}", p.partition, p.lag))
-                .collect();
-            println!(
-                "  {} / {}：{}（{}）",
-                g.topic,
-                g.group,
-                g.lag,
-                parts.join(" ")
-            );
-        }
-    }
-    Ok(())
 }

@@ -11,6 +11,7 @@
 //! for the terms counted. The arrays take about 40 MB per million documents and are
 //! dropped with their segment.
 
+use crate::schema::field;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use tantivy::collector::{Collector, SegmentCollector};
@@ -20,16 +21,16 @@ use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Warmer};
 
 /// The fast fields counted, in the order of [`FacetCounts::terms`].
 pub(crate) const FACET_FIELDS: [&str; 6] = [
-    "topic",
-    "district",
-    "sentiment",
-    "risk_level",
-    "source",
-    "source_kind",
+    field::TOPIC,
+    field::DISTRICT,
+    field::SENTIMENT,
+    field::RISK_LEVEL,
+    field::SOURCE,
+    field::SOURCE_KIND,
 ];
 
 /// The field whose time the histogram counts.
-const TIME_FIELD: &str = "published_at";
+const TIME_FIELD: &str = field::PUBLISHED_AT;
 
 const HOUR_MS: i64 = 3_600_000;
 

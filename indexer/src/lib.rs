@@ -4,193 +4,72 @@
 //! the shared jieba segmentation. The stage commits by count or by time, whichever comes
 //! first; bus messages are committed only after the index commit that holds them, and
 //! each commit's document ids are handed to the alert evaluator.
+//!
+//! The crate by concern, as tantivy's own tree is:
+//!
+//! | module | concern |
+//! | --- | --- |
+//! | [`schema`] | field names ([`schema::field`]), tantivy handles, the schema version |
+//! | `index` | [`SearchIndex`]: opening, creating, the version check, reading stored documents |
+//! | `migration` | rebuilding an index of an older schema from its stored documents |
+//! | `writing` | upsert by id, the reprint cluster a document joins, page snapshots (存证) |
+//! | `reprints` | paragraph fingerprints and the uncommitted batch's clusters |
+//! | `search` | requests, results, cursors, one document, one story |
+//! | `snippet` | highlighted snippets as escaped HTML and as plain text |
+//! | `facets` | counts per topic, district, … and the histogram, in the search's pass |
+//! | [`query`] | the desk's query language (shared with the alert rules) |
+//! | `tokenizer` | the jieba tokenizer registered under [`TOKENIZER_NAME`] |
+//! | `stage` | the indexer stage on the bus |
+//! | `error` | [`IndexError`] (opening, writing, snapshots) and [`SearchError`] |
+//!
+//! ## Adding a field
+//!
+//! 1. `schema.rs`: its name in [`schema::field`], its handle in `Fields`, its
+//!    `builder.add_…` line in `build_schema`; raise [`SCHEMA_VERSION`] (with a line on
+//!    what it added) and add the previous version to `migration::MIGRATES_FROM`, so
+//!    existing indexes are rebuilt from their stored documents when opened.
+//! 2. `writing.rs`: `upsert` fills it from the analyzed document.
+//! 3. To search it with `name:value`: a handle in `query::QueryFields`, an arm in
+//!    `query::compile`, and the handle passed in `search.rs` (`parse_query`); the
+//!    README's query language section.
+//! 4. To count it: `facets.rs` (`FACET_FIELDS`, with a fast field) and `Facets` and
+//!    `facets_of` in `search.rs`.
+//! 5. To show it in hits: `SearchHit` in `search.rs`, filled in `search`.
+//! 6. A test in this file that indexes a document with it and finds it.
 
+mod error;
 mod facets;
 mod index;
+mod migration;
 pub mod query;
 mod reprints;
+pub mod schema;
+mod search;
+mod snippet;
+mod stage;
 mod tokenizer;
+mod writing;
 
-pub use index::{
-    html_escape, Cursor, FacetCount, Facets, HistogramBucket, IndexError, Interval, SearchError,
-    SearchHit, SearchIndex, SearchRequest, SearchResults, Sort, SCHEMA_VERSION,
-};
+pub use error::{IndexError, SearchError};
+pub use index::SearchIndex;
 pub use reprints::{fingerprints, PendingPrints};
+pub use schema::SCHEMA_VERSION;
+pub use search::{
+    Cursor, FacetCount, Facets, HistogramBucket, Interval, SearchHit, SearchRequest, SearchResults,
+    Sort,
+};
+pub use snippet::html_escape;
+pub use stage::{run_stage, Committed, IndexerConfig, StageError};
 pub use tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
-
-use serde::Deserialize;
-use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio::time::Instant;
-use yuqing_bus::{Consumer, Delivery};
-use yuqing_model::AnalyzedDocument;
-
-/// `[indexer]` in the configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IndexerConfig {
-    /// Longest time a received document waits before it is committed (and searchable).
-    #[serde(default = "default_commit_interval_ms")]
-    pub commit_interval_ms: u64,
-    /// Commit as soon as this many documents are waiting.
-    #[serde(default = "default_commit_max_docs")]
-    pub commit_max_docs: usize,
-    /// tantivy writer memory budget.
-    #[serde(default = "default_writer_memory_mb")]
-    pub writer_memory_mb: usize,
-}
-
-fn default_commit_interval_ms() -> u64 {
-    1000
-}
-fn default_commit_max_docs() -> usize {
-    1000
-}
-fn default_writer_memory_mb() -> usize {
-    64
-}
-
-impl Default for IndexerConfig {
-    fn default() -> Self {
-        IndexerConfig {
-            commit_interval_ms: default_commit_interval_ms(),
-            commit_max_docs: default_commit_max_docs(),
-            writer_memory_mb: default_writer_memory_mb(),
-        }
-    }
-}
-
-/// The documents one index commit made searchable.
-#[derive(Debug, Default)]
-pub struct Committed {
-    pub ids: Vec<String>,
-    /// Answered once the receiver (the alert evaluator) has stored the ids durably: only
-    /// then does the indexer let the bus forget the documents, so a crash in between has
-    /// them delivered, indexed and judged again.
-    pub stored: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Committed {
-    pub fn new(ids: Vec<String>) -> Self {
-        Committed { ids, stored: None }
-    }
-}
-
-/// How long the indexer waits for the evaluator to store a commit's ids before it lets
-/// the bus forget the documents anyway (a stuck evaluator must not stop indexing).
-const HANDOFF_WAIT: Duration = Duration::from_secs(30);
-
-#[derive(Debug, thiserror::Error)]
-pub enum StageError {
-    #[error(transparent)]
-    Index(#[from] IndexError),
-    #[error("index commit failed: {0}")]
-    Commit(tantivy::TantivyError),
-    #[error(transparent)]
-    Bus(#[from] yuqing_bus::BusError),
-}
-
-/// Consumes analyzed documents until the topic ends, committing the index by count and
-/// time and announcing each commit on `on_commit`.
-pub async fn run_stage(
-    index: SearchIndex,
-    config: IndexerConfig,
-    mut input: Consumer<AnalyzedDocument>,
-    on_commit: mpsc::Sender<Committed>,
-) -> Result<(), StageError> {
-    let mut writer = index.writer(config.writer_memory_mb.max(15) * 1024 * 1024)?;
-    let interval = Duration::from_millis(config.commit_interval_ms.max(1));
-    let mut pending: Vec<Delivery> = Vec::new();
-    let mut pending_ids: Vec<String> = Vec::new();
-    let mut deadline: Option<Instant> = None;
-    let mut indexed = 0u64;
-    // Paragraph fingerprints of the batch not yet committed (searches cannot see it).
-    let mut pending_prints = PendingPrints::default();
-
-    loop {
-        let received = match deadline {
-            Some(at) => tokio::select! {
-                received = input.recv() => Some(received?),
-                _ = tokio::time::sleep_until(at) => None,
-            },
-            None => Some(input.recv().await?),
-        };
-        let ended = match received {
-            Some(Some(received)) => {
-                let upserted = tokio::task::block_in_place(|| {
-                    index.upsert(&writer, &received.message, &mut pending_prints)
-                });
-                match upserted {
-                    Ok(()) => {
-                        pending_ids.push(received.message.document.id.clone());
-                        pending.push(received.delivery);
-                        deadline.get_or_insert_with(|| Instant::now() + interval);
-                    }
-                    Err(error) => {
-                        input
-                            .dead_letter(
-                                &received.delivery,
-                                &format!("index upsert failed: {error}"),
-                            )
-                            .await?;
-                    }
-                }
-                false
-            }
-            Some(None) => true,
-            None => false,
-        };
-        let due = deadline.is_some_and(|at| at <= Instant::now());
-        if !pending.is_empty() && (ended || due || pending.len() >= config.commit_max_docs) {
-            tokio::task::block_in_place(|| writer.commit()).map_err(StageError::Commit)?;
-            index.reload().map_err(StageError::Commit)?;
-            // The evaluator stores the ids before the bus may forget the documents.
-            let ids = std::mem::take(&mut pending_ids);
-            let (stored, handed_over) = tokio::sync::oneshot::channel();
-            let committed = Committed {
-                ids,
-                stored: Some(stored),
-            };
-            if on_commit.send(committed).await.is_ok() {
-                if tokio::time::timeout(HANDOFF_WAIT, handed_over)
-                    .await
-                    .is_err()
-                {
-                    tracing::warn!("the alert evaluator did not take the commit in time");
-                }
-            } else {
-                tracing::debug!("no alert evaluator listening for commits");
-            }
-            for delivery in &pending {
-                input.commit(delivery).await?;
-            }
-            indexed += pending.len() as u64;
-            tracing::info!(
-                documents = pending.len(),
-                total = index.num_docs(),
-                "index commit"
-            );
-            pending.clear();
-            pending_prints.clear();
-            deadline = None;
-        } else if pending.is_empty() {
-            deadline = None;
-        }
-        if ended {
-            break;
-        }
-    }
-    writer.wait_merging_threads().ok();
-    tracing::info!(indexed, "indexer stage finished");
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Utc;
     use std::sync::Arc;
-    use yuqing_bus::{EmbeddedBus, Producer};
+    use tokio::sync::mpsc;
+    use yuqing_bus::{Consumer, EmbeddedBus, Producer};
+    use yuqing_model::AnalyzedDocument;
     use yuqing_model::{doc_id, Analysis, RawDocument, RiskTag, Sentiment, SentimentTag, TopicTag};
     use yuqing_segmenter::Segmenter;
 
@@ -228,6 +107,30 @@ mod tests {
                 risk: RiskTag::unknown(),
             },
         }
+    }
+
+    #[test]
+    fn a_snapshot_that_cannot_be_written_is_its_own_error_naming_the_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let index =
+            SearchIndex::open_or_create(&dir.path().join("index"), Arc::new(Segmenter::new()))
+                .unwrap();
+        // A file where the snapshots' folder belongs: no snapshot can be written.
+        std::fs::write(dir.path().join("snapshots"), b"not a folder").unwrap();
+        let mut doc = document("http://news.example/1.html", "溺水", "学生溺水", "防溺水");
+        doc.document.snapshot = Some(b"<html>page</html>".to_vec());
+        let writer = index.writer(15_000_000).unwrap();
+        let error = index
+            .upsert(&writer, &doc, &mut PendingPrints::default())
+            .unwrap_err();
+        match &error {
+            IndexError::Snapshot { id, path, .. } => {
+                assert_eq!(id, &doc.document.id);
+                assert!(path.starts_with(dir.path().join("snapshots")), "{path:?}");
+            }
+            other => panic!("not a snapshot error: {other}"),
+        }
+        assert!(error.to_string().contains(&doc.document.id), "{error}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -434,7 +337,7 @@ mod tests {
         assert!(
             old.to_string().contains(&format!(
                 "schema version 0, this build uses {}",
-                index::SCHEMA_VERSION
+                SCHEMA_VERSION
             )),
             "{old}"
         );
@@ -803,7 +706,7 @@ mod tests {
         assert_eq!(found.total, 3);
         assert_eq!(
             std::fs::read_to_string(path.join("yuqing-schema-version")).unwrap(),
-            index::SCHEMA_VERSION.to_string()
+            SCHEMA_VERSION.to_string()
         );
         assert!(
             !dir.path().join("index.v2").exists() && !dir.path().join("index.migrating").exists()

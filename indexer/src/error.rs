@@ -1,0 +1,42 @@
+//! The index's errors: opening, writing (snapshots apart) and searching.
+
+use crate::query::QueryError;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("no index at {0}: run `yuqing run` first to collect documents")]
+    Missing(PathBuf),
+    #[error("the index at {path} has schema version {found}, this build uses {expected}: move it aside (or delete it) and run `yuqing run` to rebuild it")]
+    SchemaVersion {
+        path: PathBuf,
+        found: String,
+        expected: u32,
+    },
+    #[error("index at {path}: {source}")]
+    Tantivy {
+        path: PathBuf,
+        source: tantivy::TantivyError,
+    },
+    #[error("index at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The page snapshot (存证) of a document could not be written.
+    #[error("snapshot of document {id} at {path}: {source}")]
+    Snapshot {
+        id: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The query could not be understood; the message is safe to show to the user.
+    #[error("bad query: {0}")]
+    BadQuery(#[from] QueryError),
+    #[error("search failed: {0}")]
+    Internal(#[from] tantivy::TantivyError),
+}

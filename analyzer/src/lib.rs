@@ -13,14 +13,15 @@ mod scheme;
 mod segmented;
 mod sentiment;
 mod topics;
+mod utf8;
 
-pub use places::{Gazetteer, SchoolRegistry};
+pub(crate) use places::{Gazetteer, SchoolRegistry};
 pub use reload::{LiveAnalyzer, ReloadStatus};
-pub use risk::{assess as assess_risk, RiskInputs, DEFAULT_SOURCE_WEIGHTS};
+pub(crate) use risk::{RiskInputs, DEFAULT_SOURCE_WEIGHTS};
 use segmented::Segmented;
-pub use segmented::Vocabulary;
-pub use sentiment::Lexicon;
-pub use topics::{RuleFileError, TopicRule, TopicSet};
+pub(crate) use segmented::Vocabulary;
+pub(crate) use sentiment::Lexicon;
+pub(crate) use topics::{RuleFileError, TopicSet};
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

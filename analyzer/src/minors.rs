@@ -7,6 +7,7 @@
 //! rare word for a name; masking a word too many is the safe error.
 
 use crate::segmented::{ByWord, Segmented, Vocabulary, WordId};
+use crate::utf8::three_byte_value;
 use yuqing_model::{SmolStr, TextField};
 use yuqing_segmenter::{starts_with_ideograph, Segmenter};
 
@@ -125,12 +126,6 @@ pub(crate) fn is_name_shaped(word: &str) -> bool {
         && is_surname(three_byte_value(bytes[0], bytes[1], bytes[2]))
         && matches!(bytes.len(), 6 | 9)
         && bytes.chunks_exact(3).all(starts_with_ideograph)
-}
-
-/// The code point of a three-byte UTF-8 sequence.
-#[inline(always)]
-const fn three_byte_value(lead: u8, second: u8, third: u8) -> u32 {
-    (lead as u32 & 0x0f) << 12 | (second as u32 & 0x3f) << 6 | (third as u32 & 0x3f)
 }
 
 #[cfg(test)]

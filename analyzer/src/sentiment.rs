@@ -30,6 +30,7 @@ use crate::segmented::{ByWord, Segmented, Vocabulary};
 use crate::topics::{read_rule_file, RuleFileError};
 use std::path::Path;
 use yuqing_model::{Sentiment, SentimentTag, TermMatch, TextField};
+#[cfg(test)]
 use yuqing_segmenter::Segmenter;
 
 /// What a word does for sentiment (a word may do several things).
@@ -139,6 +140,8 @@ impl Lexicon {
         Ok(lexicon)
     }
 
+    /// Scores a text on its own (for tests; the analyzer scores the segmented words).
+    #[cfg(test)]
     pub fn score(
         &self,
         segmenter: &Segmenter,

@@ -8,7 +8,7 @@
 //! request arrived. The commit interval is the main term: a document waits for the next
 //! commit before any rule can see it.
 
-use super::{percentile, sample_texts};
+use super::{bench_document, percentile, sample_texts};
 use crate::config::Config;
 use axum::extract::State;
 use std::collections::HashMap;
@@ -19,7 +19,7 @@ use yuqing_alerts::{AlertRule, AlertStore, Notifier, RuleBook};
 use yuqing_analyzer::Analyzer;
 use yuqing_bus::{Consumer, EmbeddedBus, Producer, Topics};
 use yuqing_indexer::{IndexerConfig, SearchIndex};
-use yuqing_model::{doc_id, Alert, AnalyzedDocument, RawDocument};
+use yuqing_model::{Alert, AnalyzedDocument};
 
 /// When each alert's request reached the receiver, by document id.
 type Arrivals = Arc<Mutex<Vec<(String, Instant)>>>;
@@ -151,19 +151,11 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
                 )))
                 .collect();
             let url = format!("http://bench.invalid/alerts/{i}.html");
-            let document = RawDocument {
-                id: doc_id(&url).expect("valid URL"),
+            let document = bench_document(
                 url,
-                source: "基准测试".into(),
-                origin: None,
-                author: None,
-                title: format!("{}（{i}）", titles[i % titles.len()]),
-                content: content.join("\n"),
-                published_at: None,
-                fetched_at: chrono::Utc::now(),
-                charset: "UTF-8".into(),
-                ..Default::default()
-            };
+                format!("{}（{i}）", titles[i % titles.len()]),
+                content.join("\n"),
+            );
             let analysis = analyzer.analyze(&document.title, &document.content);
             AnalyzedDocument { document, analysis }
         })

@@ -81,21 +81,27 @@ pub(crate) fn corpus(config: &Config, n: usize, run: &str) -> anyhow::Result<Vec
             let content: Vec<&str> = (0..count)
                 .map(|k| paragraphs[(i * 7 + k * 13) % paragraphs.len()].as_str())
                 .collect();
-            RawDocument {
-                id: doc_id(&url).expect("valid URL"),
+            bench_document(
                 url,
-                source: "基准测试".into(),
-                origin: None,
-                author: None,
-                title: format!("{}（{i}）", titles[i % titles.len()]),
-                content: content.join("\n"),
-                published_at: None,
-                fetched_at: chrono::Utc::now(),
-                charset: "UTF-8".into(),
-                ..Default::default()
-            }
+                format!("{}（{i}）", titles[i % titles.len()]),
+                content.join("\n"),
+            )
         })
         .collect())
+}
+
+/// A bench document at `url` (under `http://bench.invalid/`), fetched now.
+pub(crate) fn bench_document(url: String, title: String, content: String) -> RawDocument {
+    RawDocument {
+        id: doc_id(&url).expect("valid URL"),
+        url,
+        source: "基准测试".into(),
+        title,
+        content,
+        fetched_at: chrono::Utc::now(),
+        charset: "UTF-8".into(),
+        ..Default::default()
+    }
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -41,6 +41,10 @@ pub struct Config {
     pub path: PathBuf,
     #[serde(skip)]
     text: String,
+    /// What still loads but should be written otherwise (old spellings), as
+    /// file:line:column: message; logged at start.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// `[alerts]` in the configuration.
@@ -185,8 +189,8 @@ impl Config {
             *file = base.join(&*file);
         }
         for source in &mut config.sources {
-            if let Some(path) = source.get_mut().path.as_mut() {
-                *path = base.join(&*path);
+            if let Some(import) = source.get_mut().import.as_mut() {
+                import.path = base.join(&import.path);
             }
         }
         for channel in &mut config.channels {
@@ -195,6 +199,7 @@ impl Config {
             }
         }
         config.validate()?;
+        config.warnings = config.old_spellings();
         Ok(config)
     }
 
@@ -209,6 +214,43 @@ impl Config {
     /// An error pointing at a spanned item of this file.
     pub fn error_at(&self, offset: usize, message: String) -> ConfigError {
         ConfigError::invalid(&self.path, &self.text, offset, message)
+    }
+
+    /// A warning for each key of a source written in the old flat form, at its line.
+    fn old_spellings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for source in &self.sources {
+            // The span is the `[[source]]` header; the table's keys follow it.
+            let start = source.span().start;
+            let table = &self.text[start..];
+            for moved in &source.get_ref().moved {
+                // The key's own line: after the header, before the next table.
+                let at = table
+                    .lines()
+                    .scan(0, |offset, line| {
+                        let start = *offset;
+                        *offset += line.len() + 1;
+                        Some((start, line))
+                    })
+                    .enumerate()
+                    .take_while(|(i, (_, line))| *i == 0 || !line.trim_start().starts_with('['))
+                    .map(|(_, found)| found)
+                    .find(|(_, line)| {
+                        line.trim_start()
+                            .strip_prefix(moved.old)
+                            .is_some_and(|rest| rest.trim_start().starts_with('='))
+                    })
+                    .map_or(start, |(offset, line)| {
+                        start + offset + (line.len() - line.trim_start().len())
+                    });
+                let name = &source.get_ref().name;
+                warnings.push(
+                    self.error_at(at, format!("source {name:?}: {moved}"))
+                        .to_string(),
+                );
+            }
+        }
+        warnings
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -387,6 +429,27 @@ sentiment = "sentiment.txt"
     }
 
     #[test]
+    fn old_flat_source_keys_load_with_a_warning_at_their_line() {
+        let text = format!(
+            "{MINIMAL}\n[[source]]\nname = \"列表\"\nkind = \"listing\"\nurl = \"http://a.cn/\"\n  link_selector = \".list a\"\nlisting_pages = 2\n\n[[source]]\nname = \"新写法\"\nkind = \"listing\"\nurl = \"http://b.cn/\"\n[source.listing]\nlink_selector = \".list a\"\n"
+        );
+        let config = parse(&text).unwrap();
+        assert_eq!(
+            config.warnings,
+            [
+                "conf/test.toml:10:3: source \"列表\": `link_selector` in [[source]] is the old spelling; write `link_selector = …` under [source.listing]",
+                "conf/test.toml:11:1: source \"列表\": `listing_pages` in [[source]] is the old spelling; write `pages = …` under [source.listing]",
+            ]
+        );
+        let (old, new) = (config.sources[0].get_ref(), config.sources[1].get_ref());
+        assert_eq!(old.listing.as_ref().unwrap().pages, Some(2));
+        assert_eq!(
+            old.listing.as_ref().unwrap().link_selector,
+            new.listing.as_ref().unwrap().link_selector
+        );
+    }
+
+    #[test]
     fn a_bad_source_points_at_its_table() {
         let text = format!(
             "{MINIMAL}\n[[source]]\nname = \"a\"\nkind = \"feed\"\nurl = \"{{sample_site}}/rss.xml\"\n\n[[source]]\nname = \"b\"\nkind = \"listing\"\nurl = \"not a url\"\n"
@@ -402,6 +465,7 @@ sentiment = "sentiment.txt"
     fn the_shipped_configuration_loads_and_every_source_in_it_builds() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
         let config = Config::load(&path).unwrap();
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
         for source in &config.sources {
             let source = source.get_ref();
             if let Err(error) = source.build("http://127.0.0.1:8731") {

@@ -70,6 +70,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let data = DataDir::new(&cli.data_dir);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

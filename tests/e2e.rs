@@ -574,6 +574,44 @@ fn a_bad_config_stops_before_anything_runs() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("absent.toml: cannot read"));
 }
 
+#[test]
+fn a_source_in_the_old_flat_form_still_crawls_with_a_warning_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9/hook", 300, "127.0.0.1:0");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let flat = text.replace(
+        "allowed_networks = [\"127.0.0.0/8\"]\n[source.listing]\nlink_selector = \"ul.news-list a\"\n",
+        "link_selector = \"ul.news-list a\"\nallowed_networks = [\"127.0.0.0/8\"]\n",
+    );
+    assert_ne!(flat, text, "the test config has a [source.listing] table");
+    std::fs::write(&config, &flat).unwrap();
+    let line = flat
+        .lines()
+        .position(|l| l.starts_with("link_selector"))
+        .unwrap()
+        + 1;
+    let data = dir.path().join("data");
+    let output = run_once(&config, &data);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "test.toml:{line}:1: source \"示例列表\": `link_selector` in [[source]] is the old spelling; write `link_selector = …` under [source.listing]"
+        )),
+        "{stderr}"
+    );
+    // The listing followed its selector's links, not every link on the page.
+    let index = std::fs::read_to_string(util::repo().join("sample-site/index.html")).unwrap();
+    let list = &index[index.find("<ul class=\"news-list\">").unwrap()..];
+    let selected = list[..list.find("</ul>").unwrap()].matches("<a ").count();
+    assert!(selected < index.matches("<a ").count());
+    let visit = stderr
+        .lines()
+        .find(|l| l.contains("source visited") && l.contains("source=\"示例列表\""))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(visit.contains(&format!(" links={selected} ")), "{visit}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_the_index_commit_loses_no_page() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,82 +1,158 @@
-//! Configured sources (信源) and how each kind finds its article links.
+//! Configured sources (信源): the settings every kind shares, each kind's own table, and
+//! the checked, compiled [`Source`] the crawler visits.
+//!
+//! ```toml
+//! [[source]]
+//! name = "焦作教育资讯网"
+//! kind = "listing"
+//! url = "https://example.cn/news/"
+//! [source.listing]
+//! link_selector = "ul.news-list a"
+//! pages = 3
+//! ```
+//!
+//! Until December 2026 the kind's settings were written flat in `[[source]]`
+//! (`link_selector = …`, `listing_pages = …`, `path = …`). That form still loads: each
+//! such key is moved under its kind's table and listed in [`SourceConfig::moved`], so the
+//! configuration loader can warn with the file, the line and the new spelling.
 
-use crate::api::ApiMapping;
 use crate::extract::ExtractRules;
 use crate::guard::AddressGuard;
+use crate::sources::api::ApiConfig;
+use crate::sources::import::ImportSettings;
+use crate::sources::listing::ListingSettings;
+use crate::sources::sitemap::SitemapSettings;
+use crate::sources::Kind;
 use chrono::{DateTime, FixedOffset};
-use regex::Regex;
-use scraper::{Html, Selector};
 use serde::Deserialize;
-use std::sync::Arc;
+use std::path::PathBuf;
 use url::Url;
-use yuqing_model::{beijing, SourceType};
+use yuqing_model::SourceType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// An RSS, Atom or JSON Feed whose items link to articles.
     Feed,
-    /// A news listing page whose links lead to articles.
+    /// A news listing page whose links lead to articles (`[source.listing]`).
     Listing,
-    /// A sitemap (or news sitemap) of article pages, or a sitemap index of sitemaps.
+    /// A sitemap (or news sitemap) of article pages, or a sitemap index of sitemaps
+    /// (`[source.sitemap]`).
     Sitemap,
-    /// A JSONL export or a folder of exports and saved pages (`path`), read each visit;
-    /// what was imported before is not imported again.
+    /// A JSONL export or a folder of exports and saved pages (`[source.import] path`),
+    /// read each visit; what was imported before is not imported again.
     Import,
     /// A JSON API listing social posts (`[source.api]`: a preset or a field mapping).
     Api,
 }
 
+impl SourceKind {
+    /// The kind's name as written in `kind = "…"` and as its table, `[source.NAME]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Listing => "listing",
+            SourceKind::Sitemap => "sitemap",
+            SourceKind::Import => "import",
+            SourceKind::Api => "api",
+        }
+    }
+}
+
 /// One `[[source]]` of the configuration.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "SourceToml")]
 pub struct SourceConfig {
     /// Shown to the desk as the document's source.
     pub name: String,
     pub kind: SourceKind,
     /// May contain `{sample_site}`, replaced by the bundled sample site's address.
     /// Not for imports.
-    #[serde(default)]
     pub url: String,
-    /// Imports: the JSONL file or the folder, relative to the configuration file.
-    pub path: Option<std::path::PathBuf>,
-    #[serde(default = "default_interval_secs")]
     pub interval_secs: u64,
     /// This source's pause between two requests to its site, instead of the crawler's
     /// `request_delay_ms` (robots.txt `Crawl-delay` can still lengthen it).
     pub request_delay_ms: Option<u64>,
-    #[serde(default = "default_enabled")]
     pub enabled: bool,
-    /// Listing pages: CSS selector of the article links (default: every link).
-    pub link_selector: Option<String>,
-    /// Listing pages: a regular expression article URLs must match.
-    pub link_pattern: Option<String>,
-    /// At most this many article links are followed per visit.
-    #[serde(default = "default_max_articles")]
+    /// At most this many articles (or posts) are taken per visit.
     pub max_articles: usize,
-    /// Listing pages: how many pages of the listing a visit reads (following its "next
-    /// page" link), stopping early at a page whose links were all seen before.
-    #[serde(default = "default_listing_pages")]
-    pub listing_pages: usize,
-    /// Listing pages: CSS selector of the "next page" link (default: a link reading
-    /// 下一页, 下页, 后页, › or »).
-    pub next_page_selector: Option<String>,
     /// Who publishes here: 官方媒体, 商业媒体 (the default, or 社交平台 for API sources),
     /// 自媒体 or 社交平台 (or official, commercial, self_media, social). It weighs in the
     /// risk of what the source says.
-    pub source_type: Option<yuqing_model::SourceType>,
+    pub source_type: Option<SourceType>,
     /// The platform of a social source (weibo, douyin, …), for the desk's `platform:`.
     /// An API preset names its own.
     pub platform: Option<String>,
-    /// API sources: where the posts are in the API's answers (see `api.rs`).
-    pub api: Option<crate::api::ApiConfig>,
     /// CSS selectors for a site where the generic article extractor goes wrong.
     pub extract: Option<crate::extract::ExtractConfig>,
     /// Networks this source may reach although they are loopback, private or special
     /// (refused by default, so a hostile page cannot point the crawler at the intranet),
     /// e.g. `["127.0.0.0/8"]` for a site served on this machine.
-    #[serde(default)]
     pub allowed_networks: Vec<String>,
+    /// `[source.listing]`
+    pub listing: Option<ListingSettings>,
+    /// `[source.sitemap]`
+    pub sitemap: Option<SitemapSettings>,
+    /// `[source.import]`
+    pub import: Option<ImportSettings>,
+    /// `[source.api]`
+    pub api: Option<ApiConfig>,
+    /// Keys written in the old flat form and moved under their kind's table.
+    pub moved: Vec<MovedKey>,
+}
+
+/// A key of the old flat form, and where it lives now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MovedKey {
+    /// As written in `[[source]]`.
+    pub old: &'static str,
+    /// The table it belongs to, `[source.TABLE]`.
+    pub table: &'static str,
+    /// Its name in that table.
+    pub new: &'static str,
+}
+
+impl std::fmt::Display for MovedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` in [[source]] is the old spelling; write `{} = …` under [source.{}]",
+            self.old, self.new, self.table
+        )
+    }
+}
+
+/// `[[source]]` as written: the current form plus the old flat keys, which
+/// [`SourceConfig`]'s conversion moves under their kind.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceToml {
+    name: String,
+    kind: SourceKind,
+    #[serde(default)]
+    url: String,
+    #[serde(default = "default_interval_secs")]
+    interval_secs: u64,
+    request_delay_ms: Option<u64>,
+    #[serde(default = "default_enabled")]
+    enabled: bool,
+    #[serde(default = "default_max_articles")]
+    max_articles: usize,
+    source_type: Option<SourceType>,
+    platform: Option<String>,
+    extract: Option<crate::extract::ExtractConfig>,
+    #[serde(default)]
+    allowed_networks: Vec<String>,
+    listing: Option<ListingSettings>,
+    sitemap: Option<SitemapSettings>,
+    import: Option<ImportSettings>,
+    api: Option<ApiConfig>,
+    // The old flat form.
+    link_selector: Option<String>,
+    link_pattern: Option<String>,
+    listing_pages: Option<usize>,
+    next_page_selector: Option<String>,
+    path: Option<PathBuf>,
 }
 
 fn default_interval_secs() -> u64 {
@@ -85,26 +161,126 @@ fn default_interval_secs() -> u64 {
 fn default_enabled() -> bool {
     true
 }
-fn default_listing_pages() -> usize {
-    1
-}
 fn default_max_articles() -> usize {
     200
+}
+
+/// Moves an old flat key into its place in a kind's table, unless the table has it too.
+fn move_key<T>(
+    flat: Option<T>,
+    slot: &mut Option<T>,
+    key: MovedKey,
+    moved: &mut Vec<MovedKey>,
+) -> Result<(), String> {
+    let Some(value) = flat else { return Ok(()) };
+    if slot.is_some() {
+        return Err(format!(
+            "`{}` is given twice: in [[source]] and as `{}` under [source.{}]",
+            key.old, key.new, key.table
+        ));
+    }
+    *slot = Some(value);
+    moved.push(key);
+    Ok(())
+}
+
+impl TryFrom<SourceToml> for SourceConfig {
+    type Error = String;
+
+    fn try_from(t: SourceToml) -> Result<Self, String> {
+        let mut moved = Vec::new();
+        let key = |old, table, new| MovedKey { old, table, new };
+        let (mut listing, mut sitemap, mut import) = (t.listing, t.sitemap, t.import);
+        let flat_listing = t.link_selector.is_some()
+            || t.listing_pages.is_some()
+            || t.next_page_selector.is_some();
+        if t.kind == SourceKind::Listing {
+            let table = listing.get_or_insert_with(ListingSettings::default);
+            move_key(
+                t.link_selector,
+                &mut table.link_selector,
+                key("link_selector", "listing", "link_selector"),
+                &mut moved,
+            )?;
+            move_key(
+                t.link_pattern.clone(),
+                &mut table.link_pattern,
+                key("link_pattern", "listing", "link_pattern"),
+                &mut moved,
+            )?;
+            move_key(
+                t.listing_pages,
+                &mut table.pages,
+                key("listing_pages", "listing", "pages"),
+                &mut moved,
+            )?;
+            move_key(
+                t.next_page_selector,
+                &mut table.next_page_selector,
+                key("next_page_selector", "listing", "next_page_selector"),
+                &mut moved,
+            )?;
+        } else if flat_listing {
+            return Err(
+                "link_selector, next_page_selector and listing_pages apply to listing sources only"
+                    .into(),
+            );
+        }
+        match t.kind {
+            SourceKind::Listing => {}
+            SourceKind::Sitemap => {
+                let table = sitemap.get_or_insert_with(SitemapSettings::default);
+                move_key(
+                    t.link_pattern,
+                    &mut table.link_pattern,
+                    key("link_pattern", "sitemap", "link_pattern"),
+                    &mut moved,
+                )?;
+            }
+            _ if t.link_pattern.is_some() => {
+                return Err("link_pattern applies to listing and sitemap sources only".into())
+            }
+            _ => {}
+        }
+        if t.kind == SourceKind::Import {
+            let mut path = import.as_ref().map(|i| i.path.clone());
+            move_key(t.path, &mut path, key("path", "import", "path"), &mut moved)?;
+            import = path.map(|path| ImportSettings { path });
+        } else if t.path.is_some() {
+            return Err("path: only import sources read files".into());
+        }
+        Ok(SourceConfig {
+            name: t.name,
+            kind: t.kind,
+            url: t.url,
+            interval_secs: t.interval_secs,
+            request_delay_ms: t.request_delay_ms,
+            enabled: t.enabled,
+            max_articles: t.max_articles,
+            source_type: t.source_type,
+            platform: t.platform,
+            extract: t.extract,
+            allowed_networks: t.allowed_networks,
+            listing,
+            sitemap,
+            import,
+            api: t.api,
+            moved,
+        })
+    }
 }
 
 /// A source ready to crawl: its configuration checked and compiled.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub config: SourceConfig,
+    /// The page visited (for an import, the file or folder as a `file:` URL).
     pub url: Url,
     pub guard: AddressGuard,
-    link_selector: Selector,
-    link_pattern: Option<Regex>,
-    next_page_selector: Option<Selector>,
-    /// API sources: the checked field mapping.
-    pub api: Option<Arc<ApiMapping>>,
     /// The source's own extraction selectors (none: the generic extractor alone).
     pub extract: ExtractRules,
+    /// The kind with its own settings compiled.
+    pub(crate) kind: Kind,
 }
 
 /// An article link found on a source, with what the source already said about it.
@@ -132,19 +308,47 @@ impl SourceConfig {
         })
     }
 
+    /// The tables of other kinds than this source's, which it would ignore.
+    fn foreign_tables(&self) -> impl Iterator<Item = SourceKind> + '_ {
+        [
+            (SourceKind::Listing, self.listing.is_some()),
+            (SourceKind::Sitemap, self.sitemap.is_some()),
+            (SourceKind::Import, self.import.is_some()),
+            (SourceKind::Api, self.api.is_some()),
+        ]
+        .into_iter()
+        .filter(move |(kind, given)| *given && *kind != self.kind)
+        .map(|(kind, _)| kind)
+    }
+
     /// Checks and compiles the source. `sample_site` replaces `{sample_site}` in the URL.
     /// Errors name the offending field.
     pub fn build(&self, sample_site: &str) -> Result<Source, String> {
         if self.name.trim().is_empty() {
             return Err("name: must not be empty".into());
         }
+        if let Some(other) = self.foreign_tables().next() {
+            let table = other.name();
+            return Err(format!(
+                "[source.{table}] applies to {table} sources (kind = \"{table}\") only"
+            ));
+        }
+        if self.interval_secs == 0 {
+            return Err("interval_secs: must be at least 1".into());
+        }
+        if self.extract.is_some() && self.kind == SourceKind::Api {
+            return Err("extract applies to sources of article pages, not API sources".into());
+        }
+        let extract = match &self.extract {
+            Some(extract) => extract.build()?,
+            None => ExtractRules::default(),
+        };
+        let kind = Kind::build(self)?;
         if self.kind == SourceKind::Import {
-            let Some(path) = &self.path else {
-                return Err("path: an import source needs the file or folder to read".into());
-            };
-            if !self.url.is_empty() || self.link_selector.is_some() || self.link_pattern.is_some() {
-                return Err("an import source takes `path`, not url or link settings".into());
+            if !self.url.is_empty() {
+                return Err("an import source takes `path` under [source.import], not url".into());
             }
+            let path = &self.import.as_ref().expect("checked by Kind::build").path;
             let absolute = std::path::absolute(path).map_err(|e| format!("path: {e}"))?;
             let url = Url::from_file_path(&absolute)
                 .map_err(|_| format!("path: {} is not a usable path", path.display()))?;
@@ -152,20 +356,9 @@ impl SourceConfig {
                 config: self.clone(),
                 url,
                 guard: AddressGuard::new(Vec::new()),
-                link_selector: Selector::parse("a[href]").expect("valid selector"),
-                link_pattern: None,
-                next_page_selector: None,
-                api: None,
-                extract: self
-                    .extract
-                    .as_ref()
-                    .map(|e| e.build())
-                    .transpose()?
-                    .unwrap_or_default(),
+                extract,
+                kind,
             });
-        }
-        if self.path.is_some() {
-            return Err("path: only import sources read files".into());
         }
         let url_text = self.url.replace("{sample_site}", sample_site);
         let url = Url::parse(&url_text).map_err(|e| format!("url: {e}: {url_text:?}"))?;
@@ -174,50 +367,6 @@ impl SourceConfig {
                 "url: only http and https are crawled, got {:?}",
                 url.scheme()
             ));
-        }
-        if self.kind != SourceKind::Listing
-            && (self.link_selector.is_some()
-                || self.next_page_selector.is_some()
-                || self.listing_pages != default_listing_pages())
-        {
-            return Err(
-                "link_selector, next_page_selector and listing_pages apply to listing sources only"
-                    .into(),
-            );
-        }
-        if self.listing_pages == 0 {
-            return Err("listing_pages: must be at least 1".into());
-        }
-        let next_page_selector = self
-            .next_page_selector
-            .as_deref()
-            .map(Selector::parse)
-            .transpose()
-            .map_err(|e| format!("next_page_selector: {e}"))?;
-        if matches!(self.kind, SourceKind::Feed | SourceKind::Api) && self.link_pattern.is_some() {
-            return Err("link_pattern applies to listing and sitemap sources only".into());
-        }
-        let api = match (&self.api, self.kind) {
-            (Some(api), SourceKind::Api) => Some(Arc::new(api.build()?)),
-            (None, SourceKind::Api) => {
-                return Err(
-                    "api: an API source needs an [source.api] table (a preset or a field mapping)"
-                        .into(),
-                )
-            }
-            (Some(_), _) => return Err("api applies to API sources (kind = \"api\") only".into()),
-            (None, _) => None,
-        };
-        let link_selector = Selector::parse(self.link_selector.as_deref().unwrap_or("a[href]"))
-            .map_err(|e| format!("link_selector: {e}"))?;
-        let link_pattern = self
-            .link_pattern
-            .as_deref()
-            .map(Regex::new)
-            .transpose()
-            .map_err(|e| format!("link_pattern: {e}"))?;
-        if self.interval_secs == 0 {
-            return Err("interval_secs: must be at least 1".into());
         }
         let allowed = self
             .allowed_networks
@@ -234,19 +383,8 @@ impl SourceConfig {
             config: self.clone(),
             url,
             guard: AddressGuard::new(allowed),
-            link_selector,
-            link_pattern,
-            next_page_selector,
-            api,
-            extract: match &self.extract {
-                Some(_) if matches!(self.kind, SourceKind::Api) => {
-                    return Err(
-                        "extract applies to sources of article pages, not API sources".into(),
-                    )
-                }
-                Some(extract) => extract.build()?,
-                None => ExtractRules::default(),
-            },
+            extract,
+            kind,
         })
     }
 }
@@ -255,166 +393,21 @@ impl Source {
     pub fn name(&self) -> &str {
         &self.config.name
     }
-
-    /// The article links on a fetched source page (feed document or listing page).
-    pub fn candidates(&self, page_url: &Url, text: &str) -> Result<Vec<Candidate>, String> {
-        let mut found = match self.config.kind {
-            SourceKind::Feed => feed_candidates(page_url, text)?,
-            SourceKind::Listing => self.listing_candidates(page_url, text),
-            SourceKind::Sitemap => self.sitemap_candidates(&crate::sitemap::parse(text)?),
-            SourceKind::Import | SourceKind::Api => Vec::new(),
-        };
-        let mut seen = std::collections::HashSet::new();
-        found.retain(|c| seen.insert(c.url.clone()));
-        found.truncate(self.config.max_articles);
-        Ok(found)
-    }
-
-    /// The pages a parsed sitemap lists that this source follows, newest first (a
-    /// sitemap can list years of pages; `max_articles` keeps the recent ones).
-    pub fn sitemap_candidates(&self, sitemap: &crate::sitemap::Sitemap) -> Vec<Candidate> {
-        let mut pages: Vec<Candidate> = sitemap
-            .pages
-            .iter()
-            .filter_map(|entry| {
-                let url = Url::parse(&entry.loc).ok()?;
-                let followed = self.guard.check_url(&url).is_ok()
-                    && self
-                        .link_pattern
-                        .as_ref()
-                        .is_none_or(|pattern| pattern.is_match(url.as_str()));
-                followed.then(|| Candidate {
-                    url,
-                    title: entry.title.clone(),
-                    published_at: entry.time,
-                })
-            })
-            .collect();
-        pages.sort_by_key(|c| std::cmp::Reverse(c.published_at));
-        pages
-    }
-
-    /// The listing's next page after `page_url`, on the same site.
-    pub fn next_listing_page(&self, page_url: &Url, html: &str) -> Option<Url> {
-        const NEXT: &[&str] = &[
-            "下一页",
-            "下页",
-            "后页",
-            "下一頁",
-            "›",
-            "»",
-            "下一页>",
-            "下一页 >",
-        ];
-        let doc = Html::parse_document(html);
-        let any_link = Selector::parse("a[href]").expect("valid selector");
-        let mut links = doc.select(self.next_page_selector.as_ref().unwrap_or(&any_link));
-        let next = links.find(|a| {
-            self.next_page_selector.is_some() || NEXT.contains(&a.text().collect::<String>().trim())
-        })?;
-        let mut url = page_url.join(next.value().attr("href")?.trim()).ok()?;
-        url.set_fragment(None);
-        let usable = url != *page_url
-            && url.host_str() == page_url.host_str()
-            && matches!(url.scheme(), "http" | "https")
-            && self.guard.check_url(&url).is_ok();
-        usable.then_some(url)
-    }
-
-    fn listing_candidates(&self, page_url: &Url, html: &str) -> Vec<Candidate> {
-        let doc = Html::parse_document(html);
-        doc.select(&self.link_selector)
-            .filter_map(|a| {
-                let href = a.value().attr("href")?;
-                let mut url = page_url.join(href.trim()).ok()?;
-                url.set_fragment(None);
-                let followed = self.guard.check_url(&url).is_ok()
-                    && url != *page_url
-                    && match &self.link_pattern {
-                        Some(pattern) => pattern.is_match(url.as_str()),
-                        // Without a pattern, stay on the listing's own site.
-                        None => url.host_str() == page_url.host_str(),
-                    };
-                let title = a.text().collect::<String>().trim().to_string();
-                followed.then_some(Candidate {
-                    url,
-                    title: (!title.is_empty()).then_some(title),
-                    published_at: None,
-                })
-            })
-            .collect()
-    }
-}
-
-fn feed_candidates(feed_url: &Url, text: &str) -> Result<Vec<Candidate>, String> {
-    let feed = feed_rs::parser::parse(text.as_bytes())
-        .map_err(|e| format!("{feed_url}: not a feed: {e}"))?;
-    Ok(feed
-        .entries
-        .into_iter()
-        .filter_map(|entry| {
-            let link = entry.links.first()?;
-            let url = feed_url.join(link.href.trim()).ok()?;
-            let published_at = entry
-                .published
-                .or(entry.updated)
-                .map(|t| t.with_timezone(&beijing()));
-            Some(Candidate {
-                url,
-                title: entry.title.map(|t| t.content.trim().to_string()),
-                published_at,
-            })
-        })
-        .collect())
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn source(toml_text: &str) -> Result<Source, String> {
+    pub(crate) fn source(toml_text: &str) -> Result<Source, String> {
         let config: SourceConfig = toml::from_str(toml_text).map_err(|e| e.to_string())?;
         config.build("http://127.0.0.1:9")
     }
 
     #[test]
-    fn listing_follows_matching_links_once() {
-        let listing = source(
-            "name = \"示例\"\nkind = \"listing\"\nurl = \"{sample_site}/news/\"\nlink_selector = \".list a\"\nlink_pattern = '/news/\\d+\\.html$'\nallowed_networks = [\"127.0.0.0/8\"]",
-        )
-        .unwrap();
-        let html = r#"<div class="nav"><a href="/news/9.html">导航</a></div>
-            <ul class="list"><li><a href="1.html">学生溺水</a></li><li><a href="1.html#c">评论</a></li>
-            <li><a href="/about.html">关于</a></li><li><a href="javascript:void(0)">x</a></li></ul>"#;
-        let found = listing.candidates(&listing.url, html).unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].url.as_str(), "http://127.0.0.1:9/news/1.html");
-        assert_eq!(found[0].title.as_deref(), Some("学生溺水"));
-    }
-
-    #[test]
-    fn feed_items_bring_their_links_and_dates() {
-        let feed =
-            source("name = \"f\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/rss.xml\"").unwrap();
-        let rss = r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
-            <item><title>校车检查</title><link>/a/1.html</link><pubDate>Fri, 20 Nov 2026 01:30:00 GMT</pubDate></item>
-            </channel></rss>"#;
-        let found = feed.candidates(&feed.url, rss).unwrap();
-        assert_eq!(found[0].url.as_str(), "http://127.0.0.1:9/a/1.html");
-        assert_eq!(
-            found[0].published_at.unwrap().to_rfc3339(),
-            "2026-11-20T09:30:00+08:00"
-        );
-        assert!(feed
-            .candidates(&feed.url, "<html>not a feed</html>")
-            .unwrap_err()
-            .contains("not a feed"));
-    }
-
-    #[test]
     fn bad_source_settings_name_the_field() {
         let err = source(
-            "name = \"x\"\nkind = \"listing\"\nurl = \"http://a.cn\"\nlink_selector = \"((\"",
+            "name = \"x\"\nkind = \"listing\"\nurl = \"http://a.cn\"\n[listing]\nlink_selector = \"((\"",
         )
         .unwrap_err();
         assert!(err.starts_with("link_selector:"), "{err}");
@@ -423,5 +416,43 @@ mod tests {
         assert!(err.contains("only http and https"), "{err}");
         let err = source("name = \"x\"\nkind = \"atlas\"\nurl = \"http://a.cn\"").unwrap_err();
         assert!(err.contains("unknown variant `atlas`"), "{err}");
+        let err =
+            source("name = \"x\"\nkind = \"feed\"\nurl = \"http://a.cn\"\n[listing]\npages = 2")
+                .unwrap_err();
+        assert!(
+            err.contains("[source.listing] applies to listing sources"),
+            "{err}"
+        );
+        let err = source("name = \"x\"\nkind = \"listing\"\nurl = \"http://a.cn\"\n[listing]\nlink_selectr = \"a\"")
+            .unwrap_err();
+        assert!(err.contains("unknown field `link_selectr`"), "{err}");
+    }
+
+    #[test]
+    fn the_old_flat_form_loads_and_says_where_each_key_went() {
+        let flat = "name = \"x\"\nkind = \"listing\"\nurl = \"http://a.cn\"\nlink_selector = \".list a\"\nlisting_pages = 3\n";
+        let nested = "name = \"x\"\nkind = \"listing\"\nurl = \"http://a.cn\"\n[listing]\nlink_selector = \".list a\"\npages = 3\n";
+        let old: SourceConfig = toml::from_str(flat).unwrap();
+        let new: SourceConfig = toml::from_str(nested).unwrap();
+        assert_eq!(old.listing, new.listing);
+        assert!(new.moved.is_empty());
+        let moved: Vec<String> = old.moved.iter().map(|m| m.to_string()).collect();
+        assert_eq!(
+            moved,
+            [
+                "`link_selector` in [[source]] is the old spelling; write `link_selector = …` under [source.listing]",
+                "`listing_pages` in [[source]] is the old spelling; write `pages = …` under [source.listing]",
+            ]
+        );
+        let both = format!("{flat}[listing]\npages = 2\n");
+        let err = toml::from_str::<SourceConfig>(&both)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`listing_pages` is given twice"), "{err}");
+
+        let import: SourceConfig =
+            toml::from_str("name = \"i\"\nkind = \"import\"\npath = \"exports\"").unwrap();
+        assert_eq!(import.import.unwrap().path, PathBuf::from("exports"));
+        assert_eq!(import.moved[0].table, "import");
     }
 }

@@ -215,7 +215,7 @@ async fn serve(hits: Hits) -> String {
 
 fn source(base: &str, allowed: &str) -> yuqing_crawler::Source {
     let text = format!(
-        "name = \"测试站\"\nkind = \"listing\"\nurl = \"{base}/page/list.html\"\nlink_selector = \".list a\"\nlink_pattern = '.'\nallowed_networks = [{allowed}]\n"
+        "name = \"测试站\"\nkind = \"listing\"\nurl = \"{base}/page/list.html\"\nallowed_networks = [{allowed}]\n[listing]\nlink_selector = \".list a\"\nlink_pattern = '.'\n"
     );
     toml::from_str::<SourceConfig>(&text)
         .unwrap()
@@ -358,7 +358,7 @@ async fn an_unchanged_listing_costs_a_304_and_nothing_else() {
         _bus,
     } = Site::start().await;
     let text = format!(
-        "name = \"条件请求\"\nkind = \"listing\"\nurl = \"{base}/cond/list.html\"\nlink_selector = \".list a\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
+        "name = \"条件请求\"\nkind = \"listing\"\nurl = \"{base}/cond/list.html\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
     );
     let source = toml::from_str::<SourceConfig>(&text)
         .unwrap()
@@ -393,7 +393,7 @@ async fn stalled_slow_legacy_encoded_and_broken_pages() {
     let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
     let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
     let source = toml::from_str::<SourceConfig>(&format!(
-        "name = \"粗糙站\"\nkind = \"listing\"\nurl = \"{base}/rough/list.html\"\nlink_selector = \".list a\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
+        "name = \"粗糙站\"\nkind = \"listing\"\nurl = \"{base}/rough/list.html\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
     ))
     .unwrap()
     .build("")

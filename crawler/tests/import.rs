@@ -40,7 +40,7 @@ async fn exports_are_imported_once_and_bad_lines_named() {
     )
     .unwrap();
     let import = source(&format!(
-        "name = \"导入\"\nkind = \"import\"\nsource_type = \"自媒体\"\npath = \"{}\"",
+        "name = \"导入\"\nkind = \"import\"\nsource_type = \"自媒体\"\n[import]\npath = \"{}\"",
         exports.display()
     ));
     let report = crawler.visit(&import).await.unwrap();
@@ -90,26 +90,34 @@ async fn exports_are_imported_once_and_bad_lines_named() {
     assert_eq!((again.already_seen, again.collected), (3, 0));
 
     // A missing path is an error on the source, not an empty import.
-    let missing = source("name = \"缺\"\nkind = \"import\"\npath = \"/nonexistent/exports\"");
+    let missing =
+        source("name = \"缺\"\nkind = \"import\"\n[import]\npath = \"/nonexistent/exports\"");
     let error = crawler.visit(&missing).await.unwrap_err().to_string();
     assert!(error.contains("/nonexistent/exports"), "{error}");
 }
 
 #[test]
 fn import_sources_are_checked() {
-    let config = |text: &str| {
-        toml::from_str::<SourceConfig>(text)
-            .unwrap()
-            .build("x")
-            .unwrap_err()
+    // What is wrong, whether found reading the table or building the source.
+    let config = |text: &str| match toml::from_str::<SourceConfig>(text) {
+        Ok(config) => config.build("x").unwrap_err(),
+        Err(error) => error.to_string(),
     };
     assert!(config("name = \"a\"\nkind = \"import\"").contains("path"));
-    assert!(
-        config("name = \"a\"\nkind = \"import\"\npath = \"x\"\nurl = \"http://a.cn\"")
-            .contains("not url")
-    );
+    assert!(config(
+        "name = \"a\"\nkind = \"import\"\nurl = \"http://a.cn\"\n[import]\npath = \"x\""
+    )
+    .contains("not url"));
     assert!(
         config("name = \"a\"\nkind = \"feed\"\nurl = \"http://a.cn\"\npath = \"x\"")
             .contains("only import")
     );
+    assert!(
+        config("name = \"a\"\nkind = \"feed\"\nurl = \"http://a.cn\"\n[import]\npath = \"x\"")
+            .contains("[source.import] applies to import sources")
+    );
+    // The old flat spelling still loads.
+    let flat: SourceConfig =
+        toml::from_str("name = \"a\"\nkind = \"import\"\npath = \"x\"").unwrap();
+    assert!(flat.build("x").is_ok());
 }

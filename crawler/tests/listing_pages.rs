@@ -53,7 +53,7 @@ async fn a_visit_reads_the_next_pages_and_the_next_visit_stops_at_what_it_knows(
     let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
     let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
     let source = toml::from_str::<SourceConfig>(&format!(
-        "name = \"分页列表\"\nkind = \"listing\"\nurl = \"{base}/l/list.html\"\nlink_selector = \".list a\"\nlisting_pages = 5\nallowed_networks = [\"127.0.0.0/8\"]\n"
+        "name = \"分页列表\"\nkind = \"listing\"\nurl = \"{base}/l/list.html\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\npages = 5\n"
     ))
     .unwrap()
     .build("")
@@ -88,8 +88,17 @@ async fn a_visit_reads_the_next_pages_and_the_next_visit_stops_at_what_it_knows(
     let err = toml::from_str::<SourceConfig>(&format!(
         "name = \"x\"\nkind = \"feed\"\nurl = \"{base}/rss.xml\"\nlisting_pages = 3\n"
     ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("apply to listing sources only"), "{err}");
+    let err = toml::from_str::<SourceConfig>(&format!(
+        "name = \"x\"\nkind = \"feed\"\nurl = \"{base}/rss.xml\"\n[listing]\npages = 3\n"
+    ))
     .unwrap()
     .build("")
     .unwrap_err();
-    assert!(err.contains("apply to listing sources only"), "{err}");
+    assert!(
+        err.contains("[source.listing] applies to listing sources"),
+        "{err}"
+    );
 }

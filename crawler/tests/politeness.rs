@@ -54,7 +54,7 @@ async fn sources_on_one_host_share_its_pace() {
     let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
     let source = |list: &str| {
         toml::from_str::<SourceConfig>(&format!(
-            "name = \"{list}\"\nkind = \"listing\"\nurl = \"{base}/list-{list}\"\nlink_selector = \".list a\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
+            "name = \"{list}\"\nkind = \"listing\"\nurl = \"{base}/list-{list}\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
         ))
         .unwrap()
         .build("")
@@ -122,7 +122,7 @@ async fn most_in_flight(max_per_host: usize) -> usize {
     let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
     let source = |list: &str| {
         toml::from_str::<SourceConfig>(&format!(
-            "name = \"{list}\"\nkind = \"listing\"\nurl = \"{base}/list-{list}\"\nlink_selector = \".list a\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
+            "name = \"{list}\"\nkind = \"listing\"\nurl = \"{base}/list-{list}\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
         ))
         .unwrap()
         .build("")
@@ -175,7 +175,7 @@ async fn a_source_may_keep_a_slower_pace_of_its_own() {
     let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
     let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
     let source = toml::from_str::<SourceConfig>(&format!(
-        "name = \"慢站\"\nkind = \"listing\"\nurl = \"{base}/list-slow\"\nlink_selector = \".list a\"\nrequest_delay_ms = 150\nallowed_networks = [\"127.0.0.0/8\"]\n"
+        "name = \"慢站\"\nkind = \"listing\"\nurl = \"{base}/list-slow\"\nrequest_delay_ms = 150\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
     ))
     .unwrap()
     .build("")

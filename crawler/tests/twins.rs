@@ -34,7 +34,7 @@ async fn crawl(twins: &str) -> (usize, Vec<String>) {
     let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
     let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
     let source = toml::from_str::<SourceConfig>(&format!(
-        "name = \"双版本\"\nkind = \"listing\"\nurl = \"http://127.0.0.1:{port}/a/list.html\"\nlink_selector = \".list a\"\nlink_pattern = '.'\nallowed_networks = [\"127.0.0.0/8\"]\n"
+        "name = \"双版本\"\nkind = \"listing\"\nurl = \"http://127.0.0.1:{port}/a/list.html\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\nlink_pattern = '.'\n"
     ))
     .unwrap()
     .build("")

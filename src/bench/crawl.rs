@@ -373,7 +373,7 @@ async fn crawl_once(base: &str, pages: usize) -> anyhow::Result<Duration> {
     let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite"))?);
     let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw")?, true)?;
     let source = toml::from_str::<SourceConfig>(&format!(
-        "name = \"基准\"\nkind = \"listing\"\nurl = \"{base}/a/list.html\"\nlink_selector = \"ul.bench a\"\nmax_articles = {pages}\nallowed_networks = [\"127.0.0.0/8\"]\n"
+        "name = \"基准\"\nkind = \"listing\"\nurl = \"{base}/a/list.html\"\nmax_articles = {pages}\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \"ul.bench a\"\n"
     ))?
     .build("")
     .map_err(anyhow::Error::msg)?;

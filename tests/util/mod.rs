@@ -63,9 +63,10 @@ root = "{site}"
 name = "示例列表"
 kind = "listing"
 url = "{{sample_site}}/"
-link_selector = "ul.news-list a"
 interval_secs = {interval_secs}
 allowed_networks = ["127.0.0.0/8"]
+[source.listing]
+link_selector = "ul.news-list a"
 
 [[source]]
 name = "示例订阅"

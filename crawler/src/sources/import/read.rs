@@ -6,8 +6,8 @@
 //! "author"}`; `title` and `content` are needed. A line that is not such an object is
 //! reported as file:line and the rest go on. Files are bounded like pages.
 
-use crate::extract::parse_chinese_datetime;
-use crate::source::SourceConfig;
+use crate::extract::{parse_chinese_datetime, ExtractRules};
+use crate::Source;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -32,12 +32,33 @@ struct Line {
     likes: Option<u64>,
 }
 
+/// What an imported document takes from its source where the entry does not say.
+#[derive(Clone)]
+pub(super) struct ImportedAs {
+    source: String,
+    source_type: SourceType,
+    platform: Option<String>,
+    /// For saved pages: the source's extraction selectors.
+    rules: ExtractRules,
+}
+
+impl From<&Source> for ImportedAs {
+    fn from(source: &Source) -> Self {
+        ImportedAs {
+            source: source.name().to_string(),
+            source_type: source.config.source_type(),
+            platform: source.config.platform(),
+            rules: source.extract.clone(),
+        }
+    }
+}
+
 /// One document read from an import, or what was wrong with one entry.
-pub type Imported = Result<(String, RawDocument), String>;
+pub(super) type Imported = Result<(String, RawDocument), String>;
 
 /// The files an import path names: the file itself, or the folder's `.jsonl`, `.html`
 /// and `.htm` files, in name order.
-pub fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
+pub(super) fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
@@ -59,16 +80,16 @@ pub fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Reads one import file: its documents (each with its canonical URL) and its errors.
 /// What a line does not say (source, source type, platform) comes from the source.
-pub fn read(
+pub(super) fn read(
     file: &Path,
-    config: &SourceConfig,
+    config: &ImportedAs,
     max_bytes: usize,
     now: DateTime<Utc>,
 ) -> Vec<Imported> {
-    let source = config.name.as_str();
+    let source = config.source.as_str();
     let stamp = |d: &mut RawDocument| {
-        d.source_type = config.source_type();
-        d.platform = config.platform();
+        d.source_type = config.source_type;
+        d.platform = config.platform.clone();
     };
     let bytes = match std::fs::read(file) {
         Ok(bytes) if bytes.len() > max_bytes * 64 => {
@@ -92,13 +113,7 @@ pub fn read(
             ))];
         }
         let text = crate::decode(&bytes, None).text;
-        // The source's selectors were checked when it was built.
-        let rules = config
-            .extract
-            .as_ref()
-            .and_then(|e| e.build().ok())
-            .unwrap_or_default();
-        let article = crate::extract_with(&text, now, &rules);
+        let article = crate::extract_with(&text, now, &config.rules);
         if article.content.trim().is_empty() {
             return vec![Err(format!("{}: no article text found", file.display()))];
         }

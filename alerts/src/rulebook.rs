@@ -7,9 +7,10 @@
 
 use crate::rules::AlertRule;
 use arc_swap::ArcSwap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+use yuqing_model::watch::{file_stamp, watch_files, FileStamp};
 
 /// Checks a rule's query against the index's query language.
 pub type QueryCheck = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -21,7 +22,7 @@ pub struct RuleBook {
     check_query: QueryCheck,
     current: ArcSwap<Vec<AlertRule>>,
     /// The rules file as last read (modification time and size), and edits in turn.
-    stamp: Mutex<Option<(SystemTime, u64)>>,
+    stamp: Mutex<FileStamp>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -47,14 +48,6 @@ struct RulesFile {
 }
 
 const FILE_HEADER: &str = "# Alert rules (预警规则), edited by hand or through the desk API (PUT/DELETE\n# /api/rules/NAME). Saved changes apply while the system runs. The API rewrites this\n# file, so comments here are not kept; see README \"Alerts for on-call staff\".\n\n";
-
-fn stamp_of(path: &Path) -> Option<(SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((
-        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        meta.len(),
-    ))
-}
 
 impl RuleBook {
     /// Rules that never change (tests, benchmarks).
@@ -91,7 +84,7 @@ impl RuleBook {
             }
             let rules = book.read()?;
             book.install(rules)?;
-            *book.stamp.lock().expect("rule book") = stamp_of(path);
+            *book.stamp.lock().expect("rule book") = file_stamp(path);
         }
         Ok(Arc::new(book))
     }
@@ -191,7 +184,7 @@ impl RuleBook {
         }
         self.install(rules.clone())?;
         self.write(&rules)?;
-        *stamp = self.file.as_deref().and_then(stamp_of);
+        *stamp = self.file.as_deref().and_then(file_stamp);
         Ok(())
     }
 
@@ -208,7 +201,7 @@ impl RuleBook {
         }
         self.install(rules.clone())?;
         self.write(&rules)?;
-        *stamp = self.file.as_deref().and_then(stamp_of);
+        *stamp = self.file.as_deref().and_then(file_stamp);
         Ok(())
     }
 
@@ -217,7 +210,7 @@ impl RuleBook {
     pub fn reload_if_changed(&self) -> Option<Result<(), RuleBookError>> {
         let path = self.file.as_deref()?;
         let mut stamp = self.stamp.lock().expect("rule book");
-        let now = stamp_of(path);
+        let now = file_stamp(path);
         if *stamp == now {
             return None;
         }
@@ -232,17 +225,11 @@ impl RuleBook {
         Some(result)
     }
 
-    /// Checks the rules file every `every` until the task is dropped or aborted.
-    pub fn watch(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+    /// Checks the rules file every `every` (never if zero) until the task is aborted.
+    pub fn watch(self: &Arc<Self>, every: Duration) -> Option<tokio::task::JoinHandle<()>> {
         let book = self.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                let book = book.clone();
-                let _ = tokio::task::spawn_blocking(move || book.reload_if_changed()).await;
-            }
+        watch_files("alert rules", every, move || {
+            book.reload_if_changed();
         })
     }
 }
@@ -250,6 +237,7 @@ impl RuleBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn rule(name: &str, query: &str) -> AlertRule {
         toml::from_str(&format!("name = \"{name}\"\nquery = '{query}'\n")).unwrap()

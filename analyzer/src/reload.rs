@@ -3,19 +3,15 @@
 //! that does not load is reported (file:line and what is wrong) and the last good
 //! version keeps running.
 //!
-//! Watching is a poll of each file's modification time and size: a handful of small
-//! files, checked every few seconds, needs no platform file-notification machinery and
-//! also sees files replaced by editors that write a new file and rename it.
+//! Watching is [`yuqing_model::watch`], shared with the alert rules.
 
 use crate::{Analyzer, AnalyzerConfig, LoadError};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
-
-/// What was seen of one file: modification time and size, or absent.
-type Stamp = Option<(SystemTime, u64)>;
+use std::time::Duration;
+use yuqing_model::watch::{file_stamp, watch_files, FileStamp};
 
 /// The analyzer in use, replaced when its files change.
 pub struct LiveAnalyzer {
@@ -25,7 +21,7 @@ pub struct LiveAnalyzer {
 }
 
 struct State {
-    stamps: Vec<(PathBuf, Stamp)>,
+    stamps: Vec<(PathBuf, FileStamp)>,
     status: ReloadStatus,
 }
 
@@ -110,36 +106,19 @@ impl LiveAnalyzer {
         }
     }
 
-    /// Checks the files every `every` until the task is dropped or aborted.
-    pub fn watch(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+    /// Checks the files every `every` (never if zero) until the task is aborted.
+    pub fn watch(self: &Arc<Self>, every: Duration) -> Option<tokio::task::JoinHandle<()>> {
         let live = self.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticks.tick().await; // the first tick is immediate; the files were just loaded
-            loop {
-                ticks.tick().await;
-                let live = live.clone();
-                if tokio::task::spawn_blocking(move || live.check())
-                    .await
-                    .is_err()
-                {
-                    tracing::error!("reloading the analyzer rules panicked");
-                }
-            }
+        watch_files("analyzer rules", every, move || {
+            live.check();
         })
     }
 }
 
-fn stamps(config: &AnalyzerConfig) -> Vec<(PathBuf, Stamp)> {
+fn stamps(config: &AnalyzerConfig) -> Vec<(PathBuf, FileStamp)> {
     config
         .files()
-        .map(|path| {
-            let stamp = std::fs::metadata(path)
-                .ok()
-                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
-            (path.to_path_buf(), stamp)
-        })
+        .map(|path| (path.to_path_buf(), file_stamp(path)))
         .collect()
 }
 
@@ -196,7 +175,7 @@ mod tests {
         assert!(topics_of(&live, text).is_empty());
         assert_eq!(live.check(), None, "nothing changed yet");
 
-        let watcher = live.watch(Duration::from_millis(50));
+        let watcher = live.watch(Duration::from_millis(50)).unwrap();
         rewrite(
             &topics,
             &format!("{BULLYING}\n[[topic]]\nname = \"防溺水\"\nwords = [\"溺水\"]\nsubjects = [\"学生\"]\n"),

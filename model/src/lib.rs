@@ -7,8 +7,12 @@
 //! Every type here is a bus [`Message`](yuqing_bus::Message) with a schema version and
 //! travels as JSON. Times without a zone in the source are Beijing time; they are kept
 //! with their offset so that what the desk shows is what the page said.
+//!
+//! Beside the messages: what every stage needs of the files people edit, errors that
+//! name the file and line ([`FileError`]) and one way of watching them ([`watch`]).
 
 mod url_id;
+pub mod watch;
 
 pub use url_id::{canonical_url, doc_id, CanonicalUrlError};
 

@@ -234,10 +234,8 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             "analyzer",
             yuqing_analyzer::run_stage(analyzer.clone(), raw_in, analyzed_out),
         ));
-        if config.analyzer.reload_secs > 0 {
-            // Ends with the process; an aborted check loses nothing.
-            analyzer.watch(Duration::from_secs(config.analyzer.reload_secs));
-        }
+        // Ends with the process; an aborted check loses nothing.
+        analyzer.watch(Duration::from_secs(config.analyzer.reload_secs));
     }
     let mut crawler_stage = None;
     if let Some(seen) = seen.clone() {

@@ -70,7 +70,8 @@ pub fn load_rule_book(
         check_query,
     )
     .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
-    if config.alert_settings.rules_file.is_some() && config.alert_settings.reload_secs > 0 {
+    if config.alert_settings.rules_file.is_some() {
+        // Ends with the process; an aborted check loses nothing.
         book.watch(Duration::from_secs(config.alert_settings.reload_secs));
     }
     Ok(book)

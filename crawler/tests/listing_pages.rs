@@ -5,10 +5,10 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+mod common;
+use common::{harness, paced, serve, source, Harness};
 use std::sync::{Arc, Mutex};
-use yuqing_bus::{Consumer, EmbeddedBus, Producer};
-use yuqing_crawler::{Crawler, CrawlerSettings, SeenStore, SourceConfig};
-use yuqing_model::RawDocument;
+use yuqing_crawler::SourceConfig;
 
 type Requests = Arc<Mutex<Vec<String>>>;
 
@@ -40,24 +40,16 @@ async fn a_visit_reads_the_next_pages_and_the_next_visit_stops_at_what_it_knows(
     let app = Router::new()
         .route("/l/{name}", get(page))
         .with_state(requests.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let dir = tempfile::tempdir().unwrap();
-    let bus = EmbeddedBus::new(16);
-    let _raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
-    let settings = CrawlerSettings {
-        request_delay_ms: 0,
-        ..CrawlerSettings::default()
-    };
-    let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
-    let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
-    let source = toml::from_str::<SourceConfig>(&format!(
+    let base = serve(app).await;
+    let settings = paced(0);
+    let Harness {
+        crawler,
+        raw: _raw,
+        dir: _dir,
+    } = harness(&settings);
+    let source = source(&format!(
         "name = \"分页列表\"\nkind = \"listing\"\nurl = \"{base}/l/list.html\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\npages = 5\n"
-    ))
-    .unwrap()
-    .build("")
-    .unwrap();
+    ));
     let lists = |requests: &Requests| {
         requests
             .lock()

@@ -8,11 +8,11 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+mod common;
+use common::{harness, paced, serve, source, Harness};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use yuqing_bus::{Consumer, EmbeddedBus, Producer};
-use yuqing_crawler::{Crawler, CrawlerSettings, SeenStore, SourceConfig};
-use yuqing_model::RawDocument;
+use yuqing_crawler::CrawlerSettings;
 
 type Requests = Arc<Mutex<Vec<Instant>>>;
 
@@ -39,26 +39,18 @@ async fn sources_on_one_host_share_its_pace() {
     let app = Router::new()
         .route("/{name}", get(page))
         .with_state(requests.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = serve(app).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let bus = EmbeddedBus::new(100);
-    let _raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
-    let settings = CrawlerSettings {
-        request_delay_ms: 150,
-        ..CrawlerSettings::default()
-    };
-    let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
-    let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
+    let settings = paced(150);
+    let Harness {
+        crawler,
+        raw: _raw,
+        dir: _dir,
+    } = harness(&settings);
     let source = |list: &str| {
-        toml::from_str::<SourceConfig>(&format!(
+        source(&format!(
             "name = \"{list}\"\nkind = \"listing\"\nurl = \"{base}/list-{list}\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
         ))
-        .unwrap()
-        .build("")
-        .unwrap()
     };
     let (one, two) = (source("one"), source("two"));
     let (a, b) = tokio::join!(crawler.visit(&one), crawler.visit(&two));
@@ -107,26 +99,21 @@ async fn most_in_flight(max_per_host: usize) -> usize {
     let app = Router::new()
         .route("/{name}", get(slow))
         .with_state(in_flight.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let dir = tempfile::tempdir().unwrap();
-    let bus = EmbeddedBus::new(100);
-    let _raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
+    let base = serve(app).await;
     let settings = CrawlerSettings {
         request_delay_ms: 0,
         max_per_host,
         ..CrawlerSettings::default()
     };
-    let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
-    let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
+    let Harness {
+        crawler,
+        raw: _raw,
+        dir: _dir,
+    } = harness(&settings);
     let source = |list: &str| {
-        toml::from_str::<SourceConfig>(&format!(
+        source(&format!(
             "name = \"{list}\"\nkind = \"listing\"\nurl = \"{base}/list-{list}\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
         ))
-        .unwrap()
-        .build("")
-        .unwrap()
     };
     let (one, two, three) = (source("one"), source("two"), source("three"));
     let (a, b, c) = tokio::join!(
@@ -162,24 +149,16 @@ async fn a_source_may_keep_a_slower_pace_of_its_own() {
     let app = Router::new()
         .route("/{name}", get(page))
         .with_state(requests.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let dir = tempfile::tempdir().unwrap();
-    let bus = EmbeddedBus::new(100);
-    let _raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
-    let settings = CrawlerSettings {
-        request_delay_ms: 0,
-        ..CrawlerSettings::default()
-    };
-    let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
-    let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
-    let source = toml::from_str::<SourceConfig>(&format!(
+    let base = serve(app).await;
+    let settings = paced(0);
+    let Harness {
+        crawler,
+        raw: _raw,
+        dir: _dir,
+    } = harness(&settings);
+    let source = source(&format!(
         "name = \"慢站\"\nkind = \"listing\"\nurl = \"{base}/list-slow\"\nrequest_delay_ms = 150\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
-    ))
-    .unwrap()
-    .build("")
-    .unwrap();
+    ));
     assert_eq!(crawler.visit(&source).await.unwrap().collected, 3);
     let mut times = requests.lock().unwrap().clone();
     times.sort();

@@ -7,10 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use std::sync::Arc;
-use yuqing_bus::{Consumer, EmbeddedBus, Producer};
-use yuqing_crawler::{Crawler, CrawlerSettings, SeenStore, SourceConfig};
-use yuqing_model::RawDocument;
+mod common;
+use common::{harness, paced, source, Harness};
 
 async fn serve(base: String, Path(name): Path<String>) -> Response {
     let xml = |body: String| ([("content-type", "application/xml")], body).into_response();
@@ -57,21 +55,15 @@ async fn a_sitemap_index_leads_to_the_pages_of_its_sitemaps() {
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let dir = tempfile::tempdir().unwrap();
-    let bus = EmbeddedBus::new(100);
-    let mut raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
-    let settings = CrawlerSettings {
-        request_delay_ms: 0,
-        ..CrawlerSettings::default()
-    };
-    let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
-    let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
-    let source = toml::from_str::<SourceConfig>(&format!(
+    let settings = paced(0);
+    let Harness {
+        crawler,
+        mut raw,
+        dir: _dir,
+    } = harness(&settings);
+    let source = source(&format!(
         "name = \"站点地图\"\nkind = \"sitemap\"\nurl = \"{base}/sitemap_index.xml\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
-    ))
-    .unwrap()
-    .build("")
-    .unwrap();
+    ));
 
     let report = crawler.visit(&source).await.unwrap();
     assert_eq!(

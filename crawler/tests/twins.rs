@@ -6,10 +6,8 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use std::sync::Arc;
-use yuqing_bus::{Consumer, EmbeddedBus, Producer};
-use yuqing_crawler::{Crawler, CrawlerSettings, SeenStore, SourceConfig};
-use yuqing_model::RawDocument;
+mod common;
+use common::{harness, source, Harness};
 
 async fn page(port: u16, Path(name): Path<String>) -> Response {
     let html = match name.as_str() {
@@ -26,19 +24,15 @@ async fn crawl(twins: &str) -> (usize, Vec<String>) {
     let port = listener.local_addr().unwrap().port();
     let app = Router::new().route("/a/{name}", get(move |path| page(port, path)));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let dir = tempfile::tempdir().unwrap();
-    let bus = EmbeddedBus::new(16);
-    let mut raw: Consumer<RawDocument> = Consumer::new(&bus, "raw", "test", "dead").unwrap();
-    let settings: CrawlerSettings =
-        toml::from_str(&format!("request_delay_ms = 0\n{twins}")).unwrap();
-    let seen = Arc::new(SeenStore::open(&dir.path().join("state.sqlite")).unwrap());
-    let crawler = Crawler::new(&settings, seen, Producer::new(&bus, "raw").unwrap(), true).unwrap();
-    let source = toml::from_str::<SourceConfig>(&format!(
+    let settings = toml::from_str(&format!("request_delay_ms = 0\n{twins}")).unwrap();
+    let Harness {
+        crawler,
+        mut raw,
+        dir: _dir,
+    } = harness(&settings);
+    let source = source(&format!(
         "name = \"双版本\"\nkind = \"listing\"\nurl = \"http://127.0.0.1:{port}/a/list.html\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\nlink_pattern = '.'\n"
-    ))
-    .unwrap()
-    .build("")
-    .unwrap();
+    ));
     let report = crawler.visit(&source).await.unwrap();
     let mut urls = Vec::new();
     for _ in 0..report.collected {

@@ -1267,6 +1267,20 @@ async fn alert_rules_are_edited_through_the_api_and_the_rules_file() {
     assert_eq!(bad_query.status(), 400);
     let message = bad_query.json::<Value>().await.unwrap()["message"].clone();
     assert!(message.as_str().unwrap().contains("query"), "{message}");
+    // A time beyond the clock once panicked with the rule book locked, and every later
+    // edit failed: now it is refused with the limit, and the edits below still work.
+    let far = put(
+        "远古",
+        serde_json::json!({"name": "远古", "query": "溺水 since:99999999999999d"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(far.status(), 400);
+    let message = far.json::<Value>().await.unwrap()["message"].clone();
+    assert!(
+        message.as_str().unwrap().contains("at most 36500d"),
+        "{message}"
+    );
     let no_minimum = put(
         "阈值",
         serde_json::json!({"name": "阈值", "query": "腹泻", "mode": "threshold"}),

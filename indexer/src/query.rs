@@ -332,19 +332,34 @@ fn date_start(position: usize, text: &str) -> Result<DateTime<Utc>, QueryError> 
     Ok(local.with_timezone(&Utc))
 }
 
+/// The longest `since:` reach: a century is more than any archive holds, and keeps
+/// every time computed from it far inside what the clock can represent.
+const MAX_SINCE_DAYS: i64 = 36_500;
+
 fn duration(position: usize, text: &str) -> Result<Duration, QueryError> {
     let bad = || QueryError {
         position,
         message: format!("`{text}` is not a duration like 30m, 24h or 7d"),
     };
+    let too_long = || QueryError {
+        position,
+        message: format!("`{text}` reaches too far back: at most {MAX_SINCE_DAYS}d (100 years)"),
+    };
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    match unit {
-        "m" | "min" | "分钟" => Ok(Duration::minutes(n)),
-        "h" | "小时" => Ok(Duration::hours(n)),
-        "d" | "天" => Ok(Duration::days(n)),
-        _ => Err(bad()),
+    if number.is_empty() {
+        return Err(bad());
     }
+    // Digits beyond i64 are simply too long, not malformed.
+    let n: i64 = number.parse().map_err(|_| too_long())?;
+    let duration = match unit {
+        "m" | "min" | "分钟" => Duration::try_minutes(n),
+        "h" | "小时" => Duration::try_hours(n),
+        "d" | "天" => Duration::try_days(n),
+        _ => return Err(bad()),
+    };
+    duration
+        .filter(|d| *d <= Duration::days(MAX_SINCE_DAYS))
+        .ok_or_else(too_long)
 }
 
 fn time_range(
@@ -648,6 +663,22 @@ mod tests {
         assert!(compile_err("since:yesterday")
             .message
             .contains("duration like"));
+        // Once a panic inside the rule book's lock: now an error that says the limit.
+        for far in [
+            "since:99999999999999d",
+            "fetched_since:99999999999999999999999h",
+            "since:36501d",
+        ] {
+            let e = compile_err(far);
+            assert!(e.message.contains("at most 36500d"), "{far}: {e}");
+        }
+        assert!(compile(
+            &parse("since:36500d").unwrap(),
+            &fields,
+            &segmenter,
+            Utc::now()
+        )
+        .is_ok());
         assert!(compile_err("from:2026-13-01")
             .message
             .contains("not a date"));

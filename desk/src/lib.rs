@@ -260,9 +260,16 @@ mod tests {
     fn urlencode(path: &str) -> String {
         path.bytes()
             .map(|b| match b {
-                b'/' | b'.' | b'-' | b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
-                    (b as char).to_string()
-                }
+                b'/'
+                | b'.'
+                | b'-'
+                | b'_'
+                | b'?'
+                | b'='
+                | b'&'
+                | b'a'..=b'z'
+                | b'A'..=b'Z'
+                | b'0'..=b'9' => (b as char).to_string(),
                 _ => format!("%{b:02X}"),
             })
             .collect()
@@ -318,5 +325,18 @@ mod tests {
             assert!(!status.is_server_error(), "{route:?}: {status} {body}");
             assert_ne!(body["code"], "no_route", "{route:?}");
         }
+        // A cursor far past any result is refused with the limit, not served at the
+        // cost of the process.
+        let (status, body) = call(
+            &router,
+            "GET",
+            "/api/search?q=&cursor=1000000000000.9999999999",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("first 10000"),
+            "{body}"
+        );
     }
 }

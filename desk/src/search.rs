@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use yuqing_indexer::{
     Cursor, Interval, SearchError, SearchIndex, SearchRequest, SearchResults, Sort,
+    MAX_RESULT_WINDOW,
 };
 
 pub(crate) fn routes(index: SearchIndex) -> Router {
@@ -89,11 +90,13 @@ async fn search(
     let collapse = request.collapse;
     match blocking("search", move || index.search(&request)).await? {
         Ok(results) => {
-            let more =
-                results.hits.len() == limit && (collapse || cursor.offset + limit < results.total);
+            let next = cursor.offset + limit;
+            let more = results.hits.len() == limit
+                && next < MAX_RESULT_WINDOW
+                && (collapse || next < results.total);
             let next_cursor = more.then(|| {
                 Cursor {
-                    offset: cursor.offset + limit,
+                    offset: next,
                     fetched_before: cursor.fetched_before,
                 }
                 .encode()
@@ -104,6 +107,9 @@ async fn search(
             }))
         }
         Err(SearchError::BadQuery(message)) => Err(DeskError::BadQuery(message)),
+        Err(error @ SearchError::BeyondWindow { .. }) => {
+            Err(DeskError::BadParameter(format!("cursor: {error}")))
+        }
         Err(error) => {
             tracing::error!(%error, "search failed");
             Err(DeskError::Internal)

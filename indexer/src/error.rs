@@ -37,6 +37,9 @@ pub enum SearchError {
     /// The query could not be understood; the message is safe to show to the user.
     #[error("bad query: {0}")]
     BadQuery(#[from] QueryError),
+    /// A page past the rows paging can reach; the message is safe to show.
+    #[error("rows past the first {max} of a result are not served (offset {offset}); narrow the search", max = crate::search::MAX_RESULT_WINDOW)]
+    BeyondWindow { offset: usize },
     #[error("search failed: {0}")]
     Internal(#[from] tantivy::TantivyError),
 }

@@ -56,7 +56,7 @@ pub use reprints::{fingerprints, PendingPrints};
 pub use schema::SCHEMA_VERSION;
 pub use search::{
     Cursor, FacetCount, Facets, HistogramBucket, Interval, SearchHit, SearchRequest, SearchResults,
-    Sort,
+    Sort, MAX_RESULT_WINDOW,
 };
 pub use snippet::html_escape;
 pub use stage::{run_stage, Committed, IndexerConfig, StageError};
@@ -393,6 +393,36 @@ mod tests {
         let expected: Vec<String> = (0..25).map(|k| format!("第{k}条校园新闻")).collect();
         assert_eq!(seen, expected, "each row once, in order");
         assert_eq!(Cursor::decode("x"), None);
+
+        // A cursor far past the result (`1000000000000.…`) once had tantivy allocate
+        // for every row before it and abort the process: now it is refused, and a page
+        // reaching past the window is cut at it.
+        for (offset, collapse) in [
+            (1_000_000_000_000, false),
+            (usize::MAX, true),
+            (MAX_RESULT_WINDOW, false),
+        ] {
+            let request = SearchRequest {
+                query: "学校".into(),
+                limit: 10,
+                offset,
+                collapse,
+                ..SearchRequest::default()
+            };
+            let error = index.search(&request).unwrap_err();
+            assert!(matches!(error, SearchError::BeyondWindow { .. }), "{error}");
+            assert!(error.to_string().contains("first 10000"), "{error}");
+        }
+        let last = SearchRequest {
+            query: "学校".into(),
+            limit: usize::MAX,
+            offset: MAX_RESULT_WINDOW - 1,
+            ..SearchRequest::default()
+        };
+        assert!(
+            index.search(&last).unwrap().hits.is_empty(),
+            "past the 40 documents"
+        );
     }
 
     /// A result's histogram as (bucket start, documents).

@@ -71,6 +71,10 @@ impl Interval {
     }
 }
 
+/// Rows of one result that can be reached by paging (as Elasticsearch's
+/// `max_result_window`): past them, narrow the search instead.
+pub const MAX_RESULT_WINDOW: usize = 10_000;
+
 /// A search request in the desk's query language (see [`crate::query`]).
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
@@ -229,6 +233,14 @@ impl SearchIndex {
 
     /// Runs a search of the desk's query language: rows, count, facets and histogram.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        // Rows past the window are not served (a huge offset once had tantivy allocate
+        // for all the rows before it); a page reaching past it is cut there.
+        if request.offset >= MAX_RESULT_WINDOW {
+            return Err(SearchError::BeyondWindow {
+                offset: request.offset,
+            });
+        }
+        let rows = request.limit.clamp(1, MAX_RESULT_WINDOW - request.offset);
         let user_query = self.parse_query(&request.query)?;
         let mut filters: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(ids) = &request.among_ids {
@@ -262,9 +274,9 @@ impl SearchIndex {
         // Collapsing reprints needs more candidates than rows shown, counted from the
         // top: a story's rows are only known once the rows before it are.
         let (limit, offset) = if request.collapse {
-            (((request.offset + request.limit.max(1)) * 5).min(5000), 0)
+            (((request.offset + rows) * 5).min(5000), 0)
         } else {
-            (request.limit.max(1), request.offset)
+            (rows, request.offset)
         };
         let sort = match request.sort {
             Sort::Relevance if request.query.trim().is_empty() => Sort::Time,
@@ -305,12 +317,12 @@ impl SearchIndex {
             SnippetGenerator::create(&searcher, &*query, self.fields.content)?;
         content_snippets.set_max_num_chars(SNIPPET_CHARS);
 
-        let mut hits = Vec::with_capacity(request.limit.max(1));
+        let mut hits = Vec::with_capacity(rows);
         let mut clusters_shown = std::collections::HashSet::new();
         // Collapsed: the stories of earlier pages are passed over here.
         let mut stories_to_skip = if request.collapse { request.offset } else { 0 };
         for address in addresses {
-            if hits.len() >= request.limit.max(1) {
+            if hits.len() >= rows {
                 break;
             }
             let stored: TantivyDocument = searcher.doc(address)?;

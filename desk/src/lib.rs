@@ -338,5 +338,13 @@ mod tests {
             body["message"].as_str().unwrap().contains("first 10000"),
             "{body}"
         );
+        // A 5 KB query of nested `-(` once overflowed the stack and aborted the process.
+        let nested = format!("{}溺水{}", "-(".repeat(1200), ")".repeat(1200));
+        let (status, body) = call(&router, "GET", &format!("/api/search?q={nested}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("deeper than 32"),
+            "{body}"
+        );
     }
 }

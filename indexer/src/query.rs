@@ -165,10 +165,19 @@ pub enum Node {
     Or(Vec<Node>),
 }
 
+/// The longest query served, in characters: a search box or a rule is far shorter,
+/// and every part of a query costs work in each search.
+pub const MAX_QUERY_CHARS: usize = 4_000;
+/// How deep brackets and `-` may nest: the parser and the query it builds recurse once
+/// per level (a 5 KB query of nested `-(` once overflowed the stack).
+pub const MAX_QUERY_DEPTH: usize = 32;
+
 struct Parser {
     tokens: Vec<(usize, Token)>,
     at: usize,
     end: usize,
+    /// Brackets and negations open around the token being read.
+    depth: usize,
 }
 
 impl Parser {
@@ -178,6 +187,18 @@ impl Parser {
 
     fn position(&self) -> usize {
         self.tokens.get(self.at).map_or(self.end, |(p, _)| *p)
+    }
+
+    /// Enters one more level of brackets or negation, unless that is too deep.
+    fn deeper(&mut self, position: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_QUERY_DEPTH {
+            return Err(QueryError {
+                position,
+                message: format!("brackets and `-` nest deeper than {MAX_QUERY_DEPTH} levels here"),
+            });
+        }
+        Ok(())
     }
 
     fn or(&mut self) -> Result<Node, QueryError> {
@@ -220,8 +241,11 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Node, QueryError> {
         if self.peek() == Some(&Token::Not) {
+            self.deeper(self.position())?;
             self.at += 1;
-            return Ok(Node::Not(Box::new(self.unary()?)));
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Node::Not(Box::new(inner)));
         }
         self.primary()
     }
@@ -237,7 +261,9 @@ impl Parser {
         self.at += 1;
         match token {
             Token::Open => {
+                self.deeper(position)?;
                 let inner = self.or()?;
+                self.depth -= 1;
                 if self.peek() != Some(&Token::Close) {
                     return Err(QueryError {
                         position,
@@ -283,6 +309,12 @@ impl Parser {
 }
 
 pub fn parse(query: &str) -> Result<Node, QueryError> {
+    if query.chars().nth(MAX_QUERY_CHARS).is_some() {
+        return Err(QueryError {
+            position: MAX_QUERY_CHARS,
+            message: format!("the query is longer than {MAX_QUERY_CHARS} characters"),
+        });
+    }
     let tokens = lex(query)?;
     if tokens.is_empty() {
         return Ok(Node::All);
@@ -291,6 +323,7 @@ pub fn parse(query: &str) -> Result<Node, QueryError> {
         tokens,
         at: 0,
         end: query.chars().count(),
+        depth: 0,
     };
     let node = parser.or()?;
     if parser.at < parser.tokens.len() {
@@ -619,6 +652,24 @@ mod tests {
         assert!(err("\"防溺水").message.contains("unclosed quote"));
         assert_eq!(err("溺水 OR").position, 5);
         assert!(err("topic:").message.contains("needs a value"));
+
+        // What once overflowed the stack and aborted the process: refused with the limit.
+        let nested = format!("{}溺水{}", "-(".repeat(1200), ")".repeat(1200));
+        let e = err(&nested);
+        assert!(e.message.contains("deeper than 32"), "{e}");
+        assert_eq!(e.position, 32, "where the 33rd level opens");
+        let e = err(&format!("{}溺水", "-".repeat(MAX_QUERY_DEPTH + 1)));
+        assert!(e.message.contains("deeper than 32"), "{e}");
+        let deepest = format!(
+            "{}溺水{}",
+            "(".repeat(MAX_QUERY_DEPTH),
+            ")".repeat(MAX_QUERY_DEPTH)
+        );
+        assert!(parse(&deepest).is_ok());
+        let long = "溺水 ".repeat(MAX_QUERY_CHARS / 3 + 1);
+        let e = err(&long);
+        assert!(e.message.contains("longer than 4000 characters"), "{e}");
+        assert!(parse(&long[..long.len() - "溺水 ".len() * 2]).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 mod common;
-use common::{harness, paced, serve, source, Harness};
+use common::{harness, paced, serve, source};
 use std::sync::{Arc, Mutex};
 use yuqing_crawler::SourceConfig;
 
@@ -41,12 +41,8 @@ async fn a_visit_reads_the_next_pages_and_the_next_visit_stops_at_what_it_knows(
         .route("/l/{name}", get(page))
         .with_state(requests.clone());
     let base = serve(app).await;
-    let settings = paced(0);
-    let Harness {
-        crawler,
-        raw: _raw,
-        dir: _dir,
-    } = harness(&settings);
+    let test = harness(&paced(0));
+    let crawler = &test.crawler;
     let source = source(&format!(
         "name = \"分页列表\"\nkind = \"listing\"\nurl = \"{base}/l/list.html\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\npages = 5\n"
     ));

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 mod common;
-use common::{harness, paced, serve, source, Harness};
+use common::{harness, paced, serve, source};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use yuqing_crawler::CrawlerSettings;
@@ -41,12 +41,8 @@ async fn sources_on_one_host_share_its_pace() {
         .with_state(requests.clone());
     let base = serve(app).await;
 
-    let settings = paced(150);
-    let Harness {
-        crawler,
-        raw: _raw,
-        dir: _dir,
-    } = harness(&settings);
+    let test = harness(&paced(150));
+    let crawler = &test.crawler;
     let source = |list: &str| {
         source(&format!(
             "name = \"{list}\"\nkind = \"listing\"\nurl = \"{base}/list-{list}\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
@@ -100,16 +96,12 @@ async fn most_in_flight(max_per_host: usize) -> usize {
         .route("/{name}", get(slow))
         .with_state(in_flight.clone());
     let base = serve(app).await;
-    let settings = CrawlerSettings {
+    let test = harness(&CrawlerSettings {
         request_delay_ms: 0,
         max_per_host,
         ..CrawlerSettings::default()
-    };
-    let Harness {
-        crawler,
-        raw: _raw,
-        dir: _dir,
-    } = harness(&settings);
+    });
+    let crawler = &test.crawler;
     let source = |list: &str| {
         source(&format!(
             "name = \"{list}\"\nkind = \"listing\"\nurl = \"{base}/list-{list}\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
@@ -150,12 +142,8 @@ async fn a_source_may_keep_a_slower_pace_of_its_own() {
         .route("/{name}", get(page))
         .with_state(requests.clone());
     let base = serve(app).await;
-    let settings = paced(0);
-    let Harness {
-        crawler,
-        raw: _raw,
-        dir: _dir,
-    } = harness(&settings);
+    let test = harness(&paced(0));
+    let crawler = &test.crawler;
     let source = source(&format!(
         "name = \"慢站\"\nkind = \"listing\"\nurl = \"{base}/list-slow\"\nrequest_delay_ms = 150\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\n"
     ));

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 mod common;
-use common::{harness, paced, source, Harness};
+use common::{harness, paced, source};
 
 async fn serve(base: String, Path(name): Path<String>) -> Response {
     let xml = |body: String| ([("content-type", "application/xml")], body).into_response();
@@ -55,12 +55,8 @@ async fn a_sitemap_index_leads_to_the_pages_of_its_sitemaps() {
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let settings = paced(0);
-    let Harness {
-        crawler,
-        mut raw,
-        dir: _dir,
-    } = harness(&settings);
+    let mut test = harness(&paced(0));
+    let crawler = &test.crawler;
     let source = source(&format!(
         "name = \"站点地图\"\nkind = \"sitemap\"\nurl = \"{base}/sitemap_index.xml\"\nallowed_networks = [\"127.0.0.0/8\"]\n"
     ));
@@ -73,8 +69,8 @@ async fn a_sitemap_index_leads_to_the_pages_of_its_sitemaps() {
     );
     let mut titles = Vec::new();
     for _ in 0..3 {
-        let received = raw.recv().await.unwrap().unwrap();
-        raw.commit(&received.delivery).await.unwrap();
+        let received = test.raw.recv().await.unwrap().unwrap();
+        test.raw.commit(&received.delivery).await.unwrap();
         titles.push((
             received.message.title.clone(),
             received.message.published_at,

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 mod common;
-use common::{harness, source, Harness};
+use common::{harness, source};
 
 async fn page(port: u16, Path(name): Path<String>) -> Response {
     let html = match name.as_str() {
@@ -24,19 +24,15 @@ async fn crawl(twins: &str) -> (usize, Vec<String>) {
     let port = listener.local_addr().unwrap().port();
     let app = Router::new().route("/a/{name}", get(move |path| page(port, path)));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let settings = toml::from_str(&format!("request_delay_ms = 0\n{twins}")).unwrap();
-    let Harness {
-        crawler,
-        mut raw,
-        dir: _dir,
-    } = harness(&settings);
+    let mut test = harness(&toml::from_str(&format!("request_delay_ms = 0\n{twins}")).unwrap());
+    let crawler = &test.crawler;
     let source = source(&format!(
         "name = \"双版本\"\nkind = \"listing\"\nurl = \"http://127.0.0.1:{port}/a/list.html\"\nallowed_networks = [\"127.0.0.0/8\"]\n[listing]\nlink_selector = \".list a\"\nlink_pattern = '.'\n"
     ));
     let report = crawler.visit(&source).await.unwrap();
     let mut urls = Vec::new();
     for _ in 0..report.collected {
-        let doc = raw.recv().await.unwrap().unwrap().message;
+        let doc = test.raw.recv().await.unwrap().unwrap().message;
         urls.push(doc.url.replace(&port.to_string(), "PORT"));
     }
     (report.collected, urls)

@@ -145,8 +145,48 @@ pub struct DeskConfig {
     #[serde(default = "default_desk_listen")]
     pub listen: SocketAddr,
     /// The address on-call staff reach the desk at, for the 签收 link in alert messages
-    /// (no link when absent).
+    /// (no link when absent). Cookies are `Secure` when it is https.
     pub public_url: Option<url::Url>,
+    /// Further host names the desk answers to (a reverse proxy's); requests naming any
+    /// other host are refused, against DNS rebinding.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// How long the 签收 link of an alert message works, in days.
+    #[serde(default = "default_ack_link_days")]
+    pub ack_link_days: u32,
+    /// A login ends after this many hours without a request …
+    #[serde(default = "default_session_idle_hours")]
+    pub session_idle_hours: u32,
+    /// … and after this many days in any case.
+    #[serde(default = "default_session_lifespan_days")]
+    pub session_lifespan_days: u32,
+}
+
+fn default_ack_link_days() -> u32 {
+    7
+}
+fn default_session_idle_hours() -> u32 {
+    8
+}
+fn default_session_lifespan_days() -> u32 {
+    30
+}
+
+impl DeskConfig {
+    /// How long logins last.
+    pub fn session_policy(&self) -> yuqing_access::SessionPolicy {
+        yuqing_access::SessionPolicy {
+            idle: chrono::Duration::hours(self.session_idle_hours.max(1) as i64),
+            lifespan: chrono::Duration::days(self.session_lifespan_days.max(1) as i64),
+        }
+    }
+
+    /// The desk's public address without a trailing slash, where one is configured.
+    pub fn public_base(&self) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_string())
+    }
 }
 
 fn default_desk_listen() -> SocketAddr {
@@ -158,6 +198,10 @@ impl Default for DeskConfig {
         DeskConfig {
             listen: default_desk_listen(),
             public_url: None,
+            allowed_hosts: Vec::new(),
+            ack_link_days: default_ack_link_days(),
+            session_idle_hours: default_session_idle_hours(),
+            session_lifespan_days: default_session_lifespan_days(),
         }
     }
 }

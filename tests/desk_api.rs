@@ -23,7 +23,7 @@ fn readme_routes() -> Vec<(String, String)> {
             let Some((method, target)) = span.split_once(' ') else {
                 continue;
             };
-            if !["GET", "POST", "PUT", "DELETE"].contains(&method) {
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method) {
                 continue;
             }
             let path = target.split('?').next().unwrap();
@@ -48,11 +48,15 @@ struct Ids {
 /// 404, no 405, no 503 for a missing part, no server error.
 async fn walk(desk: &str, ids: &Ids, label: &str) {
     let client = reqwest::Client::new();
+    // The token made by `POST /api/tokens`, revoked by `DELETE /api/tokens/{id}`.
+    let mut token_id = String::new();
     for (method, path) in readme_routes() {
         let id = if path.contains("alerts") || path.starts_with("/ack") {
             &ids.alert
         } else if path.starts_with("/api/clusters") {
             &ids.cluster
+        } else if path.starts_with("/api/tokens") {
+            &token_id
         } else {
             &ids.document
         };
@@ -60,19 +64,34 @@ async fn walk(desk: &str, ids: &Ids, label: &str) {
             "{desk}{}",
             path.replace("{id}", id).replace("{name}", "路由检查")
         );
+        let body = match path.as_str() {
+            "/api/users" => {
+                serde_json::json!({"name": "路由检查", "role": "duty", "password": "route check password"})
+            }
+            "/api/users/{name}" => serde_json::json!({"role": "analyst"}),
+            "/api/login" => serde_json::json!({"name": "e2e-admin", "password": ADMIN_PASSWORD}),
+            "/api/me/password" => {
+                serde_json::json!({"current": ADMIN_PASSWORD, "new": ADMIN_PASSWORD})
+            }
+            "/api/tokens" => serde_json::json!({"label": "路由检查"}),
+            "/api/rules/{name}" => serde_json::json!({"name": "路由检查", "query": "校车"}),
+            _ => serde_json::json!({"note": "已核实"}),
+        };
         let request = match method.as_str() {
             "GET" => client.get(&url),
             "DELETE" => client.delete(&url),
-            "PUT" => client
-                .put(&url)
-                .json(&serde_json::json!({"name": "路由检查", "query": "校车"})),
+            "PUT" => client.put(&url).json(&body),
+            "PATCH" => client.patch(&url).json(&body),
             "POST" if path.starts_with("/ack") => client.post(&url).form(&[("by", "值班员")]),
-            "POST" => client
-                .post(&url)
-                .json(&serde_json::json!({"by": "值班员", "note": "已核实"})),
+            "POST" => client.post(&url).json(&body),
             other => panic!("{other}"),
         };
         let response = request.send().await.unwrap();
+        if method == "POST" && path == "/api/tokens" {
+            let made: Value = response.json().await.unwrap();
+            token_id = made["id"].as_str().unwrap().to_string();
+            continue;
+        }
         let status = response.status().as_u16();
         let body = response.text().await.unwrap();
         let what = format!("{label}: {method} {path} → {status} {body}");
@@ -140,7 +159,7 @@ async fn every_route_of_the_readme_is_served_by_run_and_by_serve() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let desk = format!("http://{port}");
+    let desk = with_token(&format!("http://{port}"), &data);
     let health: Value = wait_for("yuqing serve", Duration::from_secs(20), async || {
         reqwest::get(format!("{desk}/api/health"))
             .await
@@ -150,7 +169,12 @@ async fn every_route_of_the_readme_is_served_by_run_and_by_serve() {
             .ok()
     })
     .await;
-    assert_eq!(health["documents"], SAMPLE_TITLES.len());
+    assert_eq!(health["status"], "ok");
+    assert_eq!(
+        search(&desk, "").await["total"],
+        SAMPLE_TITLES.len(),
+        "serve searches the index run made"
+    );
     walk(&desk, &ids, "yuqing serve").await;
     let case = get_json(format!("{desk}/api/alerts/{}", ids.alert)).await;
     assert_eq!(

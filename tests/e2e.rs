@@ -334,7 +334,8 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-security-policy"],
-        "sandbox; default-src 'none'"
+        "sandbox; default-src 'none'; frame-ancestors 'self'",
+        "sandboxed, and framed by the desk's own page only"
     );
     let original = std::fs::read(repo().join("sample-site/news/2026/1121-nishui.html")).unwrap();
     assert_eq!(response.bytes().await.unwrap().to_vec(), original);
@@ -371,7 +372,6 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         text.contains("\n命中词：") && text.contains("溺水"),
         "{text}"
     );
-    // On-call staff acknowledge through the API; a second acknowledgement is refused.
     let cases: Value = get_json(format!("{desk}/api/alerts")).await;
     assert_eq!(
         cases.as_array().unwrap().len(),
@@ -379,42 +379,59 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         "one story, one alert: {cases}"
     );
     let id = cases[0]["alert_id"].as_str().unwrap();
-    let client = reqwest::Client::new();
-    let ack = |by: &str| {
-        client
-            .post(format!("{desk}/api/alerts/{id}/ack"))
-            .json(&serde_json::json!({ "by": by }))
-            .send()
-    };
-    let first = ack("张老师").await.unwrap();
-    assert_eq!(first.status(), 200);
-    assert_eq!(
-        first.json::<Value>().await.unwrap()["state"],
-        "acknowledged"
-    );
-    assert_eq!(ack("李老师").await.unwrap().status(), 409);
 
-    // The message's 签收 link opens a page with a button; a GET alone acknowledges nothing.
+    // The message's 签收 link works on a phone without a login: it carries a token
+    // signed for this alert. Opening it (a GET, as a chat app's link preview does)
+    // acknowledges nothing; the page's button does.
     let hook = receiver.bodies.lock().unwrap()[0].clone();
     let text = hook["text"].as_str().unwrap();
+    let link = text
+        .split("签收：")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no 签收 link: {text}"));
+    let prefix = format!("http://desk.example/ack/{id}?t=");
+    assert!(link.starts_with(&prefix), "{link}");
+    let token = &link[prefix.len()..];
+    let phone = reqwest::Client::new(); // no credentials at all
+    let bare = without_credentials(&desk);
+    let page = |url: String| {
+        let phone = phone.clone();
+        async move {
+            let response = phone.get(url).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, opened) = page(format!("{bare}/ack/{id}?t={token}")).await;
+    assert_eq!(status, 200, "{opened}");
     assert!(
-        text.contains(&format!(
-            "签收：http://desk.example/ack/{}",
-            hook["id"].as_str().unwrap()
-        )),
-        "{text}"
+        opened.contains("签收人") && opened.contains("<button"),
+        "{opened}"
     );
-    let page = reqwest::get(format!("{desk}/ack/{id}"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("已签收") && page.contains("张老师"), "{page}");
-    let again = client
-        .post(format!("{desk}/ack/{id}"))
-        .form(&[("by", "<script>赵老师</script>")])
-        .send()
+    // Without the token, with another alert's id, or with an altered token: refused.
+    assert_eq!(page(format!("{bare}/ack/{id}")).await.0, 401);
+    assert_eq!(
+        page(format!("{bare}/ack/other-alert?t={token}")).await.0,
+        403
+    );
+    let flipped = if token.ends_with('0') { '1' } else { '0' };
+    let altered = format!("{}{flipped}", &token[..token.len() - 1]);
+    assert_eq!(page(format!("{bare}/ack/{id}?t={altered}")).await.0, 403);
+    // The token opens nothing else of the desk.
+    assert_eq!(page(format!("{bare}/api/alerts?t={token}")).await.0, 401);
+
+    let acknowledge = |by: &'static str| {
+        phone
+            .post(format!("{bare}/ack/{id}"))
+            .form(&[("by", by), ("t", token)])
+            .send()
+    };
+    let done = acknowledge("张老师").await.unwrap().text().await.unwrap();
+    assert!(
+        done.contains("签收成功") && done.contains("张老师"),
+        "{done}"
+    );
+    let again = acknowledge("<script>赵老师</script>")
         .await
         .unwrap()
         .text()
@@ -424,6 +441,26 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         again.contains("此预警已被签收") && !again.contains("<script>"),
         "{again}"
     );
+    // Through the API a second acknowledgement is refused too; the case says who did it.
+    let client = reqwest::Client::new();
+    let ack = client
+        .post(format!("{desk}/api/alerts/{id}/ack"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ack.status(), 409);
+    let case = get_json(format!("{desk}/api/alerts/{id}")).await;
+    assert_eq!(case["acknowledged_by"], "张老师", "{case}");
+    // The audit log has who acknowledged, and how.
+    let audit = get_json(format!("{desk}/api/audit")).await;
+    let entry = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "alert.ack")
+        .unwrap_or_else(|| panic!("{audit}"));
+    assert_eq!(entry["actor"], "张老师（签收链接）", "{entry}");
+    assert_eq!(entry["target"], id);
 
     let log = std::fs::read_to_string(data.join("alerts.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 1, "the alert log has the alert once");

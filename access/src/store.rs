@@ -358,6 +358,34 @@ impl AccessStore {
         Ok(after)
     }
 
+    /// A user changing their own password: the current one must be given.
+    pub fn change_password(
+        &self,
+        name: &str,
+        current: &str,
+        new: &str,
+        now: DateTime<Utc>,
+    ) -> Result<User, AccessError> {
+        let hash: Option<String> = self
+            .db()
+            .query_row(
+                "SELECT password_hash FROM desk_user WHERE name = ?1",
+                [name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if current.chars().count() > MAX_PASSWORD_CHARS
+            || !hash.is_some_and(|hash| secret::verify_password(current, &hash))
+        {
+            return Err(AccessError::BadLogin);
+        }
+        let change = UserChange {
+            password: Some(new.to_string()),
+            ..UserChange::default()
+        };
+        self.update_user(name, name, change, now)
+    }
+
     /// Removes a user with their sessions and API tokens.
     pub fn remove_user(
         &self,

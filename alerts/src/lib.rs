@@ -29,7 +29,9 @@ pub use channels::{accepted, outgoing, ChannelConfig, ChannelKind, Outgoing};
 pub use evaluator::{run_evaluator, Evaluator};
 pub use mask::mask_alert;
 pub use message::alert_text;
-pub use notifier::{run_notifier, Notifier, ESCALATION_PREFIX, LOG_CHANNEL, WEBHOOK_CHANNEL};
+pub use notifier::{
+    run_notifier, AckLinker, Notifier, ESCALATION_PREFIX, LOG_CHANNEL, WEBHOOK_CHANNEL,
+};
 pub use rulebook::{QueryCheck, RuleBook, RuleBookError};
 pub use rules::{AlertRule, Mode, QuietHours};
 pub use store::cases::{export_csv, state_zh, Case, CaseError, DeliveryRecord, Event};

@@ -23,13 +23,18 @@ struct WebhookBody<'a> {
     text: String,
 }
 
+/// Makes the 签收 link of the alert with this id: the desk's public address and a token
+/// signed for that alert alone. The desk's access control holds the key, so the caller
+/// makes the link; alerts only carry it.
+pub type AckLinker = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
 pub struct Notifier {
     outbox: Arc<AlertStore>,
     book: Arc<RuleBook>,
     channels: Vec<ChannelConfig>,
     alert_log: PathBuf,
-    /// The desk's public address: messages carry a 签收 link under it.
-    ack_base: Option<String>,
+    /// Messages carry a 签收 link where the desk has a public address.
+    ack_link: Option<AckLinker>,
     client: reqwest::Client,
 }
 
@@ -45,14 +50,14 @@ impl Notifier {
         book: Arc<RuleBook>,
         channels: Vec<ChannelConfig>,
         alert_log: PathBuf,
-        ack_base: Option<String>,
+        ack_link: Option<AckLinker>,
     ) -> Result<Self, reqwest::Error> {
         Ok(Notifier {
             outbox,
             book,
             channels,
             alert_log,
-            ack_base,
+            ack_link,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
@@ -69,8 +74,8 @@ impl Notifier {
         self.outbox.open_case(alert)?;
         let payload = serde_json::to_string(&WebhookBody {
             alert,
-            text: match &self.ack_base {
-                Some(base) => format!("{}\n签收：{base}/ack/{}", alert_text(alert), alert.id),
+            text: match &self.ack_link {
+                Some(link) => format!("{}\n签收：{}", alert_text(alert), link(&alert.id)),
                 None => alert_text(alert),
             },
         })

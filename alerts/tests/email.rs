@@ -102,7 +102,9 @@ async fn alerts_are_mailed_once_over_starttls_with_login_through_a_busy_server()
             channel("口令错误的邮箱", "wrong"),
         ],
         dir.path().join("alerts.jsonl"),
-        Some("http://desk.example".into()),
+        Some(std::sync::Arc::new(|id: &str| {
+            format!("http://desk.example/ack/{id}?t=signed")
+        })),
     )
     .unwrap();
 
@@ -144,7 +146,10 @@ async fn alerts_are_mailed_once_over_starttls_with_login_through_a_busy_server()
         body.contains("138****5678") && !body.contains("13812345678"),
         "{body}"
     );
-    assert!(body.contains("签收：http://desk.example/ack/a1"), "{body}");
+    assert!(
+        body.contains("签收：http://desk.example/ack/a1?t=signed"),
+        "{body}"
+    );
 
     let case = outbox.case("a1").unwrap().unwrap();
     let refused = case

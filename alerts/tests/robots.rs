@@ -116,7 +116,9 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
         RuleBook::fixed(vec![rule]),
         channels,
         dir.path().join("alerts.jsonl"),
-        Some("http://desk.example".into()),
+        Some(std::sync::Arc::new(|id: &str| {
+            format!("http://desk.example/ack/{id}?t=signed")
+        })),
     )
     .unwrap();
 
@@ -160,7 +162,7 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
         "{content}"
     );
     assert!(
-        content.contains("签收：http://desk.example/ack/a1"),
+        content.contains("签收：http://desk.example/ack/a1?t=signed"),
         "{content}"
     );
     let dingtalk = robots.dingtalk.lock().unwrap().clone();

@@ -1,19 +1,23 @@
 //! The alert case log (台账) over HTTP, and the 签收 page the alert messages link to.
 
+use crate::accounts::audit;
 use crate::error::{blocking, DeskError};
+use crate::guard::DeskSecurity;
 use crate::{DEFAULT_LIMIT, MAX_LIMIT};
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Extension, Form, Json, Router};
 use serde::Deserialize;
 use std::sync::Arc;
+use yuqing_access::Identity;
 use yuqing_alerts::{AlertStore, Case, CaseError};
 
 /// The alert case log over HTTP:
 /// - `GET /api/alerts?limit=N` → the latest cases with deliveries and events;
 /// - `GET /api/alerts/{id}` → one case;
-/// - `POST /api/alerts/{id}/ack` with `{"by": "…"}` → 签收;
+/// - `POST /api/alerts/{id}/ack` → 签收 by the user;
 /// - `POST /api/alerts/{id}/close` with `{"note": "…"}` → 处置.
 pub(crate) fn routes(store: Arc<AlertStore>) -> Router {
     Router::new()
@@ -28,18 +32,25 @@ pub(crate) fn routes(store: Arc<AlertStore>) -> Router {
 
 /// The page the 签收 link of an alert message opens: what the alert is and a button.
 /// Acknowledging takes the button (a POST), so a chat app fetching a link preview does
-/// not acknowledge anything.
-fn ack_html(case: &Case, message: Option<&str>) -> String {
+/// not acknowledge anything. `holder` is how the page was reached: a logged-in user
+/// acknowledges as themselves, a link holder types their name.
+fn ack_html(case: &Case, message: Option<&str>, holder: &Holder) -> String {
     let e = yuqing_indexer::html_escape;
     let state = yuqing_alerts::state_zh(&case.state);
-    let form = if case.state == "raised" {
-        "<form method=\"post\"><label>签收人 <input name=\"by\" required maxlength=\"40\"></label> <button type=\"submit\">签收</button></form>".to_string()
-    } else {
-        format!(
+    let form = match (case.state.as_str(), holder) {
+        ("raised", Holder::User(user)) => format!(
+            "<form method=\"post\"><p>签收人：{}</p><button type=\"submit\">签收</button></form>",
+            e(user)
+        ),
+        ("raised", Holder::Link(token)) => format!(
+            "<form method=\"post\"><input type=\"hidden\" name=\"t\" value=\"{}\"><label>签收人 <input name=\"by\" required maxlength=\"40\"></label> <button type=\"submit\">签收</button></form>",
+            e(token)
+        ),
+        _ => format!(
             "<p>签收人：{}（{}）</p>",
             e(case.acknowledged_by.as_deref().unwrap_or("")),
             e(case.acknowledged_at.as_deref().unwrap_or(""))
-        )
+        ),
     };
     format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>舆情预警签收</title></head><body><h1>{title}</h1><p>规则：{rule} · 状态：{state}</p><p><a href=\"{url}\">查看原文</a></p>{message}{form}</body></html>",
@@ -50,30 +61,120 @@ fn ack_html(case: &Case, message: Option<&str>) -> String {
     )
 }
 
+/// Who is at the 签收 page.
+enum Holder {
+    /// A logged-in user (any role may acknowledge).
+    User(String),
+    /// Someone holding the alert's signed link token.
+    Link(String),
+}
+
+/// A refusal as a page, for a person on a phone rather than a script.
+fn refused(status: StatusCode, message: &str) -> Response {
+    let e = yuqing_indexer::html_escape;
+    (
+        status,
+        Html(format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>舆情预警签收</title></head><body><p><strong>{}</strong></p></body></html>",
+            e(message)
+        )),
+    )
+        .into_response()
+}
+
+/// Who may acknowledge alert `id` here: a logged-in user, or the holder of a link token
+/// signed for this alert that has not expired. Checked before the alert is looked up,
+/// so the page tells nobody else whether an alert exists.
+fn holder(
+    security: &DeskSecurity,
+    identity: Option<Identity>,
+    id: &str,
+    token: Option<&str>,
+) -> Result<Holder, (StatusCode, String)> {
+    if let Some(identity) = identity {
+        return Ok(Holder::User(identity.user));
+    }
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "请通过预警消息中的签收链接打开此页，或先登录舆情值班台".into(),
+        ));
+    };
+    match security.links.verify(id, token, chrono::Utc::now()) {
+        Ok(()) => Ok(Holder::Link(token.to_string())),
+        Err(error) => Err((StatusCode::FORBIDDEN, error.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkParams {
+    t: Option<String>,
+}
+
 async fn ack_page(
     State(store): State<Arc<AlertStore>>,
+    Extension(security): Extension<Arc<DeskSecurity>>,
+    identity: Option<Extension<Identity>>,
     Path(id): Path<String>,
-) -> Result<Html<String>, DeskError> {
+    Query(params): Query<LinkParams>,
+) -> Result<Response, DeskError> {
+    let holder = match holder(&security, identity.map(|i| i.0), &id, params.t.as_deref()) {
+        Ok(holder) => holder,
+        Err((status, message)) => return Ok(refused(status, &message)),
+    };
     let case = case_work(move || store.case(&id)?.ok_or(CaseError::NotFound(id))).await?;
-    Ok(Html(ack_html(&case, None)))
+    Ok(Html(ack_html(&case, None, &holder)).into_response())
+}
+
+#[derive(Deserialize)]
+struct AckForm {
+    #[serde(default)]
+    by: String,
+    t: Option<String>,
 }
 
 async fn ack_form(
     State(store): State<Arc<AlertStore>>,
+    Extension(security): Extension<Arc<DeskSecurity>>,
+    identity: Option<Extension<Identity>>,
     Path(id): Path<String>,
-    Form(form): Form<AckBody>,
-) -> Result<Html<String>, DeskError> {
-    let by = form.by.trim().chars().take(40).collect::<String>();
-    let (case, message) = case_work(move || {
-        let message = match store.acknowledge(&id, &by) {
-            Ok(()) => "签收成功".to_string(),
-            Err(CaseError::WrongState { .. }) => "此预警已被签收".to_string(),
+    Form(form): Form<AckForm>,
+) -> Result<Response, DeskError> {
+    let holder = match holder(&security, identity.map(|i| i.0), &id, form.t.as_deref()) {
+        Ok(holder) => holder,
+        Err((status, message)) => return Ok(refused(status, &message)),
+    };
+    let by = match &holder {
+        Holder::User(user) => user.clone(),
+        Holder::Link(_) => form.by.trim().chars().take(40).collect::<String>(),
+    };
+    if by.is_empty() {
+        return Ok(refused(StatusCode::BAD_REQUEST, "请填写签收人"));
+    }
+    let actor = match &holder {
+        Holder::User(user) => user.clone(),
+        Holder::Link(_) => format!("{by}（签收链接）"),
+    };
+    let target = id.clone();
+    let (case, message, acknowledged) = case_work(move || {
+        let (message, acknowledged) = match store.acknowledge(&id, &by) {
+            Ok(()) => ("签收成功".to_string(), true),
+            Err(CaseError::WrongState { .. }) => ("此预警已被签收".to_string(), false),
             Err(error) => return Err(error),
         };
-        Ok((store.case(&id)?.ok_or(CaseError::NotFound(id))?, message))
+        Ok((
+            store.case(&id)?.ok_or(CaseError::NotFound(id))?,
+            message,
+            acknowledged,
+        ))
     })
     .await?;
-    Ok(Html(ack_html(&case, Some(&message))))
+    if acknowledged {
+        let after =
+            serde_json::json!({"state": case.state, "acknowledged_by": case.acknowledged_by});
+        audit(&security, &actor, "alert.ack", &target, None, Some(after)).await;
+    }
+    Ok(Html(ack_html(&case, Some(&message), &holder)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -137,22 +238,30 @@ async fn show_alert(
         .map(Json)
 }
 
-#[derive(Deserialize)]
-struct AckBody {
-    by: String,
-}
-
+/// 签收 by the user making the request.
 async fn ack_alert(
     State(store): State<Arc<AlertStore>>,
+    Extension(security): Extension<Arc<DeskSecurity>>,
+    Extension(identity): Extension<Identity>,
     Path(id): Path<String>,
-    Json(body): Json<AckBody>,
 ) -> Result<Json<Case>, DeskError> {
-    case_work(move || {
-        store.acknowledge(&id, &body.by)?;
+    let (by, target) = (identity.user.clone(), id.clone());
+    let case = case_work(move || {
+        store.acknowledge(&id, &by)?;
         store.case(&id)?.ok_or(CaseError::NotFound(id))
     })
-    .await
-    .map(Json)
+    .await?;
+    let after = serde_json::json!({"state": case.state, "acknowledged_by": case.acknowledged_by});
+    audit(
+        &security,
+        &identity.user,
+        "alert.ack",
+        &target,
+        None,
+        Some(after),
+    )
+    .await;
+    Ok(Json(case))
 }
 
 #[derive(Deserialize)]
@@ -162,13 +271,30 @@ struct CloseBody {
 
 async fn close_alert(
     State(store): State<Arc<AlertStore>>,
+    Extension(security): Extension<Arc<DeskSecurity>>,
+    Extension(identity): Extension<Identity>,
     Path(id): Path<String>,
     Json(body): Json<CloseBody>,
 ) -> Result<Json<Case>, DeskError> {
-    case_work(move || {
+    let target = id.clone();
+    let case = case_work(move || {
+        let before = store
+            .case(&id)?
+            .ok_or_else(|| CaseError::NotFound(id.clone()))?;
         store.close(&id, &body.note)?;
-        store.case(&id)?.ok_or(CaseError::NotFound(id))
+        let after = store.case(&id)?.ok_or(CaseError::NotFound(id))?;
+        Ok((before.state, after))
     })
-    .await
-    .map(Json)
+    .await;
+    let (before, case) = case?;
+    audit(
+        &security,
+        &identity.user,
+        "alert.close",
+        &target,
+        Some(serde_json::json!({"state": before})),
+        Some(serde_json::json!({"state": case.state, "note": case.note})),
+    )
+    .await;
+    Ok(Json(case))
 }

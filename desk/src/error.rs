@@ -25,6 +25,16 @@ pub(crate) enum DeskError {
     /// No route has this path (as opposed to a route that found no such document).
     NoRoute(String),
     Conflict(String),
+    /// No credentials, or ones no longer valid: the message says how to get some.
+    Unauthorized(String),
+    /// Credentials valid, but the role (or the link) does not allow this.
+    Forbidden(String),
+    /// The path is a route, the method is not one of it.
+    MethodNotAllowed(String),
+    /// The Host header names another site.
+    MisdirectedHost(String),
+    /// Too many attempts (logins); the message says until when.
+    TooMany(String),
     /// The part of the system this route needs does not run in this process; the message
     /// says what to start.
     Unavailable(&'static str),
@@ -46,6 +56,36 @@ impl IntoResponse for DeskError {
             DeskError::NotFound(message) => (StatusCode::NOT_FOUND, "not_found", message, None),
             DeskError::NoRoute(message) => (StatusCode::NOT_FOUND, "no_route", message, None),
             DeskError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message, None),
+            DeskError::Unauthorized(message) => {
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    Json(ApiError {
+                        message,
+                        code: "unauthorized",
+                        position: None,
+                    }),
+                )
+                    .into_response();
+                // Bearer, never Basic: a Basic challenge makes browsers open a login box.
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer realm=\"yuqing\""),
+                );
+                return response;
+            }
+            DeskError::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", message, None),
+            DeskError::MethodNotAllowed(message) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                message,
+                None,
+            ),
+            DeskError::MisdirectedHost(message) => {
+                (StatusCode::MISDIRECTED_REQUEST, "bad_host", message, None)
+            }
+            DeskError::TooMany(message) => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many", message, None)
+            }
             DeskError::Unavailable(message) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

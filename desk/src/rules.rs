@@ -1,12 +1,15 @@
 //! The alert rules, read and edited by analysts.
 
+use crate::accounts::audit;
 use crate::error::{blocking, DeskError};
+use crate::guard::DeskSecurity;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Serialize;
 use std::sync::Arc;
+use yuqing_access::Identity;
 use yuqing_alerts::{AlertRule, RuleBook, RuleBookError};
 
 /// The alert rules, read and edited by analysts:
@@ -58,8 +61,14 @@ fn rule_error(error: RuleBookError) -> DeskError {
     }
 }
 
+fn json(rule: &AlertRule) -> serde_json::Value {
+    serde_json::to_value(rule).unwrap_or_default()
+}
+
 async fn put_rule(
     State(book): State<Arc<RuleBook>>,
+    Extension(security): Extension<Arc<DeskSecurity>>,
+    Extension(identity): Extension<Identity>,
     Path(name): Path<String>,
     body: Result<Json<AlertRule>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<AlertRule>, DeskError> {
@@ -72,18 +81,41 @@ async fn put_rule(
         )));
     }
     let saved = rule.clone();
+    let before = book.rule(&name).map(|rule| json(&rule));
     blocking("rule change", move || book.put(rule))
         .await?
         .map_err(rule_error)?;
+    audit(
+        &security,
+        &identity.user,
+        "rule.put",
+        &name,
+        before,
+        Some(json(&saved)),
+    )
+    .await;
     Ok(Json(saved))
 }
 
 async fn delete_rule(
     State(book): State<Arc<RuleBook>>,
+    Extension(security): Extension<Arc<DeskSecurity>>,
+    Extension(identity): Extension<Identity>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, DeskError> {
+    let before = book.rule(&name).map(|rule| json(&rule));
+    let target = name.clone();
     blocking("rule deletion", move || book.delete(&name))
         .await?
         .map_err(rule_error)?;
+    audit(
+        &security,
+        &identity.user,
+        "rule.delete",
+        &target,
+        before,
+        None,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

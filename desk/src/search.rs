@@ -133,7 +133,7 @@ async fn snapshot(
             (axum::http::header::CONTENT_TYPE, "text/html"),
             (
                 axum::http::header::CONTENT_SECURITY_POLICY,
-                "sandbox; default-src 'none'",
+                "sandbox; default-src 'none'; frame-ancestors 'self'",
             ),
             (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (axum::http::header::REFERRER_POLICY, "no-referrer"),

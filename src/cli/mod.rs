@@ -9,6 +9,7 @@ pub mod run;
 pub mod search;
 pub mod serve;
 pub mod status;
+pub mod users;
 
 use crate::bench::{self, BenchCommand};
 use crate::config::Config;
@@ -41,6 +42,12 @@ pub enum Command {
     /// The alert case log (台账): list, show, acknowledge, close.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// The desk's users (值班员, 分析员, 管理员): add the first administrator here.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// API tokens for scripts, acting as a desk user.
+    #[command(subcommand)]
+    Token(users::TokenCommand),
     /// Measure the system's speed; prints figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -63,6 +70,8 @@ impl Command {
             Command::Reanalyze(args) => reanalyze::run(&config, &data, args),
             Command::Dict(command) => dict::run(&config, command),
             Command::Alerts(command) => alerts::run(&data, command),
+            Command::User(command) => users::run_user(&config, &data, command),
+            Command::Token(command) => users::run_token(&config, &data, command),
             Command::Bench(command) => bench::run(&config, command).await,
         }
     }

@@ -40,14 +40,20 @@ pub async fn run(config: &Config, data: &DataDir) -> anyhow::Result<()> {
         seen,
         kafka,
     };
-    let router = yuqing_desk::router(yuqing_desk::DeskParts {
-        index,
-        alert_store,
-        rule_book: Some(rule_book),
-        status: Some(Arc::new(status)),
-    });
+    data.create()?;
+    let access = run::DeskAccess::open(config, data)?;
     let listener = yuqing_desk::bind(config.desk.listen).await?;
-    tracing::info!(url = %format!("http://{}", listener.local_addr()?), "desk API listening");
+    let addr = listener.local_addr()?;
+    tracing::info!(url = %format!("http://{addr}"), "desk API listening");
+    let router = yuqing_desk::router(
+        yuqing_desk::DeskParts {
+            index,
+            alert_store,
+            rule_book: Some(rule_book),
+            status: Some(Arc::new(status)),
+        },
+        access.security(config, addr),
+    );
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

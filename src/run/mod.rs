@@ -10,11 +10,13 @@
 //! ended and the channel is empty; Kafka: the bus was told to stop), committing what it
 //! finished, so a document in flight is indexed and an alert in flight is in the outbox.
 
+mod access;
 mod data_dir;
 mod parts;
 mod roles;
 pub mod status;
 
+pub use access::DeskAccess;
 pub use data_dir::DataDir;
 pub use parts::{load_rule_book, open_index};
 pub use roles::{Role, Shard};
@@ -93,6 +95,11 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         indexer,
         notifier,
     } = Parts::open(&config, &data, role, transport)?;
+    // The desk's users and the 签收 link key: for the desk, and for the notifier's links.
+    let desk_access = match (&indexer, &notifier) {
+        (None, None) => None,
+        _ => Some(DeskAccess::open(&config, &data)?),
+    };
 
     let (shutdown_tx, shutdown) = watch::channel(false);
     let stop_signal = shutdown_tx.clone();
@@ -144,11 +151,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             rule_book,
             config.alert_channels(),
             data.alert_log(),
-            config
-                .desk
-                .public_url
-                .as_ref()
-                .map(|u| u.as_str().trim_end_matches('/').to_string()),
+            desk_access.as_ref().and_then(|a| a.ack_linker(&config)),
         )?);
         stages.push(spawn_stage(
             "notifier",
@@ -198,7 +201,8 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         let desk_listener = yuqing_desk::bind(config.desk.listen)
             .await
             .with_context(|| format!("desk: cannot listen on {}", config.desk.listen))?;
-        let desk_url = format!("http://{}", desk_listener.local_addr()?);
+        let desk_addr = desk_listener.local_addr()?;
+        let desk_url = format!("http://{desk_addr}");
         tracing::info!(url = %desk_url, "desk API listening");
         run_info.insert("desk".into(), desk_url.into());
         let kafka = match &link {
@@ -215,12 +219,18 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
                 .or_else(|| SeenStore::open(&data.state_db()).ok().map(Arc::new)),
             kafka,
         };
-        let router = yuqing_desk::router(yuqing_desk::DeskParts {
-            index: Some(index.clone()),
-            alert_store: Some(indexer.alert_store.clone()),
-            rule_book: Some(indexer.rule_book.clone()),
-            status: Some(Arc::new(status)),
-        });
+        let router = yuqing_desk::router(
+            yuqing_desk::DeskParts {
+                index: Some(index.clone()),
+                alert_store: Some(indexer.alert_store.clone()),
+                rule_book: Some(indexer.rule_book.clone()),
+                status: Some(Arc::new(status)),
+            },
+            desk_access
+                .as_ref()
+                .expect("opened where there is an indexer")
+                .security(&config, desk_addr),
+        );
         stages.push(spawn_stage(
             "desk",
             yuqing_desk::serve(desk_listener, router, shutdown.clone()),

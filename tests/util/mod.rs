@@ -178,6 +178,7 @@ pub fn start(config: &Path, data: &Path) -> Running {
 
 /// Starts `yuqing run` with more arguments (for example `--bus kafka --role analyzer`).
 pub fn start_with(config: &Path, data: &Path, args: &[&str]) -> Running {
+    desk_token(data);
     let log = data.with_extension("log");
     let log_file = std::fs::OpenOptions::new()
         .create(true)
@@ -213,13 +214,79 @@ pub async fn wait_for<T>(
     }
 }
 
+/// The password of the administrator the tests make.
+pub const ADMIN_PASSWORD: &str = "e2e admin password";
+
+/// An API token of an administrator of the desk over `data`, made the first time as an
+/// operator would: `yuqing user add` (password on stdin), then `yuqing token add`. Kept
+/// beside the data directory.
+pub fn desk_token(data: &Path) -> String {
+    let file = data.with_extension("token");
+    if let Ok(token) = std::fs::read_to_string(&file) {
+        return token;
+    }
+    let yuqing = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "yuqing {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    yuqing(
+        &["user", "add", "e2e-admin", "--role", "admin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    let token = yuqing(
+        &["token", "add", "--user", "e2e-admin", "--label", "e2e"],
+        "",
+    );
+    let token = token.trim().to_string();
+    std::fs::write(&file, &token).unwrap();
+    token
+}
+
+/// `base` (`http://host:port`) with the administrator's API token as Basic credentials,
+/// so that every request a test makes to it is authenticated.
+pub fn with_token(base: &str, data: &Path) -> String {
+    base.replacen("http://", &format!("http://e2e:{}@", desk_token(data)), 1)
+}
+
+/// `url` without the credentials [`with_token`] put in it: as a browser without a login
+/// would ask.
+pub fn without_credentials(url: &str) -> String {
+    match url.split_once('@') {
+        Some((_, rest)) => format!("http://{rest}"),
+        None => url.to_string(),
+    }
+}
+
+/// The desk of the process running over `data`, as an administrator (see [`with_token`]).
 pub async fn desk_url(data: &Path) -> String {
-    wait_for("run.json", Duration::from_secs(20), async || {
+    let base = wait_for("run.json", Duration::from_secs(20), async || {
         let text = std::fs::read_to_string(data.join("run.json")).ok()?;
         let info: Value = serde_json::from_str(&text).ok()?;
         Some(info["desk"].as_str()?.to_string())
     })
-    .await
+    .await;
+    with_token(&base, data)
 }
 
 pub async fn search(desk: &str, query: &str) -> Value {

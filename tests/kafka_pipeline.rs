@@ -20,7 +20,7 @@ async fn desk_of(running: &Running, data: &Path) -> String {
         async || {
             let info: Value =
                 serde_json::from_str(&std::fs::read_to_string(data.join("run.json")).ok()?).ok()?;
-            (info["pid"] == pid).then(|| info["desk"].as_str().map(str::to_string))?
+            (info["pid"] == pid).then(|| info["desk"].as_str().map(|url| with_token(url, data)))?
         },
     )
     .await

@@ -58,8 +58,13 @@ impl Notifier {
             channels,
             alert_log,
             ack_link,
+            // A webhook or robot that answers with a redirect is not followed: a rule's
+            // URL must not be a way to aim the notifier at another address. Proxies in
+            // the environment are not used either.
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
                 .build()?,
         })
     }

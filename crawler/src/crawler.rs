@@ -92,6 +92,7 @@ impl Crawler {
             max_redirects: self.settings.max_redirects,
             retries: self.settings.retries,
             guard: source.guard.clone(),
+            proxy: self.settings.proxy.clone(),
         })?;
         fetchers.insert(source.name().to_string(), fetcher.clone());
         Ok(fetcher)

@@ -15,31 +15,61 @@ pub struct AddressGuard {
     allowed: Arc<Vec<IpNet>>,
 }
 
-/// Ranges that are not the public internet.
+/// Ranges that are not the public internet (IANA's special-purpose registries, as
+/// `is_global` would judge): a connection there reaches the machine itself, the
+/// bureau's own networks, or a translator into them.
+const SPECIAL_V4: &[&str] = &[
+    "0.0.0.0/8",       // "this network": 0.x.y.z reaches the local host on Linux
+    "10.0.0.0/8",      // private
+    "100.64.0.0/10",   // carrier-grade NAT
+    "127.0.0.0/8",     // loopback
+    "169.254.0.0/16",  // link-local (cloud metadata at 169.254.169.254)
+    "172.16.0.0/12",   // private
+    "192.0.0.0/24",    // IETF protocol assignments
+    "192.0.2.0/24",    // documentation
+    "192.88.99.0/24",  // 6to4 relay anycast
+    "192.168.0.0/16",  // private
+    "198.18.0.0/15",   // benchmarking
+    "198.51.100.0/24", // documentation
+    "203.0.113.0/24",  // documentation
+    "224.0.0.0/4",     // multicast
+    "240.0.0.0/4",     // reserved, and the broadcast address
+];
+
+const SPECIAL_V6: &[&str] = &[
+    "::/96",          // unspecified, loopback and the IPv4-compatible `::a.b.c.d`
+    "64:ff9b::/96",   // NAT64: reaches the IPv4 address inside it
+    "64:ff9b:1::/48", // local-use NAT64
+    "100::/64",       // discard
+    "2001::/23",      // IETF protocol assignments (Teredo, benchmarking, ORCHID)
+    "2001:db8::/32",  // documentation
+    "2002::/16",      // 6to4: reaches the IPv4 address inside it
+    "3fff::/20",      // documentation
+    "fc00::/7",       // unique local
+    "fe80::/10",      // link-local
+    "fec0::/10",      // site-local (deprecated, still routed by some stacks)
+    "ff00::/8",       // multicast
+];
+
+fn special_ranges() -> &'static [IpNet] {
+    static RANGES: std::sync::OnceLock<Vec<IpNet>> = std::sync::OnceLock::new();
+    RANGES.get_or_init(|| {
+        SPECIAL_V4
+            .iter()
+            .chain(SPECIAL_V6)
+            .map(|net| net.parse().expect("the special ranges are valid networks"))
+            .collect()
+    })
+}
+
 fn is_special(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_unspecified()
-                || v4.is_documentation()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // 100.64/10 carrier NAT
-                || v4.octets()[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_special(IpAddr::V4(v4));
-            }
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link local
+    if let IpAddr::V6(v6) = ip {
+        // `::ffff:a.b.c.d` is the IPv4 address itself.
+        if let Some(v4) = v6.to_ipv4_mapped() {
+            return is_special(IpAddr::V4(v4));
         }
     }
+    special_ranges().iter().any(|net| net.contains(&ip))
 }
 
 impl AddressGuard {
@@ -115,13 +145,33 @@ mod tests {
             "http://192.168.1.1/",
             "http://224.0.0.1/",
             "http://[::ffff:10.1.2.3]/",
+            // The gaps an attacker found: each reaches the host or an inner network.
+            "http://0.1.2.3/",
+            "http://198.18.0.1/",
+            "http://192.0.0.170/",
+            "http://[64:ff9b::a00:5]/",
+            "http://[2002:a00:5::]/",
+            "http://[::10.0.0.5]/",
+            "http://[::127.0.0.1]/",
+            "http://[fec0::1]/",
+            "http://[2001:db8::1]/",
+            "http://255.255.255.255/",
         ] {
             let err = strict.check_url(&Url::parse(url).unwrap()).unwrap_err();
             assert!(err.contains("refused"), "{url}: {err}");
         }
-        assert!(strict
-            .check_url(&Url::parse("http://8.8.8.8/").unwrap())
-            .is_ok());
+        for public in [
+            "http://8.8.8.8/",
+            "http://1.1.1.1/",
+            "http://[2400:3200::1]/",
+            "http://[::ffff:8.8.8.8]/",
+            "http://198.20.0.1/",
+        ] {
+            assert!(
+                strict.check_url(&Url::parse(public).unwrap()).is_ok(),
+                "{public}"
+            );
+        }
         assert!(strict
             .check_url(&Url::parse("https://news.example.cn/a").unwrap())
             .is_ok());

@@ -30,6 +30,10 @@ pub struct CrawlerSettings {
     /// Requests in flight at once to one host, whichever sources ask.
     #[serde(default = "default_max_per_host")]
     pub max_per_host: usize,
+    /// An HTTP(S) proxy for every crawler request (`http://host:port`). Without it no
+    /// proxy is used, whatever `HTTP_PROXY`/`HTTPS_PROXY` say.
+    #[serde(default)]
+    pub proxy: Option<url::Url>,
 }
 
 fn default_max_concurrent_fetches() -> usize {
@@ -74,6 +78,7 @@ impl Default for CrawlerSettings {
             host_twins: Default::default(),
             max_concurrent_fetches: default_max_concurrent_fetches(),
             max_per_host: default_max_per_host(),
+            proxy: None,
         }
     }
 }

@@ -529,6 +529,29 @@ mod tests {
                 }
             }
         }
+        // An analyst edits rules but may not aim one at a new address: a webhook is an
+        // administrator's to set (the fixed rule book then refuses the edit as such).
+        let with_webhook = |token: &str| {
+            Request::builder()
+                .method("PUT")
+                .uri(urlencode("/api/rules/溺水预警"))
+                .header("host", HOST)
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::from(
+                    r#"{"name": "溺水预警", "query": "溺水", "webhook": "http://10.0.0.5/hook"}"#,
+                ))
+                .unwrap()
+        };
+        let analyst = send(&router, with_webhook(&token(&tokens, Role::Analyst))).await;
+        assert_eq!(analyst.status, StatusCode::FORBIDDEN, "{}", analyst.body);
+        assert!(analyst.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("webhook"));
+        let admin = send(&router, with_webhook(&token(&tokens, Role::Admin))).await;
+        assert_eq!(admin.status, StatusCode::CONFLICT, "{}", admin.body);
+
         // A token that was never issued is refused as such, not taken as anonymous.
         let (status, body) = call(&router, "GET", "/api/search?q=", "yqt_0_forged").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");

@@ -9,7 +9,7 @@ use axum::routing::{get, put};
 use axum::{Extension, Json, Router};
 use serde::Serialize;
 use std::sync::Arc;
-use yuqing_access::Identity;
+use yuqing_access::{Identity, Role};
 use yuqing_alerts::{AlertRule, RuleBook, RuleBookError};
 
 /// The alert rules, read and edited by analysts:
@@ -80,8 +80,21 @@ async fn put_rule(
             rule.name
         )));
     }
+    let existing = book.rule(&name);
+    // Where alerts are sent is an administrator's decision: a rule's webhook is an
+    // address the notifier will post to, so an analyst may edit a rule's query but not
+    // point it somewhere new.
+    let webhook_before = existing.as_ref().and_then(|r| r.webhook.clone());
+    if rule.webhook != webhook_before && identity.role < Role::Admin {
+        return Err(DeskError::Forbidden(format!(
+            "only a 管理员 (admin) may set or change a rule's webhook; {} is {} ({})",
+            identity.user,
+            identity.role.zh(),
+            identity.role
+        )));
+    }
     let saved = rule.clone();
-    let before = book.rule(&name).map(|rule| json(&rule));
+    let before = existing.map(|rule| json(&rule));
     blocking("rule change", move || book.put(rule))
         .await?
         .map_err(rule_error)?;

@@ -67,6 +67,7 @@ pub async fn run(config: &Config, args: ExtractArgs) -> anyhow::Result<()> {
         max_redirects: settings.max_redirects,
         retries: settings.retries,
         guard: AddressGuard::default(),
+        proxy: settings.proxy.clone(),
     })?;
     let mut out = std::io::stdout().lock();
     for input in &args.inputs {

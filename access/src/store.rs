@@ -215,9 +215,15 @@ fn check_password(name: &str, password: &str) -> Result<(), AccessError> {
     Ok(())
 }
 
+/// A role as the database holds it. One that cannot be read (an edited database) gives
+/// the least rights, never more.
+fn stored_role(text: &str) -> Role {
+    text.parse().unwrap_or(Role::Duty)
+}
+
 fn read_user(row: &rusqlite::Row) -> rusqlite::Result<User> {
     let role: String = row.get(1)?;
-    let role: Role = role.parse().unwrap_or(Role::Duty);
+    let role = stored_role(&role);
     Ok(User {
         name: row.get(0)?,
         role,
@@ -487,7 +493,7 @@ impl AccessStore {
             cookie,
             Identity {
                 user: name.into(),
-                role: role.parse().unwrap_or(Role::Duty),
+                role: stored_role(&role),
                 via: Via::Session,
             },
         ))
@@ -537,7 +543,7 @@ impl AccessStore {
         }
         Ok(Some(Identity {
             user,
-            role: role.parse().unwrap_or(Role::Duty),
+            role: stored_role(&role),
             via: Via::Session,
         }))
     }
@@ -644,7 +650,7 @@ impl AccessStore {
         }
         Ok(Some(Identity {
             user,
-            role: role.parse().unwrap_or(Role::Duty),
+            role: stored_role(&role),
             via: Via::Token { id },
         }))
     }

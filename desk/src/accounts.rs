@@ -19,6 +19,15 @@ use yuqing_access::{AccessError, Identity, Role, UserChange};
 /// milliseconds, so a flood of logins cannot exhaust memory or the blocking threads.
 static PASSWORD_CHECKS: Semaphore = Semaphore::const_new(4);
 
+/// Waits for a turn to hash or check a password; the turn lasts as long as the permit.
+async fn password_turn() -> Result<tokio::sync::SemaphorePermit<'static>, DeskError> {
+    // The semaphore is never closed, so acquiring fails only in theory.
+    PASSWORD_CHECKS
+        .acquire()
+        .await
+        .map_err(|_| DeskError::Internal)
+}
+
 pub(crate) fn routes(security: Arc<DeskSecurity>) -> Router {
     Router::new()
         .route("/api/login", post(login))
@@ -83,10 +92,7 @@ async fn login(
     request: Body<LoginBody>,
 ) -> Result<Response, DeskError> {
     let LoginBody { name, password } = body(request)?;
-    let _permit = PASSWORD_CHECKS
-        .acquire()
-        .await
-        .map_err(|_| DeskError::Internal)?;
+    let _turn = password_turn().await?;
     let (value, identity) = access_work(&security, move |access| {
         access.login(&name, &password, Utc::now())
     })
@@ -152,10 +158,7 @@ async fn change_password(
     request: Body<PasswordBody>,
 ) -> Result<StatusCode, DeskError> {
     let PasswordBody { current, new } = body(request)?;
-    let _permit = PASSWORD_CHECKS
-        .acquire()
-        .await
-        .map_err(|_| DeskError::Internal)?;
+    let _turn = password_turn().await?;
     access_work(&security, move |access| {
         access.change_password(&identity.user, &current, &new, Utc::now())
     })
@@ -196,10 +199,7 @@ async fn add_user(
         password,
     } = body(request)?;
     let role = role(&role_name)?;
-    let _permit = PASSWORD_CHECKS
-        .acquire()
-        .await
-        .map_err(|_| DeskError::Internal)?;
+    let _turn = password_turn().await?;
     let user = access_work(&security, move |access| {
         access.add_user(&identity.user, &name, role, &password, Utc::now())
     })
@@ -228,10 +228,7 @@ async fn update_user(
         disabled: change.disabled,
         password: change.password,
     };
-    let _permit = PASSWORD_CHECKS
-        .acquire()
-        .await
-        .map_err(|_| DeskError::Internal)?;
+    let _turn = password_turn().await?;
     access_work(&security, move |access| {
         access.update_user(&identity.user, &name, change, Utc::now())
     })

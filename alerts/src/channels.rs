@@ -164,7 +164,8 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 /// The request that delivers an alert on a channel. `json` is the alert as the generic
-/// webhook receives it, `text` the Chinese message, `title` its first line.
+/// webhook receives it, `text` the Chinese message in the channel's markup
+/// ([`crate::message::render`]), `title` its first line.
 pub fn outgoing(
     channel: &ChannelConfig,
     alert_id: &str,
@@ -204,7 +205,7 @@ pub fn outgoing(
         }
         ChannelKind::Wecom => serde_json::json!({
             "msgtype": "markdown",
-            "markdown": { "content": text.replace('\n', "\n> ") },
+            "markdown": { "content": text },
         })
         .to_string(),
         ChannelKind::Dingtalk => {
@@ -219,7 +220,7 @@ pub fn outgoing(
             }
             serde_json::json!({
                 "msgtype": "markdown",
-                "markdown": { "title": title, "text": text.replace('\n', "\n\n") },
+                "markdown": { "title": title, "text": text },
             })
             .to_string()
         }

@@ -28,7 +28,7 @@ pub mod store;
 pub use channels::{accepted, outgoing, ChannelConfig, ChannelKind, Outgoing};
 pub use evaluator::{run_evaluator, Evaluator};
 pub use mask::mask_alert;
-pub use message::alert_text;
+pub use message::{alert_text, render, Extras, Markup};
 pub use notifier::{
     run_notifier, AckLinker, Notifier, ESCALATION_PREFIX, LOG_CHANNEL, WEBHOOK_CHANNEL,
 };

@@ -3,11 +3,11 @@
 
 use crate::channels::{accepted, outgoing, ChannelConfig, ChannelKind};
 use crate::mask::mask_alert;
-use crate::message::alert_text;
+use crate::message::{render, render_text, Extras, Markup};
 use crate::store::outbox::Pending;
 use crate::{email, AlertError, AlertStore, RuleBook};
 use chrono::Utc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,12 +15,43 @@ use std::time::Duration;
 use yuqing_bus::Consumer;
 use yuqing_model::{Alert, RiskLevel};
 
-/// The JSON body a webhook receives.
+/// The JSON body a webhook receives, and what the outbox keeps of each message.
 #[derive(Debug, Serialize)]
 struct WebhookBody<'a> {
     #[serde(flatten)]
     alert: &'a Alert,
+    /// The message as plain text.
     text: String,
+    /// The desk's 签收 link for this alert, where the desk has a public address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack_url: Option<String>,
+}
+
+/// A message read back from the outbox: the alert, so each channel renders it in its
+/// own markup with crawled text made inert, and what the delivery adds to it.
+#[derive(Debug, Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    alert: Alert,
+    #[serde(default)]
+    ack_url: Option<String>,
+    #[serde(default)]
+    escalated_after_minutes: Option<u64>,
+}
+
+/// The message of a stored payload in a channel's markup.
+fn message_in(payload: &serde_json::Value, markup: Markup) -> String {
+    match Stored::deserialize(payload) {
+        Ok(stored) => render(
+            &stored.alert,
+            Extras {
+                ack_url: stored.ack_url.as_deref(),
+                escalated_after_minutes: stored.escalated_after_minutes,
+            },
+            markup,
+        ),
+        Err(_) => render_text(payload["text"].as_str().unwrap_or_default(), markup),
+    }
 }
 
 /// Makes the 签收 link of the alert with this id: the desk's public address and a token
@@ -77,12 +108,15 @@ impl Notifier {
         mask_alert(&mut masked, &[]);
         let alert = &masked;
         self.outbox.open_case(alert)?;
+        let ack_url = self.ack_link.as_ref().map(|link| link(&alert.id));
+        let extras = Extras {
+            ack_url: ack_url.as_deref(),
+            escalated_after_minutes: None,
+        };
         let payload = serde_json::to_string(&WebhookBody {
             alert,
-            text: match &self.ack_link {
-                Some(link) => format!("{}\n签收：{}", alert_text(alert), link(&alert.id)),
-                None => alert_text(alert),
-            },
+            text: render(alert, extras, Markup::Plain),
+            ack_url: ack_url.clone(),
         })
         .expect("alerts serialize infallibly");
         let log_target = self.alert_log.display().to_string();
@@ -140,6 +174,7 @@ impl Notifier {
             let text = message["text"].as_str().unwrap_or_default();
             message["text"] = format!("【升级：{minutes} 分钟未签收】\n{text}").into();
             message["escalated"] = true.into();
+            message["escalated_after_minutes"] = minutes.into();
             let payload = message.to_string();
             for channel in &rule.escalate_to {
                 self.outbox.enqueue(
@@ -181,10 +216,18 @@ impl Notifier {
                 let name = channel.name.as_str();
                 let payload: serde_json::Value = serde_json::from_str(&pending.payload)
                     .map_err(|e| format!("outbox payload: {e}"))?;
-                let text = payload["text"].as_str().unwrap_or_default();
+                let text = message_in(
+                    &payload,
+                    match channel.kind {
+                        ChannelKind::Wecom => Markup::WecomMarkdown,
+                        ChannelKind::Dingtalk => Markup::DingtalkMarkdown,
+                        ChannelKind::Feishu => Markup::FeishuText,
+                        ChannelKind::Webhook | ChannelKind::Email => Markup::Plain,
+                    },
+                );
                 let title = text.lines().next().unwrap_or("舆情预警");
                 if channel.kind == ChannelKind::Email {
-                    return email::send(channel, &pending.alert_id, title, text).await;
+                    return email::send(channel, &pending.alert_id, title, &text).await;
                 }
                 let now_ms = Utc::now().timestamp_millis();
                 let request = outgoing(
@@ -192,7 +235,7 @@ impl Notifier {
                     &pending.alert_id,
                     &pending.payload,
                     title,
-                    text,
+                    &text,
                     now_ms,
                 )?;
                 let mut call = self.client.post(request.url.clone()).body(request.body);

@@ -158,11 +158,11 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     );
     assert!(content.contains("孟州两名初中生河边溺水"), "{content}");
     assert!(
-        content.contains("138****5678") && !content.contains("13812345678"),
+        content.contains("138＊＊＊＊5678") && !content.contains("13812345678"),
         "{content}"
     );
     assert!(
-        content.contains("签收：http://desk.example/ack/a1?t=signed"),
+        content.contains("签收：[点击签收](http://desk.example/ack/a1?t=signed)"),
         "{content}"
     );
     let dingtalk = robots.dingtalk.lock().unwrap().clone();

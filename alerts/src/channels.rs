@@ -17,7 +17,12 @@ pub struct ChannelConfig {
     pub kind: ChannelKind,
     /// The robot's or webhook's address; for e-mail the mail server,
     /// `smtp://host:587` (STARTTLS required) or `smtps://host:465` (TLS from the start).
-    pub url: Url,
+    /// A robot's address is its credential (企业微信 `key=`, 钉钉 `access_token=`, 飞书's
+    /// hook path): prefer `url_env`.
+    #[serde(default)]
+    pub url: Option<Url>,
+    /// The name of an environment variable holding the address.
+    pub url_env: Option<String>,
     /// Signing secret (钉钉 加签, 飞书 签名校验, webhook HMAC), or the SMTP password.
     /// Prefer `secret_env`.
     pub secret: Option<String>,
@@ -63,7 +68,8 @@ impl ChannelConfig {
         ChannelConfig {
             name: name.to_string(),
             kind,
-            url,
+            url: Some(url),
+            url_env: None,
             secret: None,
             secret_env: None,
             username: None,
@@ -82,12 +88,35 @@ impl ChannelConfig {
             || self.offices.iter().any(|o| offices.contains(o))
     }
 
+    /// The channel's address, from the configuration or the environment; an error names
+    /// what is missing or wrong (never the address itself, which may be a credential).
+    pub fn address(&self) -> Result<Url, String> {
+        let name = &self.name;
+        match (&self.url, &self.url_env) {
+            (Some(_), Some(_)) => Err(format!("channel {name:?}: give url or url_env, not both")),
+            (Some(url), None) => Ok(url.clone()),
+            (None, Some(var)) => {
+                let value = std::env::var(var).map_err(|_| {
+                    format!("channel {name:?}: environment variable {var} (url_env) is not set")
+                })?;
+                Url::parse(value.trim()).map_err(|e| {
+                    format!("channel {name:?}: environment variable {var} (url_env) is not an address: {e}")
+                })
+            }
+            (None, None) => Err(format!("channel {name:?}: give its url or url_env")),
+        }
+    }
+
     /// What is wrong with the channel's settings for its kind, if anything.
     pub fn problem(&self) -> Option<String> {
         let name = &self.name;
         let email = self.kind == ChannelKind::Email;
+        let url = match self.address() {
+            Ok(url) => url,
+            Err(problem) => return Some(problem),
+        };
         if email {
-            if !matches!(self.url.scheme(), "smtp" | "smtps") {
+            if !matches!(url.scheme(), "smtp" | "smtps") {
                 return Some(format!(
                     "channel {name:?}: an e-mail channel's url is smtp://host:port (STARTTLS) or smtps://host:port (TLS)"
                 ));
@@ -113,7 +142,7 @@ impl ChannelConfig {
                 ));
             }
         } else {
-            if !matches!(self.url.scheme(), "http" | "https") {
+            if !matches!(url.scheme(), "http" | "https") {
                 return Some(format!("channel {name:?}: url must be http(s)"));
             }
             if self.username.is_some()
@@ -175,7 +204,7 @@ pub fn outgoing(
     now_ms: i64,
 ) -> Result<Outgoing, String> {
     let secret = channel.secret()?;
-    let mut url = channel.url.clone();
+    let mut url = channel.address()?;
     let mut headers = vec![(
         "Content-Type".to_string(),
         "application/json; charset=utf-8".to_string(),
@@ -382,7 +411,7 @@ mod tests {
     #[test]
     fn email_settings_are_checked_for_their_kind() {
         let mut mail = channel(ChannelKind::Email, Some("pw"));
-        mail.url = Url::parse("smtp://mail.example.gov.cn:587").unwrap();
+        mail.url = Some(Url::parse("smtp://mail.example.gov.cn:587").unwrap());
         mail.from = Some("舆情监测 <yuqing@example.gov.cn>".into());
         mail.to = vec!["duty@example.gov.cn".into()];
         assert_eq!(mail.problem(), None);
@@ -393,7 +422,7 @@ mod tests {
         bad_to.to.push("值班员".into());
         assert!(bad_to.problem().unwrap().contains("\"值班员\" in `to`"));
         let mut http = mail.clone();
-        http.url = Url::parse("http://mail.example.gov.cn").unwrap();
+        http.url = Some(Url::parse("http://mail.example.gov.cn").unwrap());
         assert!(http.problem().unwrap().contains("smtp://"));
         let mut robot = channel(ChannelKind::Wecom, None);
         assert_eq!(robot.problem(), None);

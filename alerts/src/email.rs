@@ -19,7 +19,7 @@ pub async fn send(
     text: &str,
 ) -> Result<(), String> {
     let name = &channel.name;
-    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{name}: {what}: {e}");
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
     let from: Mailbox = channel
         .from
         .as_deref()
@@ -38,16 +38,13 @@ pub async fn send(
         .body(text.to_string())
         .map_err(|e| fail("message", &e))?;
 
-    let host = channel
-        .url
+    let url = channel.address()?;
+    let host = url
         .host_str()
-        .ok_or_else(|| format!("{name}: the url has no host"))?
+        .ok_or_else(|| "the url has no host".to_string())?
         .to_string();
-    let implicit_tls = channel.url.scheme() == "smtps";
-    let port = channel
-        .url
-        .port()
-        .unwrap_or(if implicit_tls { 465 } else { 587 });
+    let implicit_tls = url.scheme() == "smtps";
+    let port = url.port().unwrap_or(if implicit_tls { 465 } else { 587 });
     let mut tls = TlsParameters::builder(host.clone());
     if let Some(path) = &channel.ca_file {
         let pem = std::fs::read(path).map_err(|e| fail(&path.display().to_string(), &e))?;
@@ -75,10 +72,7 @@ pub async fn send(
     // must not stall the other deliveries either.
     match tokio::time::timeout(SEND_LIMIT, transport.build().send(message)).await {
         Ok(sent) => sent.map(|_| ()).map_err(|e| fail("SMTP", &e)),
-        Err(_) => Err(format!(
-            "{name}: SMTP: no answer within {}s",
-            SEND_LIMIT.as_secs()
-        )),
+        Err(_) => Err(format!("SMTP: no answer within {}s", SEND_LIMIT.as_secs())),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod evaluator;
 pub mod mask;
 pub mod message;
 pub mod notifier;
+pub mod redact;
 mod rulebook;
 pub mod rules;
 pub mod store;
@@ -32,6 +33,7 @@ pub use message::{alert_text, render, Extras, Markup};
 pub use notifier::{
     run_notifier, AckLinker, Notifier, ESCALATION_PREFIX, LOG_CHANNEL, WEBHOOK_CHANNEL,
 };
+pub use redact::{redact_address, Redactor, REDACTED};
 pub use rulebook::{QueryCheck, RuleBook, RuleBookError};
 pub use rules::{AlertRule, Mode, QuietHours};
 pub use store::cases::{export_csv, state_zh, Case, CaseError, DeliveryRecord, Event};

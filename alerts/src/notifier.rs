@@ -4,6 +4,7 @@
 use crate::channels::{accepted, outgoing, ChannelConfig, ChannelKind};
 use crate::mask::mask_alert;
 use crate::message::{render, render_text, Extras, Markup};
+use crate::redact::Redactor;
 use crate::store::outbox::Pending;
 use crate::{email, AlertError, AlertStore, RuleBook};
 use chrono::Utc;
@@ -67,6 +68,8 @@ pub struct Notifier {
     /// Messages carry a 签收 link where the desk has a public address.
     ack_link: Option<AckLinker>,
     client: reqwest::Client,
+    /// The channels' credentials, kept out of every delivery error.
+    redactor: Redactor,
 }
 
 pub const LOG_CHANNEL: &str = "log";
@@ -86,6 +89,7 @@ impl Notifier {
         Ok(Notifier {
             outbox,
             book,
+            redactor: Redactor::for_channels(&channels),
             channels,
             alert_log,
             ack_link,
@@ -201,8 +205,8 @@ impl Notifier {
                 let legacy;
                 let channel = if name == WEBHOOK_CHANNEL {
                     let url = url::Url::parse(&pending.target)
-                        .map_err(|e| format!("{}: {e}", pending.target))?;
-                    legacy = ChannelConfig::new(&pending.target, ChannelKind::Webhook, url);
+                        .map_err(|e| format!("the rule's webhook is not an address: {e}"))?;
+                    legacy = ChannelConfig::new(WEBHOOK_CHANNEL, ChannelKind::Webhook, url);
                     &legacy
                 } else {
                     // Routed, escalated and named deliveries all keep the channel's
@@ -213,7 +217,6 @@ impl Notifier {
                         .find(|c| c.name == target)
                         .ok_or_else(|| format!("channel {target:?} is no longer configured"))?
                 };
-                let name = channel.name.as_str();
                 let payload: serde_json::Value = serde_json::from_str(&pending.payload)
                     .map_err(|e| format!("outbox payload: {e}"))?;
                 let text = message_in(
@@ -242,10 +245,10 @@ impl Notifier {
                 for (header, value) in &request.headers {
                     call = call.header(header.as_str(), value.as_str());
                 }
-                let response = call.send().await.map_err(|e| format!("{name}: {e}"))?;
+                let response = call.send().await.map_err(describe)?;
                 let status = response.status().as_u16();
                 let body = response.text().await.unwrap_or_default();
-                accepted(channel.kind, status, &body).map_err(|e| format!("{name}: {e}"))
+                accepted(channel.kind, status, &body)
             }
         }
     }
@@ -278,6 +281,7 @@ impl Notifier {
                     tracing::info!(alert = %pending.alert_id, channel = %pending.channel, "alert delivered");
                 }
                 Err(error) => {
+                    let error = self.redacted(pending, &error);
                     let retry_at = self.outbox.failed(pending, &error)?;
                     tracing::warn!(
                         alert = %pending.alert_id,
@@ -291,6 +295,34 @@ impl Notifier {
         }
         Ok(delivered)
     }
+}
+
+impl Notifier {
+    /// A delivery error with the credentials of the configured channels and of the
+    /// delivery's own address taken out.
+    fn redacted(&self, pending: &Pending, error: &str) -> String {
+        match url::Url::parse(&pending.target) {
+            Ok(url) if pending.channel == WEBHOOK_CHANNEL => {
+                self.redactor.with_address(&url).redact(error)
+            }
+            _ => self.redactor.redact(error),
+        }
+    }
+}
+
+/// What went wrong with a request, without its address (which may carry a robot's key):
+/// the error and its causes, e.g. "error sending request: client error (Connect): tcp
+/// connect error: Connection refused".
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 /// Appends alerts to the alert log (one JSON line each) and flushes it to disk once.

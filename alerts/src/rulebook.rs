@@ -80,11 +80,11 @@ impl RuleBook {
         };
         if let Some(path) = &book.file {
             if !path.exists() {
-                book.write(&[])?;
+                book.write_and_install(Vec::new())?;
             }
             let rules = book.read()?;
             book.install(rules)?;
-            *book.stamp.lock().expect("rule book") = file_stamp(path);
+            *book.stamp() = file_stamp(path);
         }
         Ok(Arc::new(book))
     }
@@ -127,6 +127,13 @@ impl RuleBook {
 
     /// Checks the file's rules and puts them in force beside the fixed ones.
     fn install(&self, from_file: Vec<AlertRule>) -> Result<(), RuleBookError> {
+        let all = self.checked(from_file)?;
+        self.current.store(Arc::new(all));
+        Ok(())
+    }
+
+    /// The rules in force if the file held these: the fixed ones and these, checked.
+    fn checked(&self, from_file: Vec<AlertRule>) -> Result<Vec<AlertRule>, RuleBookError> {
         let mut all = self.fixed.clone();
         for rule in from_file {
             if all.iter().any(|r| r.name == rule.name) {
@@ -138,8 +145,7 @@ impl RuleBook {
             self.check(&rule)?;
             all.push(rule);
         }
-        self.current.store(Arc::new(all));
-        Ok(())
+        Ok(all)
     }
 
     fn read(&self) -> Result<Vec<AlertRule>, RuleBookError> {
@@ -156,23 +162,31 @@ impl RuleBook {
         Ok(file.alerts)
     }
 
-    /// Writes the file's rules: to a temporary file first, then renamed over the old one,
-    /// so a reader never sees half a file.
-    fn write(&self, rules: &[AlertRule]) -> Result<(), RuleBookError> {
+    /// Writes the file's rules and then puts them in force: a change that could not be
+    /// saved (a full disk) is not applied, so the rules in force are always the file's.
+    /// The file is replaced whole and on disk before the change counts.
+    fn write_and_install(&self, rules: Vec<AlertRule>) -> Result<(), RuleBookError> {
         let path = self.file.as_ref().ok_or(RuleBookError::NoFile)?;
-        let body = toml::to_string(&RulesFile {
-            alerts: rules.to_vec(),
-        })
-        .map_err(|e| RuleBookError::Io(e.to_string()))?;
-        let temporary = path.with_extension("toml.tmp");
-        let io = |e: std::io::Error| RuleBookError::Io(format!("{}: {e}", path.display()));
-        std::fs::write(&temporary, format!("{FILE_HEADER}{body}")).map_err(io)?;
-        std::fs::rename(&temporary, path).map_err(io)
+        let all = self.checked(rules.clone())?;
+        let body = toml::to_string(&RulesFile { alerts: rules })
+            .map_err(|e| RuleBookError::Io(e.to_string()))?;
+        yuqing_model::write_file_durably(path, format!("{FILE_HEADER}{body}").as_bytes())
+            .map_err(|e| RuleBookError::Io(format!("{}: {e}", path.display())))?;
+        self.current.store(Arc::new(all));
+        Ok(())
+    }
+
+    /// The file-change stamp, taken whatever happened while another change held it: it
+    /// is only written after a change is complete, so a panic cannot leave it half-set.
+    fn stamp(&self) -> std::sync::MutexGuard<'_, FileStamp> {
+        self.stamp
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Adds or replaces a rule of the rules file; in force at once.
     pub fn put(&self, rule: AlertRule) -> Result<(), RuleBookError> {
-        let mut stamp = self.stamp.lock().expect("rule book");
+        let mut stamp = self.stamp();
         if self.fixed.iter().any(|r| r.name == rule.name) {
             return Err(RuleBookError::Fixed(rule.name));
         }
@@ -182,14 +196,13 @@ impl RuleBook {
             Some(old) => *old = rule,
             None => rules.push(rule),
         }
-        self.install(rules.clone())?;
-        self.write(&rules)?;
+        self.write_and_install(rules)?;
         *stamp = self.file.as_deref().and_then(file_stamp);
         Ok(())
     }
 
     pub fn delete(&self, name: &str) -> Result<(), RuleBookError> {
-        let mut stamp = self.stamp.lock().expect("rule book");
+        let mut stamp = self.stamp();
         if self.fixed.iter().any(|r| r.name == name) {
             return Err(RuleBookError::Fixed(name.to_string()));
         }
@@ -199,8 +212,7 @@ impl RuleBook {
         if rules.len() == before {
             return Err(RuleBookError::NotFound(name.to_string()));
         }
-        self.install(rules.clone())?;
-        self.write(&rules)?;
+        self.write_and_install(rules)?;
         *stamp = self.file.as_deref().and_then(file_stamp);
         Ok(())
     }
@@ -209,7 +221,7 @@ impl RuleBook {
     /// when it did not change.
     pub fn reload_if_changed(&self) -> Option<Result<(), RuleBookError>> {
         let path = self.file.as_deref()?;
-        let mut stamp = self.stamp.lock().expect("rule book");
+        let mut stamp = self.stamp();
         let now = file_stamp(path);
         if *stamp == now {
             return None;
@@ -312,5 +324,27 @@ mod tests {
         let error = book.reload_if_changed().unwrap().unwrap_err().to_string();
         assert!(error.contains("alerts.toml:4:"), "{error}");
         assert!(book.rule("手写").is_some(), "the last good rules stay");
+    }
+
+    #[test]
+    fn a_change_that_cannot_be_saved_is_not_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = book(dir.path());
+        book.put(rule("溺水", "溺水")).unwrap();
+        // Where the new file would be written is taken, as a full disk would refuse it.
+        std::fs::create_dir(dir.path().join("alerts.toml.tmp")).unwrap();
+        let error = book.put(rule("欺凌", "欺凌")).unwrap_err().to_string();
+        assert!(error.contains("alerts.toml"), "{error}");
+        assert!(book.rule("欺凌").is_none(), "not in force: {error}");
+        assert!(book.delete("溺水").is_err());
+        assert!(
+            book.rule("溺水").is_some(),
+            "a failed deletion keeps the rule"
+        );
+        let on_disk = std::fs::read_to_string(dir.path().join("alerts.toml")).unwrap();
+        assert!(
+            on_disk.contains("溺水") && !on_disk.contains("欺凌"),
+            "{on_disk}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use axum::{Extension, Json, Router};
 use serde::Serialize;
 use std::sync::Arc;
 use yuqing_access::{Identity, Role};
-use yuqing_alerts::{AlertRule, RuleBook, RuleBookError};
+use yuqing_alerts::{redact_address, AlertRule, RuleBook, RuleBookError};
 
 /// The alert rules, read and edited by analysts:
 /// - `GET /api/rules` → every rule in force, with `editable` (rules of the rules file);
@@ -39,7 +39,7 @@ async fn list_rules(State(book): State<Arc<RuleBook>>) -> Json<Vec<ListedRule>> 
             .iter()
             .map(|rule| ListedRule {
                 editable: book.editable(&rule.name),
-                rule: rule.clone(),
+                rule: shown(rule),
             })
             .collect(),
     )
@@ -61,8 +61,18 @@ fn rule_error(error: RuleBookError) -> DeskError {
     }
 }
 
+/// A rule as answers and the audit log show it: its webhook's credentials (a token in
+/// the query, a password) replaced by `***`.
+fn shown(rule: &AlertRule) -> AlertRule {
+    let mut rule = rule.clone();
+    rule.webhook = rule
+        .webhook
+        .map(|url| redact_address(&url).parse().unwrap_or(url));
+    rule
+}
+
 fn json(rule: &AlertRule) -> serde_json::Value {
-    serde_json::to_value(rule).unwrap_or_default()
+    serde_json::to_value(shown(rule)).unwrap_or_default()
 }
 
 async fn put_rule(
@@ -72,7 +82,7 @@ async fn put_rule(
     Path(name): Path<String>,
     body: Result<Json<AlertRule>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<AlertRule>, DeskError> {
-    let Json(rule) =
+    let Json(mut rule) =
         body.map_err(|e| DeskError::BadParameter(format!("the rule: {}", e.body_text())))?;
     if rule.name != name {
         return Err(DeskError::BadParameter(format!(
@@ -85,6 +95,11 @@ async fn put_rule(
     // address the notifier will post to, so an analyst may edit a rule's query but not
     // point it somewhere new.
     let webhook_before = existing.as_ref().and_then(|r| r.webhook.clone());
+    // A rule read from this API and sent back shows its webhook redacted: that means
+    // "the webhook it has".
+    if rule.webhook.is_some() && rule.webhook == existing.as_ref().and_then(|r| shown(r).webhook) {
+        rule.webhook = webhook_before.clone();
+    }
     if rule.webhook != webhook_before && identity.role < Role::Admin {
         return Err(DeskError::Forbidden(format!(
             "only a 管理员 (admin) may set or change a rule's webhook; {} is {} ({})",
@@ -107,7 +122,7 @@ async fn put_rule(
         Some(json(&saved)),
     )
     .await;
-    Ok(Json(saved))
+    Ok(Json(shown(&saved)))
 }
 
 async fn delete_rule(

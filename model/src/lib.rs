@@ -589,6 +589,34 @@ pub fn read_text_file(path: &std::path::Path) -> Result<String, FileError> {
     })
 }
 
+/// Replaces a file people edit so that it is either the old file or the whole new one,
+/// on disk before this returns: written to a temporary file beside it, flushed, renamed
+/// over the old one, and the folder flushed so the rename itself survives a power cut.
+/// A full disk leaves the old file as it was.
+pub fn write_file_durably(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = std::path::PathBuf::from(temporary);
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written?;
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // Opening a folder to flush it works on Unix; elsewhere the rename stands alone.
+        if let Ok(folder) = std::fs::File::open(folder) {
+            let _ = folder.sync_all();
+        }
+    }
+    Ok(())
+}
+
 /// FNV-1a, 64 bits: a hash that stays the same across builds, platforms and Rust
 /// versions (unlike the standard hasher), for values that are stored or shared between
 /// processes (paragraph fingerprints, source shards).

@@ -178,6 +178,11 @@ pub fn start(config: &Path, data: &Path) -> Running {
 
 /// Starts `yuqing run` with more arguments (for example `--bus kafka --role analyzer`).
 pub fn start_with(config: &Path, data: &Path, args: &[&str]) -> Running {
+    start_with_env(config, data, args, &[])
+}
+
+/// [`start_with`] with variables set in the process's environment.
+pub fn start_with_env(config: &Path, data: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
     desk_token(data);
     let log = data.with_extension("log");
     let log_file = std::fs::OpenOptions::new()
@@ -192,6 +197,7 @@ pub fn start_with(config: &Path, data: &Path, args: &[&str]) -> Running {
         .arg(data)
         .arg("run")
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(log_file)
         .spawn()

@@ -261,7 +261,7 @@ pub fn export_csv(cases: &[Case], out: impl std::io::Write) -> std::io::Result<(
                 format!("{}：{status}（{} 次）", d.channel, d.attempts)
             })
             .collect();
-        writer.write_record([
+        let cells = [
             case.alert_id.as_str(),
             &case.rule,
             &case.title,
@@ -273,7 +273,57 @@ pub fn export_csv(cases: &[Case], out: impl std::io::Write) -> std::io::Result<(
             case.closed_at.as_deref().unwrap_or(""),
             case.note.as_deref().unwrap_or(""),
             &deliveries.join("；"),
-        ])?;
+        ];
+        writer.write_record(cells.map(inert_cell))?;
     }
     writer.flush()
+}
+
+/// A cell that a spreadsheet shows as text, never runs as a formula: titles and notes
+/// come from crawled pages and from staff, and `=HYPERLINK(…)` or `@SUM(…)` would run
+/// when the export is opened in Excel or WPS. Such a cell is prefixed with `'`, as
+/// OWASP's advice on CSV injection says.
+fn inert_cell(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠') => {
+            format!("'{cell}")
+        }
+        _ => cell.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_cells_never_start_a_formula() {
+        let case = Case {
+            alert_id: "a1".into(),
+            rule: "+校园".into(),
+            title: "=HYPERLINK(\"http://evil.example\",\"点击\")".into(),
+            url: "http://news.example/1.html".into(),
+            raised_at: "2026-12-08T01:00:00Z".into(),
+            state: "closed".into(),
+            acknowledged_at: None,
+            acknowledged_by: Some("@张老师".into()),
+            closed_at: None,
+            note: Some("-1 误报".into()),
+            deliveries: Vec::new(),
+            events: Vec::new(),
+        };
+        let mut out = Vec::new();
+        export_csv(&[case], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!(&row[1], "'+校园");
+        assert_eq!(&row[2], "'=HYPERLINK(\"http://evil.example\",\"点击\")");
+        assert_eq!(&row[3], "http://news.example/1.html");
+        assert_eq!(&row[6], "'@张老师");
+        assert_eq!(&row[9], "'-1 误报");
+        for cell in row.iter() {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
+        }
+    }
 }

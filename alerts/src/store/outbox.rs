@@ -152,18 +152,24 @@ impl AlertStore {
         self.record(&pending.alert_id, "delivered", &pending.channel)
     }
 
+    /// Records a failed attempt: the delivery keeps its last error and attempt count, and
+    /// the case log tells of the first three failures and then of the 4th, 8th, 16th, …,
+    /// so a channel that is down for days adds a few lines to the case, not thousands.
     pub fn failed(&self, pending: &Pending, error: &str) -> rusqlite::Result<DateTime<Utc>> {
-        let next = Utc::now() + backoff(pending.attempts + 1);
+        let attempt = pending.attempts + 1;
+        let next = Utc::now() + backoff(attempt);
         self.db().execute(
             "UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
              WHERE alert_id = ?1 AND channel = ?2",
             params![pending.alert_id, pending.channel, error, next.to_rfc3339()],
         )?;
-        self.record(
-            &pending.alert_id,
-            "delivery failed",
-            &format!("{}: {error}", pending.channel),
-        )?;
+        if attempt <= 3 || attempt.is_power_of_two() {
+            let detail = match attempt {
+                1 => format!("{}: {error}", pending.channel),
+                n => format!("{}（第 {n} 次尝试）: {error}", pending.channel),
+            };
+            self.record(&pending.alert_id, "delivery failed", &detail)?;
+        }
         Ok(next)
     }
 
@@ -229,5 +235,50 @@ mod tests {
         drop(outbox);
         let reopened = AlertStore::open(&dir.path().join("state.sqlite")).unwrap();
         assert_eq!(reopened.counts().unwrap(), (1, 1));
+    }
+
+    #[test]
+    fn a_channel_down_for_days_adds_a_few_lines_to_the_case_not_thousands() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = AlertStore::open(&dir.path().join("state.sqlite")).unwrap();
+        outbox
+            .enqueue("a1", "webhook", "http://127.0.0.1:9/hook", "{}")
+            .unwrap();
+        for attempt in 0..2_000u32 {
+            let pending = Pending {
+                alert_id: "a1".into(),
+                channel: "webhook".into(),
+                target: "http://127.0.0.1:9/hook".into(),
+                payload: "{}".into(),
+                attempts: attempt,
+            };
+            outbox
+                .failed(&pending, &format!("refused #{}", attempt + 1))
+                .unwrap();
+        }
+        let failures: Vec<String> = outbox
+            .db()
+            .prepare("SELECT detail FROM alert_event WHERE event = 'delivery failed'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            failures.len(),
+            3 + 9,
+            "1, 2, 3, 4, 8, …, 1024: {failures:?}"
+        );
+        assert_eq!(failures[0], "webhook: refused #1");
+        assert!(failures[11].contains("第 1024 次尝试"), "{failures:?}");
+        let (attempts, last): (u32, String) = outbox
+            .db()
+            .query_row(
+                "SELECT attempts, last_error FROM alert_outbox WHERE alert_id = 'a1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((attempts, last.as_str()), (2_000, "refused #2000"));
     }
 }

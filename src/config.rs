@@ -160,6 +160,26 @@ pub struct DeskConfig {
     /// … and after this many days in any case.
     #[serde(default = "default_session_lifespan_days")]
     pub session_lifespan_days: u32,
+    /// Connections the desk holds open at once; one more is closed at once.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send its request headers (and an idle kept-alive
+    /// connection stays open).
+    #[serde(default = "default_header_timeout_secs")]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may stall.
+    #[serde(default = "default_body_timeout_secs")]
+    pub body_timeout_secs: u64,
+}
+
+fn default_max_connections() -> usize {
+    yuqing_desk::ServeLimits::default().max_connections
+}
+fn default_header_timeout_secs() -> u64 {
+    yuqing_desk::ServeLimits::default().header_timeout.as_secs()
+}
+fn default_body_timeout_secs() -> u64 {
+    yuqing_desk::ServeLimits::default().body_timeout.as_secs()
 }
 
 fn default_ack_link_days() -> u32 {
@@ -178,6 +198,15 @@ impl DeskConfig {
         yuqing_access::SessionPolicy {
             idle: chrono::Duration::hours(self.session_idle_hours.max(1) as i64),
             lifespan: chrono::Duration::days(self.session_lifespan_days.max(1) as i64),
+        }
+    }
+
+    /// What the desk's server holds open, and for how long.
+    pub fn serve_limits(&self) -> yuqing_desk::ServeLimits {
+        yuqing_desk::ServeLimits {
+            max_connections: self.max_connections.max(1),
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs.max(1)),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout_secs.max(1)),
         }
     }
 
@@ -202,6 +231,9 @@ impl Default for DeskConfig {
             ack_link_days: default_ack_link_days(),
             session_idle_hours: default_session_idle_hours(),
             session_lifespan_days: default_session_lifespan_days(),
+            max_connections: default_max_connections(),
+            header_timeout_secs: default_header_timeout_secs(),
+            body_timeout_secs: default_body_timeout_secs(),
         }
     }
 }

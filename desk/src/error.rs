@@ -122,3 +122,15 @@ pub(crate) async fn blocking<T: Send + 'static>(
         DeskError::Internal
     })
 }
+
+/// The answer to a request whose handler panicked: a 500 like any internal error, the
+/// panic logged; the server and every other request go on.
+pub(crate) fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = %message, "desk request panicked");
+    DeskError::Internal.into_response()
+}

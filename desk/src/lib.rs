@@ -51,9 +51,11 @@ mod error;
 mod guard;
 mod rules;
 mod search;
+mod server;
 mod status;
 
 pub use guard::DeskSecurity;
+pub use server::{serve, ServeLimits};
 pub use status::{StatusReport, StatusSource};
 pub use yuqing_access::Role;
 
@@ -64,7 +66,6 @@ use error::DeskError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use yuqing_alerts::{AlertStore, RuleBook};
 use yuqing_indexer::SearchIndex;
 
@@ -234,19 +235,6 @@ async fn health() -> Json<serde_json::Value> {
 /// (the configuration may say port 0) before serving.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
-}
-
-/// Serves the router until `shutdown` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await
 }
 
 #[cfg(test)]

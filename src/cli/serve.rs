@@ -60,6 +60,6 @@ pub async fn run(config: &Config, data: &DataDir) -> anyhow::Result<()> {
             let _ = stop.send(true);
         }
     });
-    yuqing_desk::serve(listener, router, shutdown).await?;
+    yuqing_desk::serve(listener, router, config.desk.serve_limits(), shutdown).await?;
     Ok(())
 }

@@ -233,7 +233,12 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
         );
         stages.push(spawn_stage(
             "desk",
-            yuqing_desk::serve(desk_listener, router, shutdown.clone()),
+            yuqing_desk::serve(
+                desk_listener,
+                router,
+                config.desk.serve_limits(),
+                shutdown.clone(),
+            ),
         ));
     }
     if let Some(analyzer) = &analyzer {

@@ -179,9 +179,7 @@ impl RuleBook {
     /// The file-change stamp, taken whatever happened while another change held it: it
     /// is only written after a change is complete, so a panic cannot leave it half-set.
     fn stamp(&self) -> std::sync::MutexGuard<'_, FileStamp> {
-        self.stamp
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        yuqing_model::lock(&self.stamp)
     }
 
     /// Adds or replaces a rule of the rules file; in force at once.

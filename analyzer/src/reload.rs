@@ -61,7 +61,7 @@ impl LiveAnalyzer {
     }
 
     pub fn status(&self) -> ReloadStatus {
-        self.state.lock().expect("reload state").status.clone()
+        yuqing_model::lock(&self.state).status.clone()
     }
 
     /// Reloads if any file changed since the last look. Returns `None` when nothing
@@ -69,7 +69,7 @@ impl LiveAnalyzer {
     pub fn check(&self) -> Option<Result<u64, String>> {
         let now = stamps(&self.config);
         {
-            let mut state = self.state.lock().expect("reload state");
+            let mut state = yuqing_model::lock(&self.state);
             if state.stamps == now {
                 return None;
             }
@@ -78,7 +78,7 @@ impl LiveAnalyzer {
             state.stamps = now;
         }
         let result = Analyzer::load(&self.config);
-        let mut state = self.state.lock().expect("reload state");
+        let mut state = yuqing_model::lock(&self.state);
         match result {
             Ok(analyzer) => {
                 self.current.store(Arc::new(analyzer));

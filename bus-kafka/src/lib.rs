@@ -22,7 +22,7 @@ use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use serde::Deserialize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use yuqing_bus::{Bus, BusError, Delivery, Publisher, Subscription, Topics};
@@ -126,12 +126,15 @@ impl SharedProducer {
     }
 
     fn get(&self) -> FutureProducer<KafkaContext> {
-        self.current.read().expect("producer lock poisoned").clone()
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Replaces the producer if it is in a fatal state; says whether it did.
     fn renew_if_fatal(&self) -> bool {
-        let mut current = self.current.write().expect("producer lock poisoned");
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         let Some((code, reason)) = current.client().fatal_error() else {
             return false;
         };
@@ -465,7 +468,10 @@ impl KafkaContext {
     }
 
     fn report(&self, message: &str) {
-        let mut last = self.last_error.lock().expect("log lock poisoned");
+        let mut last = self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         match &mut *last {
             Some((at, suppressed)) if at.elapsed() < ERROR_LOG_INTERVAL => *suppressed += 1,
             _ => {

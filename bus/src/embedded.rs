@@ -4,7 +4,7 @@ use crate::{Bus, BusError, Delivery, Publisher, Subscription};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
 struct TopicChannel {
@@ -33,7 +33,7 @@ impl EmbeddedBus {
     }
 
     fn with_topic<R>(&self, topic: &str, f: impl FnOnce(&mut TopicChannel) -> R) -> R {
-        let mut topics = self.topics.lock().expect("bus lock poisoned");
+        let mut topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
         let channel = topics.entry(topic.to_string()).or_insert_with(|| {
             let (sender, receiver) = mpsc::channel(self.capacity);
             TopicChannel {
@@ -49,7 +49,7 @@ impl EmbeddedBus {
     /// once every publisher created before has been dropped and the channel is drained,
     /// so stages shut down in flow order without losing what is in flight.
     pub fn close(&self) {
-        let mut topics = self.topics.lock().expect("bus lock poisoned");
+        let mut topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
         for channel in topics.values_mut() {
             channel.sender = None;
         }

@@ -48,11 +48,7 @@ pub(crate) struct Claim<'a> {
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
-        self.crawler
-            .in_flight
-            .lock()
-            .expect("in-flight lock poisoned")
-            .remove(&self.url);
+        yuqing_model::lock(&self.crawler.in_flight).remove(&self.url);
     }
 }
 
@@ -81,7 +77,7 @@ impl Crawler {
     }
 
     pub(crate) fn fetcher(&self, source: &Source) -> Result<Fetcher, reqwest::Error> {
-        let mut fetchers = self.fetchers.lock().expect("fetcher cache lock poisoned");
+        let mut fetchers = yuqing_model::lock(&self.fetchers);
         if let Some(fetcher) = fetchers.get(source.name()) {
             return Ok(fetcher.clone());
         }
@@ -122,7 +118,7 @@ impl Crawler {
     /// and `max_per_host`); the request holds the returned slot while it runs.
     async fn fetch_slot(&self, url: &url::Url) -> FetchSlot {
         let host = {
-            let mut hosts = self.host_slots.lock().expect("host slots lock poisoned");
+            let mut hosts = yuqing_model::lock(&self.host_slots);
             hosts
                 .entry(url.host_str().unwrap_or_default().to_string())
                 .or_insert_with(|| {
@@ -159,11 +155,7 @@ impl Crawler {
 
     /// Claims an article for this visit, unless another source's visit is fetching it.
     pub(crate) fn claim(&self, url: &str) -> Option<Claim<'_>> {
-        let fresh = self
-            .in_flight
-            .lock()
-            .expect("in-flight lock poisoned")
-            .insert(url.to_string());
+        let fresh = yuqing_model::lock(&self.in_flight).insert(url.to_string());
         fresh.then(|| Claim {
             crawler: self,
             url: url.to_string(),
@@ -178,7 +170,7 @@ impl Crawler {
         }
         let host = url.host_str().unwrap_or_default().to_string();
         let turn = {
-            let mut pace = self.host_pace.lock().expect("host pace lock poisoned");
+            let mut pace = yuqing_model::lock(&self.host_pace);
             let now = tokio::time::Instant::now();
             let turn = pace.get(&host).copied().filter(|t| *t > now).unwrap_or(now);
             pace.insert(host, turn + delay);

@@ -60,6 +60,9 @@ pub enum CrawlError {
     State(#[from] rusqlite::Error),
     #[error(transparent)]
     Bus(#[from] BusError),
+    /// A bug met on the way (a page that finds one): this visit failed, the source goes on.
+    #[error("the visit stopped on an internal error: {0}")]
+    Panicked(String),
 }
 
 /// What one visit of a source did.

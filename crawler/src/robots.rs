@@ -27,13 +27,15 @@ impl Rules {
         }
     }
 
+    /// The site's `Crawl-delay`, at most [`MAX_CRAWL_DELAY`]: capped before it becomes a
+    /// duration, as `Crawl-delay: 1e30` is no duration at all.
     pub fn crawl_delay(&self) -> Option<Duration> {
         match self {
             Rules::AllowAll => None,
             Rules::Parsed(robot) => robot
                 .delay
                 .filter(|d| d.is_finite() && *d > 0.0)
-                .map(|d| Duration::from_secs_f32(d).min(MAX_CRAWL_DELAY)),
+                .map(|d| Duration::from_secs_f32(d.min(MAX_CRAWL_DELAY.as_secs_f32()))),
         }
     }
 }
@@ -49,7 +51,7 @@ impl RobotsCache {
     /// disallowed), so the visit fails and is retried later, and nothing is cached.
     pub async fn rules_for(&self, fetcher: &Fetcher, url: &Url) -> Result<Rules, FetchError> {
         let origin = url.origin().ascii_serialization();
-        if let Some((fetched, rules)) = self.sites.lock().expect("robots lock").get(&origin) {
+        if let Some((fetched, rules)) = yuqing_model::lock(&self.sites).get(&origin) {
             if fetched.elapsed() < KEEP {
                 return Ok(rules.clone());
             }
@@ -72,10 +74,36 @@ impl RobotsCache {
             }
             Err(error) => return Err(error),
         };
-        self.sites
-            .lock()
-            .expect("robots lock")
-            .insert(origin, (Instant::now(), rules.clone()));
+        yuqing_model::lock(&self.sites).insert(origin, (Instant::now(), rules.clone()));
         Ok(rules)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delay(robots_txt: &str) -> Option<Duration> {
+        let robot = texting_robots::Robot::new(AGENT, robots_txt.as_bytes()).unwrap();
+        Rules::Parsed(Arc::new(robot)).crawl_delay()
+    }
+
+    #[test]
+    fn any_crawl_delay_a_site_writes_is_a_bounded_wait() {
+        assert_eq!(
+            delay("User-agent: *\nCrawl-delay: 2.5\n"),
+            Some(Duration::from_millis(2500))
+        );
+        for huge in ["1e30", "3.4e38", "99999999999", "inf", "NaN", "-5", "0"] {
+            let got = delay(&format!("User-agent: *\nCrawl-delay: {huge}\n"));
+            assert!(
+                got.is_none_or(|d| d <= MAX_CRAWL_DELAY),
+                "Crawl-delay: {huge} gave {got:?}"
+            );
+        }
+        assert_eq!(
+            delay("User-agent: *\nCrawl-delay: 1e30\n"),
+            Some(MAX_CRAWL_DELAY)
+        );
     }
 }

@@ -26,7 +26,11 @@ pub async fn run_sources(
             let interval = Duration::from_secs(source.config.interval_secs);
             let mut failures = 0u32;
             loop {
-                let visit = crawler.visit(&source).await;
+                let visit = isolated({
+                    let (crawler, source) = (crawler.clone(), source.clone());
+                    async move { crawler.visit(&source).await }
+                })
+                .await;
                 let outcome = match &visit {
                     Ok(report) => Ok(report.collected),
                     Err(error) => Err(error.to_string()),
@@ -81,6 +85,7 @@ pub async fn run_sources(
         });
     }
     let mut result = Ok(());
+    // Visits run isolated, so a source task ends only when the bus has failed.
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(Ok(())) => {}
@@ -89,4 +94,49 @@ pub async fn run_sources(
         }
     }
     result
+}
+
+/// Runs one visit in a task of its own, so that a panic in it (a bug a hostile page
+/// finds) fails this visit alone: it is recorded and retried with backoff like any
+/// failed visit, shown in the source's health, and the source keeps its schedule.
+async fn isolated<T: Send + 'static>(
+    visit: impl std::future::Future<Output = Result<T, CrawlError>> + Send + 'static,
+) -> Result<T, CrawlError> {
+    match tokio::spawn(visit).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            let message = match error.try_into_panic() {
+                Ok(panic) => panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "(no message)".to_string()),
+                Err(cancelled) => cancelled.to_string(),
+            };
+            tracing::error!(panic = %message, "a source visit panicked");
+            Err(CrawlError::Panicked(message))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_visit_is_a_failed_visit_not_a_dead_source() {
+        let failed: Result<(), CrawlError> = isolated(async {
+            let depth: Option<usize> = None;
+            depth.expect("a page nested past what the parser takes");
+            Ok(())
+        })
+        .await;
+        let error = failed.unwrap_err().to_string();
+        assert!(
+            error.contains("internal error: a page nested past what the parser takes"),
+            "{error}"
+        );
+        let fine = isolated(async { Ok::<_, CrawlError>(7) }).await.unwrap();
+        assert_eq!(fine, 7);
+    }
 }

@@ -64,7 +64,7 @@ impl SeenStore {
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.db.lock().expect("seen-store lock poisoned")
+        yuqing_model::lock(&self.db)
     }
 
     pub fn contains(&self, canonical_url: &str) -> rusqlite::Result<bool> {

@@ -589,6 +589,16 @@ pub fn read_text_file(path: &std::path::Path) -> Result<String, FileError> {
     })
 }
 
+/// Locks a mutex whose holders leave what it guards consistent at every step (a single
+/// insert, lookup or assignment; a database change that is one statement or one
+/// transaction). A panic while it was held then breaks nothing, so a poisoned lock is
+/// taken as it is: one failed request or visit must not fail every later one.
+pub fn lock<T: ?Sized>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Replaces a file people edit so that it is either the old file or the whole new one,
 /// on disk before this returns: written to a temporary file beside it, flushed, renamed
 /// over the old one, and the folder flushed so the rename itself survives a power cut.

@@ -41,8 +41,6 @@ impl AlertStore {
     /// (each change is one statement or one transaction), so a poisoned lock is taken
     /// as it is rather than failing every later caller.
     pub(crate) fn db(&self) -> MutexGuard<'_, Connection> {
-        self.db
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        yuqing_model::lock(&self.db)
     }
 }

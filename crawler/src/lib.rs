@@ -24,6 +24,7 @@ mod decode;
 mod extract;
 mod fetch;
 mod guard;
+pub mod parsing;
 mod robots;
 mod schedule;
 mod seen;

@@ -3,6 +3,7 @@
 
 use super::{Context, Web};
 use crate::fetch::Page;
+use crate::parsing::parse_off_thread;
 use crate::{decode, extract_with, Candidate, CrawlError};
 use chrono::Utc;
 use yuqing_model::{doc_id, RawDocument};
@@ -104,7 +105,12 @@ async fn collect(
     let page = web.get(&candidate.url).await?;
     let decoded = decode(&page.body, page.content_type.as_deref());
     let fetched_at = Utc::now();
-    let article = extract_with(&decoded.text, fetched_at, &source.extract);
+    let rules = source.extract.clone();
+    let article = parse_off_thread(decoded.text, move |html| {
+        extract_with(html, fetched_at, &rules)
+    })
+    .await
+    .map_err(|message| cx.failure(&candidate.url, message))?;
     if article.content.trim().is_empty() {
         return Err(cx.failure(&candidate.url, "no article text found on the page"));
     }

@@ -2,6 +2,7 @@
 //! settings of its own; its items bring their titles and publish times.
 
 use super::{articles, Context, Visit};
+use crate::parsing::parse_off_thread;
 use crate::{Candidate, CrawlError};
 use url::Url;
 use yuqing_model::beijing;
@@ -15,7 +16,11 @@ impl Visit for Feed {
         let Some((page, text)) = articles::source_page(cx, &web).await? else {
             return Ok(());
         };
-        let candidates = candidates(&page.url, &text).map_err(|m| cx.failure(&page.url, m))?;
+        let url = page.url.clone();
+        let candidates = parse_off_thread(text, move |text| candidates(&url, text))
+            .await
+            .and_then(|parsed| parsed)
+            .map_err(|m| cx.failure(&page.url, m))?;
         articles::follow(cx, &web, &page, candidates).await
     }
 }

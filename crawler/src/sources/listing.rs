@@ -2,6 +2,7 @@
 //! `pages`, the listing's further pages by their 下一页 link.
 
 use super::{articles, Context, Visit, Web};
+use crate::parsing::parse_off_thread;
 use crate::{decode, Candidate, CrawlError, Source};
 use regex::Regex;
 use scraper::{Html, Selector};
@@ -60,9 +61,29 @@ impl Listing {
         })
     }
 
+    /// One page of the listing read: its article links and its next page. Parsed off
+    /// the async threads within the parsing budget; a page too deep or too slow to
+    /// parse is an error.
+    async fn read(
+        &self,
+        cx: &Context<'_>,
+        page_url: &Url,
+        html: String,
+    ) -> Result<ListingPage, CrawlError> {
+        let (listing, source, url) = (self.clone(), cx.source.clone(), page_url.clone());
+        parse_off_thread(html, move |html| {
+            let doc = Html::parse_document(html);
+            ListingPage {
+                candidates: listing.candidates(&source, &url, &doc),
+                next: listing.next_page(&source, &url, &doc),
+            }
+        })
+        .await
+        .map_err(|message| cx.failure(page_url, message))
+    }
+
     /// The article links on one page of the listing.
-    fn candidates(&self, source: &Source, page_url: &Url, html: &str) -> Vec<Candidate> {
-        let doc = Html::parse_document(html);
+    fn candidates(&self, source: &Source, page_url: &Url, doc: &Html) -> Vec<Candidate> {
         doc.select(&self.link_selector)
             .filter_map(|a| {
                 let href = a.value().attr("href")?;
@@ -86,7 +107,7 @@ impl Listing {
     }
 
     /// The listing's next page after `page_url`, on the same site.
-    fn next_page(&self, source: &Source, page_url: &Url, html: &str) -> Option<Url> {
+    fn next_page(&self, source: &Source, page_url: &Url, doc: &Html) -> Option<Url> {
         const NEXT: &[&str] = &[
             "下一页",
             "下页",
@@ -97,7 +118,6 @@ impl Listing {
             "下一页>",
             "下一页 >",
         ];
-        let doc = Html::parse_document(html);
         let any_link = Selector::parse("a[href]").expect("valid selector");
         let mut links = doc.select(self.next_page_selector.as_ref().unwrap_or(&any_link));
         let next = links.find(|a| {
@@ -132,20 +152,20 @@ impl Listing {
         &self,
         cx: &Context<'_>,
         web: &Web<'_>,
+        first: ListingPage,
         first_url: &Url,
-        first_text: &str,
         candidates: &mut Vec<Candidate>,
     ) -> Result<(), CrawlError> {
         let max = cx.source.config.max_articles;
-        let (mut url, mut text) = (first_url.clone(), first_text.to_string());
+        let mut next_page = first.next;
         let mut fresh_on_page = candidates.len();
-        let mut read = HashSet::from([url.clone()]);
+        let mut read = HashSet::from([first_url.clone()]);
         for _ in 1..self.pages {
             let fresh = &candidates[candidates.len() - fresh_on_page..];
             if !Self::any_unseen(cx, fresh)? || candidates.len() >= max {
                 break;
             }
-            let Some(next) = self.next_page(cx.source, &url, &text) else {
+            let Some(next) = next_page.take() else {
                 break;
             };
             if !read.insert(next.clone()) {
@@ -158,19 +178,32 @@ impl Listing {
                     break;
                 }
             };
-            text = decode(&page.body, page.content_type.as_deref()).text;
-            url = page.url;
+            let text = decode(&page.body, page.content_type.as_deref()).text;
+            let listed = match self.read(cx, &page.url, text).await {
+                Ok(listed) => listed,
+                Err(error) => {
+                    tracing::warn!(source = cx.name(), %error, "next listing page not read");
+                    break;
+                }
+            };
             let known: HashSet<Url> = candidates.iter().map(|c| c.url.clone()).collect();
-            let more: Vec<Candidate> = self
-                .candidates(cx.source, &url, &text)
+            let more: Vec<Candidate> = listed
+                .candidates
                 .into_iter()
                 .filter(|c| !known.contains(&c.url))
                 .collect();
             fresh_on_page = more.len();
             candidates.extend(more);
+            next_page = listed.next;
         }
         Ok(())
     }
+}
+
+/// What one page of a listing offers.
+struct ListingPage {
+    candidates: Vec<Candidate>,
+    next: Option<Url>,
 }
 
 impl Visit for Listing {
@@ -179,11 +212,12 @@ impl Visit for Listing {
         let Some((page, text)) = articles::source_page(cx, &web).await? else {
             return Ok(());
         };
-        let mut candidates = self.candidates(cx.source, &page.url, &text);
+        let mut first = self.read(cx, &page.url, text).await?;
+        let mut candidates = std::mem::take(&mut first.candidates);
         let mut unique = HashSet::new();
         candidates.retain(|c| unique.insert(c.url.clone()));
         if self.pages > 1 {
-            self.more_pages(cx, &web, &page.url, &text, &mut candidates)
+            self.more_pages(cx, &web, first, &page.url, &mut candidates)
                 .await?;
         }
         articles::follow(cx, &web, &page, candidates).await
@@ -208,7 +242,8 @@ mod tests {
             <ul class="list"><li><a href="1.html">学生溺水</a></li><li><a href="2.html#c">评论</a></li>
             <li><a href="/about.html">关于</a></li><li><a href="javascript:void(0)">x</a></li></ul>
             <a href="list-2.html">下一页</a>"#;
-        let found = kind.candidates(&listing, &listing.url, html);
+        let doc = scraper::Html::parse_document(html);
+        let found = kind.candidates(&listing, &listing.url, &doc);
         let urls: Vec<&str> = found.iter().map(|c| c.url.as_str()).collect();
         assert_eq!(
             urls,
@@ -219,7 +254,7 @@ mod tests {
         );
         assert_eq!(found[0].title.as_deref(), Some("学生溺水"));
         assert_eq!(
-            kind.next_page(&listing, &listing.url, html)
+            kind.next_page(&listing, &listing.url, &doc)
                 .unwrap()
                 .as_str(),
             "http://127.0.0.1:9/news/list-2.html"

@@ -693,11 +693,30 @@ fn bounded(text: &str, chars: usize) -> String {
     }
 }
 
+/// The text of markup with every tag left out, for a fragment too deep to parse.
+fn without_tags(fragment: &str) -> String {
+    let mut out = String::with_capacity(fragment.len());
+    let mut in_tag = false;
+    for c in fragment.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().to_string()
+}
+
 /// The text of an HTML fragment (posts carry links, line breaks and emoji images whose
 /// `alt` says 「[哭]」, which matters to sentiment).
 fn plain_text(fragment: &str) -> String {
     if !fragment.contains(['<', '&']) {
         return fragment.trim().to_string();
+    }
+    if crate::parsing::check_nesting(fragment).is_err() {
+        // Too deep to parse: keep the text between the tags.
+        return without_tags(fragment);
     }
     let html = scraper::Html::parse_fragment(fragment);
     let mut out = String::new();

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
-use yuqing_alerts::{AlertRule, ChannelConfig};
+use yuqing_alerts::{AlertRule, ChannelConfig, ChannelKind};
 use yuqing_analyzer::AnalyzerConfig;
 use yuqing_bus_kafka::KafkaConfig;
 use yuqing_crawler::{CrawlerSettings, Source, SourceConfig};
@@ -57,6 +57,11 @@ pub struct AlertSettings {
     /// How often the rules file is checked for changes (seconds; 0: never).
     #[serde(default = "default_rules_reload_secs")]
     pub reload_secs: u64,
+    /// Networks besides the public internet where robots and webhooks may be (a
+    /// bureau's own webhook receiver, `"10.20.0.0/16"`); everything else that is
+    /// loopback, private or special is refused, as for the crawler.
+    #[serde(default)]
+    pub allowed_networks: Vec<String>,
 }
 
 fn default_rules_reload_secs() -> u64 {
@@ -68,6 +73,7 @@ impl Default for AlertSettings {
         AlertSettings {
             rules_file: None,
             reload_secs: default_rules_reload_secs(),
+            allowed_networks: Vec::new(),
         }
     }
 }
@@ -342,6 +348,14 @@ impl Config {
                 return Err(self.error_at(at, format!("source {name:?} is defined twice")));
             }
         }
+        if let Err(message) = yuqing_netguard::parse_networks(
+            &self.alert_settings.allowed_networks,
+            "[alerts] allowed_networks",
+        ) {
+            let at = self.text.find("allowed_networks").unwrap_or(0);
+            return Err(self.error_at(at, message));
+        }
+        let guard = self.alert_guard();
         let mut channel_names = std::collections::HashSet::new();
         for channel in &self.channels {
             let at = channel.span().start;
@@ -351,6 +365,19 @@ impl Config {
             }
             if let Some(problem) = channel.get_ref().problem() {
                 return Err(self.error_at(at, problem));
+            }
+            if channel.get_ref().kind != ChannelKind::Email {
+                if let Ok(url) = channel.get_ref().address() {
+                    guard.check_url(&url).map_err(|refusal| {
+                        self.error_at(
+                            at,
+                            format!(
+                                "channel {name:?}: {}",
+                                yuqing_alerts::redact_address_in(&refusal, &url)
+                            ),
+                        )
+                    })?;
+                }
             }
             if channel.get_ref().secret.is_some() && channel.get_ref().secret_env.is_some() {
                 return Err(self.error_at(
@@ -371,6 +398,17 @@ impl Config {
             }
             if let Some(problem) = rule.get_ref().problem() {
                 return Err(self.error_at(at, problem));
+            }
+            if let Some(url) = &rule.get_ref().webhook {
+                guard.check_url(url).map_err(|refusal| {
+                    self.error_at(
+                        at,
+                        format!(
+                            "alert {name:?}: webhook: {}",
+                            yuqing_alerts::redact_address_in(&refusal, url)
+                        ),
+                    )
+                })?;
             }
             for channel in rule
                 .get_ref()
@@ -455,6 +493,17 @@ impl Config {
     pub fn alert_channels(&self) -> Vec<ChannelConfig> {
         self.channels.iter().map(|c| c.get_ref().clone()).collect()
     }
+
+    /// Where alerts may be delivered: the public internet and `[alerts] allowed_networks`
+    /// (checked when the configuration is read).
+    pub fn alert_guard(&self) -> yuqing_alerts::AddressGuard {
+        let allowed = yuqing_netguard::parse_networks(
+            &self.alert_settings.allowed_networks,
+            "[alerts] allowed_networks",
+        )
+        .unwrap_or_default();
+        yuqing_alerts::AddressGuard::new(allowed).allowed_by("[alerts] allowed_networks")
+    }
 }
 
 #[cfg(test)]
@@ -478,6 +527,32 @@ sentiment = "sentiment.txt"
         assert_eq!(config.indexer.commit_interval_ms, 1000);
         assert_eq!(config.desk.listen.port(), 8730);
         assert!(config.sources.is_empty());
+    }
+
+    #[test]
+    fn robots_and_webhooks_in_private_networks_need_allowed_networks() {
+        let robot = "\n[[channel]]\nname = \"内网群\"\nkind = \"wecom\"\nurl = \"http://10.20.0.5/send?key=KEY-123456789\"\n";
+        let err = parse(&format!("{MINIMAL}{robot}")).unwrap_err();
+        assert!(
+            err.starts_with("conf/test.toml:6:1: channel \"内网群\": refused"),
+            "{err}"
+        );
+        assert!(err.contains("[alerts] allowed_networks"), "{err}");
+        assert!(
+            !err.contains("KEY-123456789"),
+            "the key is not shown: {err}"
+        );
+        let hook = "\n[[alert]]\nname = \"本机\"\nquery = \"溺水\"\nwebhook = \"http://127.0.0.1:9000/hook\"\n";
+        let err = parse(&format!("{MINIMAL}{hook}")).unwrap_err();
+        assert!(err.contains("alert \"本机\": webhook: refused"), "{err}");
+        let allowed = "\n[alerts]\nallowed_networks = [\"10.20.0.0/16\", \"127.0.0.1\"]\n";
+        assert!(parse(&format!("{MINIMAL}{allowed}{robot}{hook}")).is_ok());
+        let bad = "\n[alerts]\nallowed_networks = [\"intranet\"]\n";
+        let err = parse(&format!("{MINIMAL}{bad}")).unwrap_err();
+        assert!(
+            err.contains("[alerts] allowed_networks: \"intranet\" is not a network"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -120,7 +120,10 @@ async fn every_route_of_the_readme_is_served_by_run_and_by_serve() {
         &format!("http://{receiver_addr}/hook"),
         300,
         "127.0.0.1:0",
-        &format!("\n[alerts]\nrules_file = \"{}\"\n", rules_file.display()),
+        &format!(
+            "\n[alerts]\nrules_file = \"{}\"\nallowed_networks = [\"127.0.0.0/8\"]\n",
+            rules_file.display()
+        ),
     );
     let data = dir.path().join("data");
     let mut running = start(&config, &data);

@@ -1250,7 +1250,7 @@ async fn alert_rules_are_edited_through_the_api_and_the_rules_file() {
         300,
         "127.0.0.1:0",
         &format!(
-            "\n[alerts]\nrules_file = \"{}\"\nreload_secs = 1\n",
+            "\n[alerts]\nrules_file = \"{}\"\nreload_secs = 1\nallowed_networks = [\"127.0.0.0/8\"]\n",
             rules_file.display()
         ),
     );

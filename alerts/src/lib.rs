@@ -33,12 +33,13 @@ pub use message::{alert_text, render, Extras, Markup};
 pub use notifier::{
     run_notifier, AckLinker, Notifier, ESCALATION_PREFIX, LOG_CHANNEL, WEBHOOK_CHANNEL,
 };
-pub use redact::{redact_address, Redactor, REDACTED};
+pub use redact::{redact_address, redact_address_in, Redactor, REDACTED};
 pub use rulebook::{QueryCheck, RuleBook, RuleBookError};
 pub use rules::{AlertRule, Mode, QuietHours};
 pub use store::cases::{export_csv, state_zh, Case, CaseError, DeliveryRecord, Event};
 pub use store::outbox::Pending;
 pub use store::AlertStore;
+pub use yuqing_netguard::AddressGuard;
 
 use yuqing_bus::BusError;
 use yuqing_indexer::{SearchError, SearchIndex, SearchRequest};

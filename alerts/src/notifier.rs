@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use yuqing_bus::Consumer;
 use yuqing_model::{Alert, RiskLevel};
+use yuqing_netguard::AddressGuard;
 
 /// The JSON body a webhook receives, and what the outbox keeps of each message.
 #[derive(Debug, Serialize)]
@@ -70,6 +71,9 @@ pub struct Notifier {
     client: reqwest::Client,
     /// The channels' credentials, kept out of every delivery error.
     redactor: Redactor,
+    /// Where robots and webhooks may be: not the bureau's own networks, unless
+    /// `[alerts] allowed_networks` says so.
+    guard: AddressGuard,
 }
 
 pub const LOG_CHANNEL: &str = "log";
@@ -85,6 +89,7 @@ impl Notifier {
         channels: Vec<ChannelConfig>,
         alert_log: PathBuf,
         ack_link: Option<AckLinker>,
+        guard: AddressGuard,
     ) -> Result<Self, reqwest::Error> {
         Ok(Notifier {
             outbox,
@@ -95,12 +100,14 @@ impl Notifier {
             ack_link,
             // A webhook or robot that answers with a redirect is not followed: a rule's
             // URL must not be a way to aim the notifier at another address. Proxies in
-            // the environment are not used either.
+            // the environment are not used either. Names resolve through the guard.
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())
                 .no_proxy()
+                .dns_resolver(Arc::new(guard.clone()))
                 .build()?,
+            guard,
         })
     }
 
@@ -241,6 +248,7 @@ impl Notifier {
                     &text,
                     now_ms,
                 )?;
+                self.guard.check_url(&request.url)?;
                 let mut call = self.client.post(request.url.clone()).body(request.body);
                 for (header, value) in &request.headers {
                     call = call.header(header.as_str(), value.as_str());

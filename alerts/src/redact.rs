@@ -49,6 +49,11 @@ pub fn redact_address(url: &Url) -> String {
     Redactor::new(address_secrets(url)).redact(url.as_str())
 }
 
+/// Text about an address (an error naming it) with the address's credentials replaced.
+pub fn redact_address_in(text: &str, url: &Url) -> String {
+    Redactor::new(address_secrets(url)).redact(text)
+}
+
 /// Replaces known secrets in text.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {

@@ -105,6 +105,7 @@ async fn alerts_are_mailed_once_over_starttls_with_login_through_a_busy_server()
         Some(std::sync::Arc::new(|id: &str| {
             format!("http://desk.example/ack/{id}?t=signed")
         })),
+        common::loopback(),
     )
     .unwrap();
 

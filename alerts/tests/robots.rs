@@ -119,6 +119,7 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
         Some(std::sync::Arc::new(|id: &str| {
             format!("http://desk.example/ack/{id}?t=signed")
         })),
+        common::loopback(),
     )
     .unwrap();
 
@@ -212,4 +213,60 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
         .unwrap_err()
         .to_string()
         .contains("no alert with id nope"));
+}
+
+/// A robot or webhook in the bureau's own networks is not posted to unless
+/// `[alerts] allowed_networks` lists them: the delivery fails with a refusal that says
+/// how to allow it, and nothing reaches the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robots_and_webhooks_in_private_networks_are_refused_unless_allowed() {
+    let robots = Robots::default();
+    let app = Router::new()
+        .route("/cgi-bin/webhook/send", post(wecom))
+        .with_state(robots.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(AlertStore::open(&dir.path().join("state.sqlite")).unwrap());
+    let channels = vec![ChannelConfig::new(
+        "企业微信值班群",
+        ChannelKind::Wecom,
+        format!("{base}/cgi-bin/webhook/send?key=k")
+            .parse()
+            .unwrap(),
+    )];
+    let rule: AlertRule = toml::from_str(&format!(
+        "name = \"溺水预警\"\nquery = \"topic:防溺水\"\nchannels = [\"企业微信值班群\"]\nwebhook = \"http://10.0.0.5/hook\"\n"
+    ))
+    .unwrap();
+    let strict = Notifier::new(
+        outbox.clone(),
+        RuleBook::fixed(vec![rule]),
+        channels,
+        dir.path().join("alerts.jsonl"),
+        None,
+        yuqing_alerts::AddressGuard::default().allowed_by("[alerts] allowed_networks"),
+    )
+    .unwrap();
+    strict.enqueue(&alert("a1")).unwrap();
+    assert_eq!(strict.deliver_due().await.unwrap(), 1, "only the alert log");
+    assert!(
+        robots.wecom.lock().unwrap().is_empty(),
+        "nothing was posted"
+    );
+    let case = outbox.case("a1").unwrap().unwrap();
+    for channel in ["企业微信值班群", "webhook"] {
+        let delivery = case
+            .deliveries
+            .iter()
+            .find(|d| d.channel == channel)
+            .unwrap();
+        let error = delivery.last_error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("refused") && error.contains("[alerts] allowed_networks"),
+            "{channel}: {error}"
+        );
+    }
 }

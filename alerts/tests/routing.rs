@@ -57,6 +57,7 @@ async fn stories_reach_their_districts_contact_and_unacknowledged_ones_escalate(
         ],
         dir.path().join("alerts.jsonl"),
         None,
+        common::loopback(),
     )
     .unwrap();
 

@@ -4,10 +4,10 @@
 //! retries with exponential backoff and jitter on timeouts, 5xx and 429 (honouring
 //! `Retry-After`).
 
-use crate::guard::AddressGuard;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
+use yuqing_netguard::AddressGuard;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {

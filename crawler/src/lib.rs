@@ -23,7 +23,6 @@ mod crawler;
 mod decode;
 mod extract;
 mod fetch;
-mod guard;
 pub mod parsing;
 mod robots;
 mod schedule;
@@ -39,7 +38,6 @@ pub use extract::{
     ExtractConfig, ExtractRules,
 };
 pub use fetch::{FetchError, Fetcher, FetcherOptions, Page, Validators};
-pub use guard::AddressGuard;
 pub use schedule::run_sources;
 pub use seen::{SeenStore, SourceHealth};
 pub use settings::CrawlerSettings;
@@ -48,6 +46,7 @@ pub use sources::api::{ApiConfig, Preset};
 pub use sources::import::ImportSettings;
 pub use sources::listing::ListingSettings;
 pub use sources::sitemap::SitemapSettings;
+pub use yuqing_netguard::AddressGuard;
 
 use yuqing_bus::BusError;
 

@@ -17,7 +17,6 @@
 //! configuration loader can warn with the file, the line and the new spelling.
 
 use crate::extract::ExtractRules;
-use crate::guard::AddressGuard;
 use crate::sources::api::ApiConfig;
 use crate::sources::import::ImportSettings;
 use crate::sources::listing::ListingSettings;
@@ -28,6 +27,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use url::Url;
 use yuqing_model::SourceType;
+use yuqing_netguard::AddressGuard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -368,17 +368,7 @@ impl SourceConfig {
                 url.scheme()
             ));
         }
-        let allowed = self
-            .allowed_networks
-            .iter()
-            .map(|net| {
-                net.parse::<ipnet::IpNet>()
-                    .or_else(|_| net.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        format!("allowed_networks: {net:?} is not a network like \"127.0.0.0/8\"")
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let allowed = yuqing_netguard::parse_networks(&self.allowed_networks, "allowed_networks")?;
         Ok(Source {
             config: self.clone(),
             url,

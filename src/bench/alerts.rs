@@ -182,6 +182,7 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
         Vec::new(),
         dir.path().join("alerts.jsonl"),
         None,
+        yuqing_alerts::AddressGuard::new(vec!["127.0.0.0/8".parse().expect("a network")]),
     )?);
     tokio::spawn(yuqing_alerts::run_notifier(notifier, alerts_in));
     tokio::spawn(yuqing_alerts::run_evaluator(

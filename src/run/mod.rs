@@ -152,6 +152,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             config.alert_channels(),
             data.alert_log(),
             desk_access.as_ref().and_then(|a| a.ack_linker(&config)),
+            config.alert_guard(),
         )?);
         stages.push(spawn_stage(
             "notifier",

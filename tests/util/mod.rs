@@ -104,8 +104,15 @@ webhook = "{webhook}"
         site = repo().join("sample-site").display(),
         config = config.display(),
     );
+    // The webhook receivers are on loopback, which alerts may reach only when allowed.
+    // A test with an `[alerts]` section of its own allows it there.
+    let alerts = if extra.contains("[alerts]") {
+        ""
+    } else {
+        "\n[alerts]\nallowed_networks = [\"127.0.0.0/8\"]\n"
+    };
     let path = dir.join("test.toml");
-    std::fs::write(&path, text + extra).unwrap();
+    std::fs::write(&path, text + alerts + extra).unwrap();
     path
 }
 

@@ -31,3 +31,8 @@ pub fn alert(id: &str) -> Alert {
         items: vec![],
     }
 }
+
+/// The notifier's address guard for tests, whose robots and receivers are on loopback.
+pub fn loopback() -> yuqing_alerts::AddressGuard {
+    yuqing_alerts::AddressGuard::new(vec!["127.0.0.0/8".parse().unwrap()])
+}

@@ -1,8 +1,10 @@
-//! Where the crawler may connect. Crawled pages are hostile: a link or redirect to
-//! `http://10.0.0.5/admin` must not make the crawler probe the bureau's intranet. Loopback,
-//! private, link-local, multicast and other special ranges are refused unless a source
-//! lists them in `allowed_networks` — checked for IP literals in URLs (links and every
-//! redirect) and for every address a host name resolves to.
+//! Where the system may connect. Crawled pages are hostile: a link or redirect to
+//! `http://10.0.0.5/admin` must not make the crawler probe the bureau's intranet, and a
+//! rule's webhook must not make the notifier post into it. Loopback, private,
+//! link-local, multicast and other special ranges are refused unless the configuration
+//! lists them (a source's `allowed_networks`, `[alerts] allowed_networks`) — checked for
+//! IP literals in URLs (links, webhooks and every redirect) and for every address a host
+//! name resolves to.
 
 use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -10,9 +12,17 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use url::{Host, Url};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AddressGuard {
     allowed: Arc<Vec<IpNet>>,
+    /// The setting that allows more, named in refusals.
+    setting: &'static str,
+}
+
+impl Default for AddressGuard {
+    fn default() -> Self {
+        AddressGuard::new(Vec::new())
+    }
 }
 
 /// Ranges that are not the public internet (IANA's special-purpose registries, as
@@ -73,10 +83,18 @@ fn is_special(ip: IpAddr) -> bool {
 }
 
 impl AddressGuard {
+    /// A guard allowing these networks besides the public internet; its refusals say a
+    /// source may allow more with `allowed_networks`.
     pub fn new(allowed: Vec<IpNet>) -> Self {
         AddressGuard {
             allowed: Arc::new(allowed),
+            setting: "a source's allowed_networks",
         }
+    }
+
+    /// The same guard, its refusals naming `setting` as the way to allow more.
+    pub fn allowed_by(self, setting: &'static str) -> Self {
+        AddressGuard { setting, ..self }
     }
 
     pub fn permits(&self, ip: IpAddr) -> bool {
@@ -98,10 +116,23 @@ impl AddressGuard {
             Ok(())
         } else {
             Err(format!(
-                "refused {url}: {ip} is a loopback, private or special address (a source may allow it with allowed_networks)"
+                "refused {url}: {ip} is a loopback, private or special address (allow it with {})",
+                self.setting
             ))
         }
     }
+}
+
+/// Reads a configuration's list of networks (`"127.0.0.0/8"`, or one address), the
+/// error naming the setting and the entry that is wrong.
+pub fn parse_networks(list: &[String], setting: &str) -> Result<Vec<IpNet>, String> {
+    list.iter()
+        .map(|net| {
+            net.parse::<IpNet>()
+                .or_else(|_| net.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{setting}: {net:?} is not a network like \"127.0.0.0/8\""))
+        })
+        .collect()
 }
 
 /// Resolves host names and drops the addresses the guard refuses, so a public name that
@@ -120,8 +151,9 @@ impl Resolve for AddressGuard {
                 .collect();
             if permitted.is_empty() && !resolved.is_empty() {
                 return Err(format!(
-                    "refused {host}: it resolves only to loopback, private or special addresses ({})",
-                    resolved.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ")
+                    "refused {host}: it resolves only to loopback, private or special addresses ({}; allow them with {})",
+                    resolved.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", "),
+                    guard.setting
                 )
                 .into());
             }

@@ -237,9 +237,9 @@ async fn robots_and_webhooks_in_private_networks_are_refused_unless_allowed() {
             .parse()
             .unwrap(),
     )];
-    let rule: AlertRule = toml::from_str(&format!(
-        "name = \"溺水预警\"\nquery = \"topic:防溺水\"\nchannels = [\"企业微信值班群\"]\nwebhook = \"http://10.0.0.5/hook\"\n"
-    ))
+    let rule: AlertRule = toml::from_str(
+        "name = \"溺水预警\"\nquery = \"topic:防溺水\"\nchannels = [\"企业微信值班群\"]\nwebhook = \"http://10.0.0.5/hook\"\n",
+    )
     .unwrap();
     let strict = Notifier::new(
         outbox.clone(),

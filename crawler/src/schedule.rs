@@ -125,15 +125,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_visit_is_a_failed_visit_not_a_dead_source() {
-        let failed: Result<(), CrawlError> = isolated(async {
-            let depth: Option<usize> = None;
-            depth.expect("a page nested past what the parser takes");
+        let depths: Vec<usize> = Vec::new();
+        let failed: Result<(), CrawlError> = isolated(async move {
+            // A bug of the kind a hostile page finds: an index past the end.
+            let deepest = depths[depths.len()];
+            assert!(deepest < 10, "a page nested past what the parser takes");
             Ok(())
         })
         .await;
         let error = failed.unwrap_err().to_string();
         assert!(
-            error.contains("internal error: a page nested past what the parser takes"),
+            error.contains("internal error: index out of bounds"),
             "{error}"
         );
         let fine = isolated(async { Ok::<_, CrawlError>(7) }).await.unwrap();

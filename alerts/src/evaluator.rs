@@ -21,6 +21,7 @@ use yuqing_bus::Producer;
 use yuqing_indexer::{
     Committed, Interval, SearchHit, SearchIndex, SearchRequest, SearchResults, Sort,
 };
+use yuqing_model::health::Health;
 use yuqing_model::{beijing, Alert, AlertItem, AlertKind, RiskLevel, Sentiment};
 
 /// How often digests and quiet-hour summaries are checked for being due.
@@ -495,54 +496,90 @@ fn aggregate_alert(
     }
 }
 
+/// How [`run_evaluator`] is linked into its process.
+pub struct EvaluatorLinks {
+    /// The embedded bus keeps nothing through a crash: first publish again the alerts
+    /// raised before one that the notifier never stored.
+    pub replay_unstored: bool,
+    /// Each commit, once judged, is passed here (the crawler's seen-store confirms its
+    /// pages then).
+    pub judged: Option<mpsc::Sender<Committed>>,
+    pub health: Arc<Health>,
+}
+
+/// The evaluator's name in the process's [`Health`].
+pub const EVALUATOR_STAGE: &str = "evaluator";
+
 /// Judges each commit's documents against the rules and publishes new alerts, and sends
-/// digests and quiet-hour summaries when they are due. With `replay_unstored` (the
-/// embedded bus, which keeps nothing through a crash) it first publishes again the
-/// alerts raised before a crash that the notifier never stored. Each commit, once
-/// judged, is passed to `judged` (the crawler's seen-store confirms its pages then).
+/// digests and quiet-hour summaries when they are due.
+///
+/// A fault of the state database (a full disk) stops nothing: the commit in hand is
+/// held and judged again until its judgement is stored (alerts are raised once per rule
+/// and story, so judging again raises nothing twice), and the stage shows as retrying.
 pub async fn run_evaluator(
     index: SearchIndex,
     book: Arc<RuleBook>,
     outbox: Arc<AlertStore>,
     mut commits: mpsc::Receiver<Committed>,
     output: Producer<Alert>,
-    replay_unstored: bool,
-    judged: Option<mpsc::Sender<Committed>>,
+    links: EvaluatorLinks,
 ) -> Result<(), AlertError> {
+    const STAGE: &str = EVALUATOR_STAGE;
+    let EvaluatorLinks {
+        replay_unstored,
+        judged,
+        health,
+    } = links;
+    health.running(STAGE);
+    let storage = AlertError::is_storage;
     let evaluator = Evaluator::new(index, book, outbox.clone(), output);
     if replay_unstored {
-        evaluator.replay_unstored().await?;
+        health
+            .retry_if(
+                STAGE,
+                "replay alerts",
+                || evaluator.replay_unstored(),
+                storage,
+            )
+            .await?;
     }
     // Documents a crash left unjudged are judged first (alerts are raised once per rule
     // and story, so judging one twice changes nothing).
-    let unjudged = outbox.unjudged()?;
+    let unjudged = health
+        .retry(STAGE, "read unjudged documents", || async {
+            outbox.unjudged()
+        })
+        .await;
     if !unjudged.is_empty() {
         tracing::info!(
             documents = unjudged.len(),
             "judging documents a crash left unjudged"
         );
         for chunk in unjudged.chunks(1000) {
-            evaluator
-                .on_commit(&Committed::new(chunk.to_vec()), Utc::now())
-                .await?;
-            outbox.forget_unjudged(chunk)?;
+            let committed = Committed::new(chunk.to_vec());
+            judge(&health, &evaluator, &outbox, &committed).await?;
         }
     }
     // Taking a commit (storing its ids) is apart from judging it: the indexer waits only
     // for the ids to be stored, never for the rules (which may wait on a slow bus).
     let (queue_tx, mut queue) = mpsc::unbounded_channel::<Committed>();
-    let intake_store = outbox.clone();
+    let (intake_store, intake_health) = (outbox.clone(), health.clone());
     tokio::spawn(async move {
         while let Some(mut committed) = commits.recv().await {
-            let (store, ids) = (intake_store.clone(), committed.ids.clone());
-            match tokio::task::spawn_blocking(move || store.remember_unjudged(&ids)).await {
-                Ok(Ok(())) => {
-                    if let Some(stored) = committed.stored.take() {
-                        let _ = stored.send(());
+            let ids = committed.ids.clone();
+            intake_health
+                .retry(STAGE, "note a commit as unjudged", || {
+                    let (store, ids) = (intake_store.clone(), ids.clone());
+                    async move {
+                        tokio::task::spawn_blocking(move || store.remember_unjudged(&ids))
+                            .await
+                            .map_err(|panic| panic.to_string())?
+                            .map_err(|error| error.to_string())
                     }
-                }
-                Ok(Err(error)) => tracing::error!(%error, "cannot note a commit as unjudged"),
-                Err(panic) => tracing::error!(%panic, "noting a commit as unjudged panicked"),
+                })
+                .await;
+            if let Some(stored) = committed.stored.take() {
+                let _ = stored.send(());
             }
             if queue_tx.send(committed).is_err() {
                 break;
@@ -554,18 +591,46 @@ pub async fn run_evaluator(
         tokio::select! {
             committed = queue.recv() => {
                 let Some(committed) = committed else { break };
-                evaluator.on_commit(&committed, Utc::now()).await?;
-                outbox.forget_unjudged(&committed.ids)?;
+                judge(&health, &evaluator, &outbox, &committed).await?;
                 // Only now may the pages count as done: a crash before this point has
                 // them fetched, indexed and judged again.
                 if let Some(judged) = &judged {
                     let _ = judged.send(committed).await;
                 }
             }
-            _ = tick.tick() => evaluator.on_tick(Utc::now()).await?,
+            _ = tick.tick() => {
+                match evaluator.on_tick(Utc::now()).await {
+                    Err(error) if !error.is_storage() => return Err(error),
+                    outcome => {
+                        health.note(STAGE, "send digests and summaries", outcome);
+                    }
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// Judges one commit and forgets it as unjudged, trying again while the state database
+/// fails.
+async fn judge(
+    health: &Health,
+    evaluator: &Evaluator,
+    outbox: &AlertStore,
+    committed: &Committed,
+) -> Result<(), AlertError> {
+    health
+        .retry_if(
+            EVALUATOR_STAGE,
+            "judge a commit",
+            || async {
+                evaluator.on_commit(committed, Utc::now()).await?;
+                outbox.forget_unjudged(&committed.ids)?;
+                Ok(())
+            },
+            AlertError::is_storage,
+        )
+        .await
 }
 
 #[cfg(test)]

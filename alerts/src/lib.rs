@@ -27,11 +27,12 @@ pub mod rules;
 pub mod store;
 
 pub use channels::{accepted, outgoing, ChannelConfig, ChannelKind, Outgoing};
-pub use evaluator::{run_evaluator, Evaluator};
+pub use evaluator::{run_evaluator, Evaluator, EvaluatorLinks, EVALUATOR_STAGE};
 pub use mask::mask_alert;
 pub use message::{alert_text, render, Extras, Markup};
 pub use notifier::{
-    run_notifier, AckLinker, Notifier, ESCALATION_PREFIX, LOG_CHANNEL, WEBHOOK_CHANNEL,
+    run_notifier, AckLinker, Notifier, ESCALATION_PREFIX, LOG_CHANNEL, NOTIFIER_STAGE,
+    WEBHOOK_CHANNEL,
 };
 pub use redact::{redact_address, redact_address_in, Redactor, REDACTED};
 pub use rulebook::{QueryCheck, RuleBook, RuleBookError};
@@ -43,6 +44,14 @@ pub use yuqing_netguard::AddressGuard;
 
 use yuqing_bus::BusError;
 use yuqing_indexer::{SearchError, SearchIndex, SearchRequest};
+
+impl AlertError {
+    /// Whether the error is the state database's (a full disk, a locked or read-only
+    /// file), which passes: the step that met it is held and tried again.
+    pub fn is_storage(&self) -> bool {
+        matches!(self, AlertError::State(_))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {

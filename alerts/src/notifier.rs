@@ -9,11 +9,11 @@ use crate::store::outbox::Pending;
 use crate::{email, AlertError, AlertStore, RuleBook};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use yuqing_bus::Consumer;
+use yuqing_model::health::Health;
 use yuqing_model::{Alert, RiskLevel};
 use yuqing_netguard::AddressGuard;
 
@@ -348,15 +348,8 @@ async fn append_log(pending: &[Pending]) -> Result<(), String> {
     }
     tokio::task::spawn_blocking(move || -> Result<(), String> {
         for (path, lines) in by_file {
-            let write = || -> std::io::Result<()> {
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)?;
-                file.write_all(lines.as_bytes())?;
-                file.sync_data()
-            };
-            write().map_err(|e| format!("{}: {e}", path.display()))?;
+            yuqing_model::append_durably(&path, lines.as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(())
     })
@@ -367,36 +360,60 @@ async fn append_log(pending: &[Pending]) -> Result<(), String> {
 /// How often due deliveries (retries included) are looked for.
 const DELIVERY_TICK: Duration = Duration::from_millis(500);
 
+/// The notifier's name in the process's [`Health`].
+pub const NOTIFIER_STAGE: &str = "notifier";
+
 /// Takes alerts from the bus into the outbox (committing each only once it is stored) and
 /// delivers from the outbox, until the alert topic ends.
+///
+/// A fault of the outbox's storage (a full disk) stops nothing: an alert taken from the
+/// bus is held and stored again until it is stored, and delivery rounds that fail are
+/// tried at the next tick; the stage shows as retrying in `health` meanwhile.
 pub async fn run_notifier(
     notifier: Arc<Notifier>,
     mut input: Consumer<Alert>,
+    health: Arc<Health>,
 ) -> Result<(), AlertError> {
+    const STAGE: &str = NOTIFIER_STAGE;
+    health.running(STAGE);
     // Deliver whatever a previous run left in the outbox, without waiting out its backoff.
-    let left_over = notifier.outbox.retry_all_now()?;
+    let left_over = health
+        .retry(STAGE, "read the outbox", || async {
+            notifier.outbox.retry_all_now()
+        })
+        .await;
     if left_over > 0 {
         tracing::info!(
             pending = left_over,
             "retrying alert deliveries left by the previous run"
         );
     }
-    notifier.deliver_due().await?;
+    let deliver = || async {
+        health.note(STAGE, "deliver alerts", notifier.deliver_due().await);
+    };
+    deliver().await;
     let mut tick = tokio::time::interval(DELIVERY_TICK);
     loop {
         tokio::select! {
             received = input.recv() => {
                 let Some(received) = received? else { break };
-                notifier.enqueue(&received.message)?;
+                health
+                    .retry_if(
+                        STAGE,
+                        "store an alert in the outbox",
+                        || async { notifier.enqueue(&received.message) },
+                        AlertError::is_storage,
+                    )
+                    .await?;
                 input.commit(&received.delivery).await?;
-                notifier.deliver_due().await?;
+                deliver().await;
             }
             _ = tick.tick() => {
-                notifier.escalate_due(Utc::now())?;
-                notifier.deliver_due().await?;
+                health.note(STAGE, "escalate alerts", notifier.escalate_due(Utc::now()));
+                deliver().await;
             }
         }
     }
-    notifier.deliver_due().await?;
+    deliver().await;
     Ok(())
 }

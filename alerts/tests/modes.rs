@@ -541,8 +541,11 @@ async fn documents_a_crash_left_unjudged_are_judged_at_the_next_start() {
         world.outbox.clone(),
         commits,
         output,
-        false,
-        None,
+        yuqing_alerts::EvaluatorLinks {
+            replay_unstored: false,
+            judged: None,
+            health: std::sync::Arc::default(),
+        },
     )
     .await
     .unwrap();

@@ -28,7 +28,7 @@
 //! | `DELETE /api/rules/{name}` | analyst | rule book | remove a rule of the rules file |
 //! | `GET /api/status` | duty | status | documents, outbox, analyzer rules, sources, Kafka |
 //! | `GET /metrics` | duty | status | the same in the Prometheus text format |
-//! | `GET /api/health` | public | — | `{"status": "ok"}` (for load balancers; nothing more) |
+//! | `GET /api/health` | public | — | `{"status": "ok", "stages": {…}}`, or 503 `"degraded"` while a stage retries a failing step or has failed (for load balancers; no errors shown) |
 //! | `POST /api/login` | public | — | `{"name", "password"}` → the session cookie and `{user, role}` |
 //! | `POST /api/logout` | duty | — | ends the session |
 //! | `GET /api/me` | duty | — | `{user, role, role_zh, via}` |
@@ -68,6 +68,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use yuqing_alerts::{AlertStore, RuleBook};
 use yuqing_indexer::SearchIndex;
+use yuqing_model::health::Health;
 
 /// Most hits (or cases) one request may ask for.
 pub(crate) const MAX_LIMIT: usize = 200;
@@ -80,6 +81,8 @@ pub struct DeskParts {
     pub alert_store: Option<Arc<AlertStore>>,
     pub rule_book: Option<Arc<RuleBook>>,
     pub status: Option<Arc<dyn StatusSource>>,
+    /// The process's stages, for `/api/health`.
+    pub health: Arc<Health>,
 }
 
 /// The part of the system a route needs.
@@ -180,10 +183,11 @@ pub fn router(parts: DeskParts, security: DeskSecurity) -> Router {
         alert_store,
         rule_book,
         status,
+        health,
     } = parts;
     let security = Arc::new(security);
     Router::new()
-        .route("/api/health", get(health))
+        .route("/api/health", get(health_report).with_state(health))
         .merge(accounts::routes(security.clone()))
         .merge(index.map_or_else(|| unavailable(Part::Index), search::routes))
         .merge(alert_store.map_or_else(|| unavailable(Part::AlertStore), alerts::routes))
@@ -226,9 +230,24 @@ async fn no_route(method: Method, uri: Uri) -> DeskError {
     ))
 }
 
-/// Anyone may ask it, so it says nothing but that the desk answers.
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
+/// Anyone may ask it (load balancers, monitoring probes), so it says no more than each
+/// stage's state: 200 `{"status": "ok"}` while every stage runs, 503 `"degraded"` while
+/// one retries a failing step or has failed (`/api/status` has the errors).
+async fn health_report(
+    axum::extract::State(health): axum::extract::State<Arc<Health>>,
+) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    let stages: serde_json::Map<String, serde_json::Value> = health
+        .stages()
+        .into_iter()
+        .map(|(stage, state)| (stage, state.name().into()))
+        .collect();
+    if health.all_running() {
+        let report = serde_json::json!({"status": "ok", "stages": stages});
+        (axum::http::StatusCode::OK, Json(report))
+    } else {
+        let report = serde_json::json!({"status": "degraded", "stages": stages});
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(report))
+    }
 }
 
 /// Binds the desk's address; returns the listener so the caller learns the real port
@@ -430,6 +449,7 @@ mod tests {
                 alert_store: Some(Arc::new(store)),
                 rule_book: Some(RuleBook::fixed(Vec::new())),
                 status: Some(Arc::new(FixedStatus)),
+                health: Arc::default(),
             },
             security,
         );

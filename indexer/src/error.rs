@@ -43,3 +43,24 @@ pub enum SearchError {
     #[error("search failed: {0}")]
     Internal(#[from] tantivy::TantivyError),
 }
+
+impl IndexError {
+    /// Whether the error is the disk's (full, read-only, failing), which passes: the
+    /// step that met it is held and tried again rather than its document given up.
+    pub fn is_storage(&self) -> bool {
+        match self {
+            IndexError::Io { .. } | IndexError::Snapshot { .. } => true,
+            IndexError::Tantivy { source, .. } => is_storage(source),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a tantivy error comes from the disk rather than from the document.
+pub fn is_storage(error: &tantivy::TantivyError) -> bool {
+    use tantivy::TantivyError::*;
+    matches!(
+        error,
+        IoError(_) | OpenWriteError(_) | OpenReadError(_) | ErrorInThread(_) | Poisoned
+    )
+}

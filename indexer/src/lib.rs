@@ -59,7 +59,7 @@ pub use search::{
     Sort, MAX_RESULT_WINDOW,
 };
 pub use snippet::html_escape;
-pub use stage::{run_stage, Committed, IndexerConfig, StageError};
+pub use stage::{run_stage, Committed, IndexerConfig, StageError, INDEXER_STAGE};
 pub use tokenizer::{JiebaTokenizer, TOKENIZER_NAME};
 
 #[cfg(test)]
@@ -146,7 +146,13 @@ mod tests {
             commit_interval_ms: 50,
             ..IndexerConfig::default()
         };
-        let stage = tokio::spawn(run_stage(index.clone(), config, input, tx));
+        let stage = tokio::spawn(run_stage(
+            index.clone(),
+            config,
+            input,
+            tx,
+            std::sync::Arc::default(),
+        ));
 
         producer
             .send(&document(

@@ -4,10 +4,13 @@
 
 use crate::{IndexError, PendingPrints, SearchIndex};
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
+use tantivy::IndexWriter;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use yuqing_bus::{Consumer, Delivery};
+use yuqing_model::health::Health;
 use yuqing_model::AnalyzedDocument;
 
 /// `[indexer]` in the configuration.
@@ -75,18 +78,31 @@ pub enum StageError {
     Bus(#[from] yuqing_bus::BusError),
 }
 
+/// The indexer's name in the process's [`Health`].
+pub const INDEXER_STAGE: &str = "indexer";
+
 /// Consumes analyzed documents until the topic ends, committing the index by count and
 /// time and announcing each commit on `on_commit`.
+///
+/// A fault of the disk (full, read-only) stops nothing: the batch in hand is kept, the
+/// stage shows as retrying in `health`, and once the disk takes writes again the batch
+/// is written again from the last commit and committed. Only a document the index
+/// cannot take for itself goes to the dead letters.
 pub async fn run_stage(
     index: SearchIndex,
     config: IndexerConfig,
     mut input: Consumer<AnalyzedDocument>,
     on_commit: mpsc::Sender<Committed>,
+    health: Arc<Health>,
 ) -> Result<(), StageError> {
-    let mut writer = index.writer(config.writer_memory_mb.max(15) * 1024 * 1024)?;
+    const STAGE: &str = INDEXER_STAGE;
+    health.running(STAGE);
+    let memory = config.writer_memory_mb.max(15) * 1024 * 1024;
+    let mut writer = open_writer(&index, memory, &health).await;
     let interval = Duration::from_millis(config.commit_interval_ms.max(1));
     let mut pending: Vec<Delivery> = Vec::new();
-    let mut pending_ids: Vec<String> = Vec::new();
+    // The batch since the last commit, kept to be written again after a failed commit.
+    let mut batch: Vec<AnalyzedDocument> = Vec::new();
     let mut deadline: Option<Instant> = None;
     let mut indexed = 0u64;
     // Paragraph fingerprints of the batch not yet committed (searches cannot see it).
@@ -102,12 +118,32 @@ pub async fn run_stage(
         };
         let ended = match received {
             Some(Some(received)) => {
-                let upserted = tokio::task::block_in_place(|| {
-                    index.upsert(&writer, &received.message, &mut pending_prints)
-                });
+                let mut retrier = health.retrier(STAGE, "index a document");
+                let upserted = loop {
+                    let upserted = tokio::task::block_in_place(|| {
+                        index.upsert(&writer, &received.message, &mut pending_prints)
+                    });
+                    match upserted {
+                        Err(error) if error.is_storage() => {
+                            retrier.failed(&error).await;
+                            // The writer may not have survived the fault.
+                            writer = rewrite_batch(
+                                writer,
+                                &index,
+                                memory,
+                                &health,
+                                &batch,
+                                &mut pending_prints,
+                            )
+                            .await;
+                        }
+                        upserted => break upserted,
+                    }
+                };
+                retrier.succeeded();
                 match upserted {
                     Ok(()) => {
-                        pending_ids.push(received.message.document.id.clone());
+                        batch.push(received.message);
                         pending.push(received.delivery);
                         deadline.get_or_insert_with(|| Instant::now() + interval);
                     }
@@ -127,10 +163,24 @@ pub async fn run_stage(
         };
         let due = deadline.is_some_and(|at| at <= Instant::now());
         if !pending.is_empty() && (ended || due || pending.len() >= config.commit_max_docs) {
-            tokio::task::block_in_place(|| writer.commit()).map_err(StageError::Commit)?;
-            index.reload().map_err(StageError::Commit)?;
+            let mut retrier = health.retrier(STAGE, "commit the index");
+            while let Err(error) = tokio::task::block_in_place(|| writer.commit()) {
+                if !crate::error::is_storage(&error) {
+                    return Err(StageError::Commit(error));
+                }
+                retrier.failed(&error).await;
+                writer =
+                    rewrite_batch(writer, &index, memory, &health, &batch, &mut pending_prints)
+                        .await;
+            }
+            retrier.succeeded();
+            health
+                .retry(STAGE, "open the new commit for searches", || async {
+                    index.reload()
+                })
+                .await;
             // The evaluator stores the ids before the bus may forget the documents.
-            let ids = std::mem::take(&mut pending_ids);
+            let ids = batch.drain(..).map(|doc| doc.document.id).collect();
             let (stored, handed_over) = tokio::sync::oneshot::channel();
             let committed = Committed {
                 ids,
@@ -168,4 +218,63 @@ pub async fn run_stage(
     writer.wait_merging_threads().ok();
     tracing::info!(indexed, "indexer stage finished");
     Ok(())
+}
+
+/// The index writer, opened again while the disk refuses.
+async fn open_writer(index: &SearchIndex, memory: usize, health: &Health) -> IndexWriter {
+    health
+        .retry(INDEXER_STAGE, "open the index writer", || async {
+            index.writer(memory)
+        })
+        .await
+}
+
+/// The writer back at the last commit with the batch since then written again, tried
+/// until the disk takes it all.
+async fn rewrite_batch(
+    mut writer: IndexWriter,
+    index: &SearchIndex,
+    memory: usize,
+    health: &Health,
+    batch: &[AnalyzedDocument],
+    prints: &mut PendingPrints,
+) -> IndexWriter {
+    let mut retrier = health.retrier(INDEXER_STAGE, "write the batch again");
+    'again: loop {
+        writer = reset_writer(writer, index, memory, health).await;
+        prints.clear();
+        for doc in batch {
+            match tokio::task::block_in_place(|| index.upsert(&writer, doc, prints)) {
+                Err(error) if error.is_storage() => {
+                    retrier.failed(&error).await;
+                    continue 'again;
+                }
+                // Each was taken once: only the disk can refuse it now.
+                Err(error) => {
+                    tracing::error!(%error, "a document of the batch was not taken again")
+                }
+                Ok(()) => {}
+            }
+        }
+        retrier.succeeded();
+        return writer;
+    }
+}
+
+/// The writer back at the last commit: rolled back, or, where a failed commit killed
+/// it, closed and opened anew.
+async fn reset_writer(
+    mut writer: IndexWriter,
+    index: &SearchIndex,
+    memory: usize,
+    health: &Health,
+) -> IndexWriter {
+    match tokio::task::block_in_place(|| writer.rollback()) {
+        Ok(_) => writer,
+        Err(error) => {
+            tracing::warn!(%error, "the index writer could not roll back; opening a new one");
+            drop(writer);
+            open_writer(index, memory, health).await
+        }
+    }
 }

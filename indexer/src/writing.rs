@@ -84,6 +84,18 @@ impl SearchIndex {
         };
         let f = &self.fields;
         let raw = &doc.document;
+        // The evidence goes to its own file first, so a failure to write it (a full
+        // disk) leaves the batch as it was and the upsert can simply be repeated.
+        let stored_json = match &raw.snapshot {
+            Some(bytes) => {
+                self.store_snapshot(&raw.id, bytes)?;
+                let mut without = doc.clone();
+                without.document.snapshot = None;
+                serde_json::to_string(&without)
+            }
+            None => serde_json::to_string(doc),
+        }
+        .expect("documents serialize infallibly");
         let prints = reprints::fingerprints(&raw.content);
         let cluster = match self.committed_cluster_for(&prints).map_err(tantivy_err)? {
             Some(cluster) => cluster,
@@ -146,17 +158,7 @@ impl SearchIndex {
             f.fetched_at,
             tantivy::DateTime::from_timestamp_secs(raw.fetched_at.timestamp()),
         );
-        // The evidence goes to its own file; the index keeps the document without it.
-        let stored_json = match &raw.snapshot {
-            Some(bytes) => {
-                self.store_snapshot(&raw.id, bytes)?;
-                let mut without = doc.clone();
-                without.document.snapshot = None;
-                serde_json::to_string(&without)
-            }
-            None => serde_json::to_string(doc),
-        }
-        .expect("documents serialize infallibly");
+        // The index keeps the document without its evidence.
         tdoc.add_text(f.document, stored_json);
         for print in &prints {
             tdoc.add_text(f.para, reprints::term_text(*print));

@@ -11,6 +11,7 @@
 //! Beside the messages: what every stage needs of the files people edit, errors that
 //! name the file and line ([`FileError`]) and one way of watching them ([`watch`]).
 
+pub mod health;
 mod url_id;
 pub mod watch;
 
@@ -597,6 +598,23 @@ pub fn lock<T: ?Sized>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_,
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Appends to a log file (one JSON line per record) whole or not at all, on disk
+/// before this returns: a write the disk refuses half-way is cut off again, so a retry
+/// never leaves a broken line before the whole one.
+pub fn append_durably(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let before = file.metadata()?.len();
+    let written = file.write_all(contents).and_then(|()| file.sync_data());
+    if written.is_err() {
+        let _ = file.set_len(before);
+    }
+    written
 }
 
 /// Replaces a file people edit so that it is either the old file or the whole new one,

@@ -184,15 +184,23 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
         None,
         yuqing_alerts::AddressGuard::new(vec!["127.0.0.0/8".parse().expect("a network")]),
     )?);
-    tokio::spawn(yuqing_alerts::run_notifier(notifier, alerts_in));
+    let health = Arc::new(yuqing_model::health::Health::default());
+    tokio::spawn(yuqing_alerts::run_notifier(
+        notifier,
+        alerts_in,
+        health.clone(),
+    ));
     tokio::spawn(yuqing_alerts::run_evaluator(
         index.clone(),
         book,
         outbox,
         commit_rx,
         alerts_out,
-        false,
-        None,
+        yuqing_alerts::EvaluatorLinks {
+            replay_unstored: false,
+            judged: None,
+            health: health.clone(),
+        },
     ));
     tokio::spawn(yuqing_indexer::run_stage(
         index,
@@ -202,6 +210,7 @@ pub async fn run(config: &Config, options: AlertsBench) -> anyhow::Result<()> {
         },
         analyzed_in,
         commit_tx,
+        health,
     ));
 
     println!(

@@ -78,6 +78,7 @@ async fn measure(
         indexer_config,
         analyzed_in,
         commit_tx,
+        Arc::default(),
     ));
 
     let n = corpus.len();

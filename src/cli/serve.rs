@@ -39,6 +39,7 @@ pub async fn run(config: &Config, data: &DataDir) -> anyhow::Result<()> {
         analyzer,
         seen,
         kafka,
+        health: None,
     };
     data.create()?;
     let access = run::DeskAccess::open(config, data)?;
@@ -51,6 +52,7 @@ pub async fn run(config: &Config, data: &DataDir) -> anyhow::Result<()> {
             alert_store,
             rule_book: Some(rule_book),
             status: Some(Arc::new(status)),
+            health: Arc::default(),
         },
         access.security(config, addr),
     );

@@ -45,6 +45,7 @@ pub fn run(config: &Config, data: &DataDir, args: StatusArgs) -> anyhow::Result<
         Some(rules),
         seen.as_ref(),
         kafka.as_ref(),
+        None,
     );
     if json {
         println!("{}", serde_json::to_string(&status)?);

@@ -35,6 +35,7 @@ use yuqing_bus::{Bus, Consumer, EmbeddedBus, Producer, Subscription, Topics};
 use yuqing_bus_kafka::KafkaBus;
 use yuqing_crawler::{Crawler, SeenStore};
 use yuqing_indexer::Committed;
+use yuqing_model::health::Health;
 use yuqing_model::{Alert, AnalyzedDocument, RawDocument};
 
 pub struct RunOptions {
@@ -65,17 +66,37 @@ impl Link {
 
 type Stage = JoinHandle<anyhow::Result<()>>;
 
-fn spawn_stage<E>(
-    name: &'static str,
-    future: impl std::future::Future<Output = Result<(), E>> + Send + 'static,
-) -> (&'static str, Stage)
-where
-    E: Into<anyhow::Error> + Send + 'static,
-{
-    (
-        name,
-        tokio::spawn(async move { future.await.map_err(Into::into) }),
-    )
+/// The stages of the process: their tasks, their states, and word of the first to fail.
+struct Stages {
+    running: Vec<(&'static str, Stage)>,
+    health: Arc<Health>,
+    failed_tx: mpsc::UnboundedSender<(&'static str, String)>,
+}
+
+impl Stages {
+    /// Starts a stage. It shows as running in the health report; if it ends with an
+    /// error it shows as failed and the process stops (see [`run`]): a stage that could
+    /// not get past a fault by itself is started again by the process's supervisor.
+    fn spawn<E>(
+        &mut self,
+        name: &'static str,
+        future: impl std::future::Future<Output = Result<(), E>> + Send + 'static,
+    ) where
+        E: Into<anyhow::Error> + Send + 'static,
+    {
+        self.health.running(name);
+        let (health, failed) = (self.health.clone(), self.failed_tx.clone());
+        let task = tokio::spawn(async move {
+            let result = future.await.map_err(Into::into);
+            if let Err(error) = &result {
+                let error = format!("{error:#}");
+                health.failed(name, &error);
+                let _ = failed.send((name, error));
+            }
+            result
+        });
+        self.running.push((name, task));
+    }
 }
 
 pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::Result<()> {
@@ -128,16 +149,22 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     let mut run_info = serde_json::Map::new();
     run_info.insert("pid".into(), std::process::id().into());
     run_info.insert("role".into(), format!("{role:?}").to_lowercase().into());
-    let mut stages: Vec<(&'static str, Stage)> = Vec::new();
+    let health = Arc::new(Health::default());
+    let (failed_tx, mut failed) = mpsc::unbounded_channel();
+    let mut stages = Stages {
+        running: Vec::new(),
+        health: health.clone(),
+        failed_tx,
+    };
 
     // ---- the stages, downstream first so that every consumer exists before its producer ----
     if let Link::Embedded(_) = link {
         // Read at byte level: a dead letter is kept as it is, never dead-lettered again.
         let dead_in = bus.subscribe(&topics.dead_letter, "dead-letter-log")?;
-        stages.push(spawn_stage(
+        stages.spawn(
             "dead-letter log",
-            log_dead_letters(dead_in, data.dead_letters()),
-        ));
+            log_dead_letters(dead_in, data.dead_letters(), health.clone()),
+        );
     }
     if let Some(NotifierPart {
         alert_store,
@@ -154,10 +181,10 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
             desk_access.as_ref().and_then(|a| a.ack_linker(&config)),
             config.alert_guard(),
         )?);
-        stages.push(spawn_stage(
-            "notifier",
-            yuqing_alerts::run_notifier(notifier, alerts_in),
-        ));
+        stages.spawn(
+            yuqing_alerts::NOTIFIER_STAGE,
+            yuqing_alerts::run_notifier(notifier, alerts_in, health.clone()),
+        );
     }
     let documents = indexer.as_ref().map(|i| i.index.clone());
     if let Some(indexer) = &indexer {
@@ -173,32 +200,36 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
                 let (judged, confirming) = confirm_judged(seen.clone());
                 // A stage of its own, waited for at the end: the last commit's pages are
                 // confirmed before the process exits.
-                stages.push(spawn_stage("seen-store confirmation", confirming));
+                stages.spawn("seen-store confirmation", confirming);
                 Some(judged)
             }
             _ => None,
         };
-        stages.push(spawn_stage(
-            "alert evaluator",
+        stages.spawn(
+            yuqing_alerts::EVALUATOR_STAGE,
             yuqing_alerts::run_evaluator(
                 index.clone(),
                 indexer.rule_book.clone(),
                 indexer.alert_store.clone(),
                 commit_rx,
                 alerts_out,
-                matches!(link, Link::Embedded(_)),
-                judged,
+                yuqing_alerts::EvaluatorLinks {
+                    replay_unstored: matches!(link, Link::Embedded(_)),
+                    judged,
+                    health: health.clone(),
+                },
             ),
-        ));
-        stages.push(spawn_stage(
-            "indexer",
+        );
+        stages.spawn(
+            yuqing_indexer::INDEXER_STAGE,
             yuqing_indexer::run_stage(
                 index.clone(),
                 config.indexer.clone(),
                 analyzed_in,
                 commit_tx,
+                health.clone(),
             ),
-        ));
+        );
         let desk_listener = yuqing_desk::bind(config.desk.listen)
             .await
             .with_context(|| format!("desk: cannot listen on {}", config.desk.listen))?;
@@ -219,6 +250,7 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
                 .clone()
                 .or_else(|| SeenStore::open(&data.state_db()).ok().map(Arc::new)),
             kafka,
+            health: Some(health.clone()),
         };
         let router = yuqing_desk::router(
             yuqing_desk::DeskParts {
@@ -226,13 +258,14 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
                 alert_store: Some(indexer.alert_store.clone()),
                 rule_book: Some(indexer.rule_book.clone()),
                 status: Some(Arc::new(status)),
+                health: health.clone(),
             },
             desk_access
                 .as_ref()
                 .expect("opened where there is an indexer")
                 .security(&config, desk_addr),
         );
-        stages.push(spawn_stage(
+        stages.spawn(
             "desk",
             yuqing_desk::serve(
                 desk_listener,
@@ -240,16 +273,16 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
                 config.desk.serve_limits(),
                 shutdown.clone(),
             ),
-        ));
+        );
     }
     if let Some(analyzer) = &analyzer {
         let raw_in: Consumer<RawDocument> =
             Consumer::new(&*bus, &topics.raw, "analyzer", &topics.dead_letter)?;
         let analyzed_out: Producer<AnalyzedDocument> = Producer::new(&*bus, &topics.analyzed)?;
-        stages.push(spawn_stage(
+        stages.spawn(
             "analyzer",
             yuqing_analyzer::run_stage(analyzer.clone(), raw_in, analyzed_out),
-        ));
+        );
         // Ends with the process; an aborted check loses nothing.
         analyzer.watch(Duration::from_secs(config.analyzer.reload_secs));
     }
@@ -299,15 +332,29 @@ pub async fn run(config: Config, data: DataDir, options: RunOptions) -> anyhow::
     )?;
 
     // ---- run until the crawl is done (--once) or we are told to stop ----
-    if let Some(crawler) = crawler_stage {
-        crawler.await?.context("crawler")?;
-    }
-    if let Link::Kafka(kafka) = &link {
-        let mut shutdown = shutdown.clone();
-        let _ = shutdown.wait_for(|stop| *stop).await;
-        kafka.shutdown();
+    let running = async {
+        if let Some(crawler) = crawler_stage {
+            crawler.await?.context("crawler")?;
+        }
+        if let Link::Kafka(kafka) = &link {
+            let mut shutdown = shutdown.clone();
+            let _ = shutdown.wait_for(|stop| *stop).await;
+            kafka.shutdown();
+        }
+        anyhow::Ok(())
+    };
+    tokio::select! {
+        done = running => done?,
+        // Faults a stage can get past (a full disk) it waits out by itself; one that
+        // ends it stops the process, so that its supervisor (systemd, Kubernetes) starts
+        // it again. What was accepted is in the outbox, the index and the bus.
+        Some((name, error)) = failed.recv() => {
+            let _ = shutdown_tx.send(true);
+            bail!("the {name} stage failed: {error}; stopping so that the process is started again");
+        }
     }
     // The desk goes last: it serves searches until the index has its final commit.
+    let mut stages = stages.running;
     let desk = stages
         .iter()
         .position(|(name, _)| *name == "desk")
@@ -355,17 +402,21 @@ fn confirm_judged(
 }
 
 /// Appends every dead letter to a JSON-lines file in the data directory: nothing that
-/// failed is silently dropped.
-async fn log_dead_letters(mut input: Box<dyn Subscription>, path: PathBuf) -> anyhow::Result<()> {
-    use std::io::Write;
+/// failed is silently dropped. A letter that cannot be written (a full disk) is held and
+/// written again until it is, before it is let go.
+async fn log_dead_letters(
+    mut input: Box<dyn Subscription>,
+    path: PathBuf,
+    health: Arc<Health>,
+) -> anyhow::Result<()> {
     while let Some(delivery) = input.recv().await? {
-        let line = String::from_utf8_lossy(&delivery.payload);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        writeln!(file, "{line}")?;
+        let line = format!("{}\n", String::from_utf8_lossy(&delivery.payload));
+        health
+            .retry("dead-letter log", "write a dead letter", || async {
+                yuqing_model::append_durably(&path, line.as_bytes())
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            })
+            .await;
         input.commit(&delivery).await?;
     }
     Ok(())

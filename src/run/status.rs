@@ -4,6 +4,7 @@
 //! `GET /metrics`) through [`SystemStatus`].
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use yuqing_alerts::AlertStore;
 use yuqing_analyzer::{LiveAnalyzer, ReloadStatus};
@@ -11,6 +12,7 @@ use yuqing_bus_kafka::{KafkaBus, PartitionLag};
 use yuqing_crawler::{SeenStore, SourceHealth};
 use yuqing_desk::{StatusReport, StatusSource};
 use yuqing_indexer::SearchIndex;
+use yuqing_model::health::{Health, StageState};
 
 /// A Prometheus label value: backslashes, quotes and line breaks escaped.
 fn label(value: &str) -> String {
@@ -30,6 +32,10 @@ pub struct Status {
     /// Each source's last visits: whether it works, and why not.
     pub sources: Option<Vec<SourceHealth>>,
     pub kafka: Option<KafkaStatus>,
+    /// Each stage of this process: running, retrying a step (with the error and since
+    /// when) or failed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub stages: BTreeMap<String, StageState>,
 }
 
 #[derive(Serialize)]
@@ -136,6 +142,16 @@ impl Status {
                 }
             }
         }
+        if !self.stages.is_empty() {
+            let _ = writeln!(
+                out,
+                "# HELP yuqing_stage_up 1 while the stage runs, 0 while it retries a failing step or has failed.\n# TYPE yuqing_stage_up gauge"
+            );
+            for (stage, state) in &self.stages {
+                let up = u8::from(*state == StageState::Running);
+                let _ = writeln!(out, "yuqing_stage_up{{stage=\"{stage}\"}} {up}");
+            }
+        }
         out
     }
 }
@@ -178,9 +194,11 @@ pub fn collect(
     analyzer_rules: Option<ReloadStatus>,
     sources: Option<&SeenStore>,
     kafka: Option<&KafkaBus>,
+    health: Option<&Health>,
 ) -> Status {
     let counts = store.and_then(|o| o.counts().ok());
     Status {
+        stages: health.map(Health::stages).unwrap_or_default(),
         documents,
         alerts_pending: counts.map(|(pending, _)| pending),
         alerts_delivered: counts.map(|(_, delivered)| delivered),
@@ -197,6 +215,7 @@ pub struct SystemStatus {
     pub analyzer: Option<Arc<LiveAnalyzer>>,
     pub seen: Option<Arc<SeenStore>>,
     pub kafka: Option<Arc<KafkaBus>>,
+    pub health: Option<Arc<Health>>,
 }
 
 impl StatusSource for SystemStatus {
@@ -207,6 +226,7 @@ impl StatusSource for SystemStatus {
             self.analyzer.as_ref().map(|a| a.status()),
             self.seen.as_deref(),
             self.kafka.as_deref(),
+            self.health.as_deref(),
         );
         StatusReport {
             json: serde_json::to_value(&status).unwrap_or_default(),

@@ -532,14 +532,16 @@ impl AccessStore {
             return Ok(None);
         };
         if disabled || now - last_seen > self.policy.idle || now - created > self.policy.lifespan {
-            db.execute("DELETE FROM desk_session WHERE digest = ?1", [&digest])?;
+            // Ended either way; removing it is tidying up.
+            note_failed_touch(db.execute("DELETE FROM desk_session WHERE digest = ?1", [&digest]));
             return Ok(None);
         }
         if now - last_seen > Duration::minutes(1) {
-            db.execute(
+            // Bookkeeping only: a login still works while the disk refuses the write.
+            note_failed_touch(db.execute(
                 "UPDATE desk_session SET last_seen_at = ?2 WHERE digest = ?1",
                 params![digest, stamp(now)],
-            )?;
+            ));
         }
         Ok(Some(Identity {
             user,
@@ -643,10 +645,10 @@ impl AccessStore {
             .and_then(parse_stamp)
             .is_none_or(|at| now - at > Duration::minutes(1));
         if stale {
-            db.execute(
+            note_failed_touch(db.execute(
                 "UPDATE desk_token SET last_used_at = ?2 WHERE id = ?1",
                 params![id, stamp(now)],
-            )?;
+            ));
         }
         Ok(Some(Identity {
             user,
@@ -781,4 +783,12 @@ fn audit_in(
         ],
     )?;
     Ok(())
+}
+
+/// A "last seen" stamp that could not be written (a full disk): logged, and the request
+/// goes on, since the desk must answer on-call staff while the disk is full.
+fn note_failed_touch(written: rusqlite::Result<usize>) {
+    if let Err(error) = written {
+        tracing::warn!(%error, "desk access: last-use time not recorded");
+    }
 }

@@ -184,4 +184,89 @@ mod tests {
         .unwrap();
         assert_eq!(fine, "<p>正文</p>".len());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces of markup, well-formed or not, as hostile pages mix them.
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "<div>",
+                    "</div>",
+                    "<span>",
+                    "</span>",
+                    "<p>",
+                    "</p>",
+                    "<b>",
+                    "</b>",
+                    "<table><tr><td>",
+                    "</td></tr></table>",
+                    "<li>",
+                    "<ul>",
+                    "</ul>",
+                    "<br/>",
+                    "<img src=x>",
+                    "<!--",
+                    "-->",
+                    "<script>",
+                    "</script>",
+                    "<style>",
+                    "</style>",
+                    "<title>",
+                    "</title>",
+                    "<h1>",
+                    "</h1>",
+                    "<a href=\"/x\">",
+                    "</a>",
+                    "<meta charset=gbk>",
+                    "<",
+                    ">",
+                    "&amp;",
+                    "&#0;",
+                    "&lt;",
+                    "发布时间：2026-12-08 09:30",
+                    "来源：焦作日报",
+                    "记者 王明",
+                    "学生溺水。",
+                    "正文内容在这里。",
+                    "\n",
+                    " ",
+                    "\"",
+                    "'",
+                    "=",
+                ])
+                .prop_map(String::from),
+                any::<char>().prop_map(String::from),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+            /// Any markup is measured, and what passes is parsed and extracted without
+            /// a panic, within the parsing budget.
+            #[test]
+            fn any_markup_is_extracted_or_refused_in_bounded_time(
+                pieces in prop::collection::vec(piece(), 0..400),
+                nested in 0usize..2_000,
+                tag in prop::sample::select(vec!["div", "span", "b", "font", "section"]),
+            ) {
+                let html = format!(
+                    "<html><body>{}{}</body></html>",
+                    format!("<{tag}>").repeat(nested),
+                    pieces.concat()
+                );
+                let started = std::time::Instant::now();
+                match check_nesting(&html) {
+                    // The property is that this returns, without a panic, in time.
+                    Ok(()) => drop(crate::extract(&html)),
+                    Err(refusal) => prop_assert!(refusal.contains("levels deep")),
+                }
+                prop_assert!(nested <= MAX_NESTING || check_nesting(&html).is_err());
+                prop_assert!(started.elapsed() < PARSE_BUDGET, "{:?}", started.elapsed());
+            }
+        }
+    }
 }

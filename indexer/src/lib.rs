@@ -755,4 +755,145 @@ mod tests {
             .to_string();
         assert!(error.contains("schema version 1"), "{error}");
     }
+
+    /// Whatever a desk user types or a rule says, and whatever page a cursor names, the
+    /// search answers or refuses with an error that says where: it never panics,
+    /// overflows its stack or allocates without bound.
+    mod properties {
+        use super::*;
+        use crate::search::{Cursor, SearchRequest, Sort};
+        use proptest::prelude::*;
+        use std::sync::OnceLock;
+
+        fn index() -> &'static SearchIndex {
+            static INDEX: OnceLock<(tempfile::TempDir, SearchIndex)> = OnceLock::new();
+            &INDEX
+                .get_or_init(|| {
+                    let dir = tempfile::tempdir().unwrap();
+                    let index = SearchIndex::open_or_create(dir.path(), Arc::new(Segmenter::new()))
+                        .unwrap();
+                    let writer = index.writer(15_000_000).unwrap();
+                    let mut prints = PendingPrints::default();
+                    for (n, (title, topic)) in
+                        [("孟州学生溺水", "防溺水"), ("食堂学生腹泻", "食品安全")]
+                            .iter()
+                            .enumerate()
+                    {
+                        let url = format!("http://news.example/{n}.html");
+                        let doc = document(&url, title, &format!("{title}。学校通报情况。"), topic);
+                        index.upsert(&writer, &doc, &mut prints).unwrap();
+                    }
+                    let mut writer = writer;
+                    writer.commit().unwrap();
+                    index.reload().unwrap();
+                    (dir, index)
+                })
+                .1
+        }
+
+        /// Pieces of the query language and of what people paste into it.
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "(",
+                    ")",
+                    "-",
+                    "\"",
+                    " ",
+                    "|",
+                    "AND ",
+                    "OR ",
+                    "NOT ",
+                    "topic:",
+                    "since:",
+                    "risk:",
+                    "高",
+                    "sentiment:",
+                    "district:",
+                    "school:",
+                    "source:",
+                    "溺水",
+                    "学校",
+                    "d",
+                    "h",
+                    "m",
+                    "*",
+                    "?",
+                    ":",
+                    ".",
+                    "\\",
+                    "~",
+                    "^",
+                    "[",
+                    "]",
+                    "{",
+                    "}",
+                    "！",
+                    "（",
+                    "）",
+                    "“",
+                    "”",
+                ])
+                .prop_map(String::from),
+                any::<u64>().prop_map(|n| n.to_string()),
+                any::<char>().prop_map(String::from),
+            ]
+        }
+
+        fn search(query: &str, offset: usize, limit: usize) -> Result<(), TestCaseError> {
+            let request = SearchRequest {
+                query: query.to_string(),
+                limit,
+                offset,
+                sort: Sort::Relevance,
+                facets: Some(crate::search::Interval::Day),
+                collapse: true,
+                ..SearchRequest::default()
+            };
+            match index().search(&request) {
+                Ok(_) | Err(SearchError::BeyondWindow { .. }) => Ok(()),
+                Err(SearchError::BadQuery(error)) => {
+                    prop_assert!(
+                        error.position <= query.chars().count(),
+                        "position {} past the query {query:?}",
+                        error.position
+                    );
+                    prop_assert!(!error.message.is_empty());
+                    Ok(())
+                }
+                Err(other) => Err(TestCaseError::fail(format!("{query:?}: {other}"))),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_query_is_answered_or_refused_at_its_position(
+                pieces in prop::collection::vec(piece(), 0..80),
+            ) {
+                search(&pieces.concat(), 0, 20)?;
+            }
+
+            #[test]
+            fn nesting_and_length_of_any_depth_are_refused_not_overflowed(
+                depth in 0usize..crate::query::MAX_QUERY_CHARS,
+                opener in prop::sample::select(vec!["(", "-", "NOT ", "(-"]),
+            ) {
+                search(&format!("{}溺水", opener.repeat(depth)), 0, 20)?;
+            }
+
+            #[test]
+            fn any_cursor_and_page_size_is_served_or_refused(
+                cursor in (any::<u64>(), any::<i64>()).prop_map(|(o, b)| format!("{o}.{b}")),
+                offset in any::<usize>(),
+                limit in any::<usize>(),
+            ) {
+                search("学校", offset, limit)?;
+                if let Some(cursor) = Cursor::decode(&cursor) {
+                    search("学校", cursor.offset, limit)?;
+                }
+            }
+        }
+    }
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use yuqing_model::watch::{file_stamp, watch_files, FileStamp};
+use yuqing_netguard::AddressGuard;
 
 /// Checks a rule's query against the index's query language.
 pub type QueryCheck = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -20,6 +21,8 @@ pub struct RuleBook {
     file: Option<PathBuf>,
     channels: Vec<String>,
     check_query: QueryCheck,
+    /// Where a rule's webhook may point (`[alerts] allowed_networks`).
+    guard: AddressGuard,
     current: ArcSwap<Vec<AlertRule>>,
     /// The rules file as last read (modification time and size), and edits in turn.
     stamp: Mutex<FileStamp>,
@@ -58,6 +61,7 @@ impl RuleBook {
             file: None,
             channels: Vec::new(),
             check_query: Box::new(|_| Ok(())),
+            guard: AddressGuard::default(),
             stamp: Mutex::new(None),
         })
     }
@@ -69,6 +73,7 @@ impl RuleBook {
         file: Option<PathBuf>,
         channels: Vec<String>,
         check_query: QueryCheck,
+        guard: AddressGuard,
     ) -> Result<Arc<RuleBook>, RuleBookError> {
         let book = RuleBook {
             current: ArcSwap::from_pointee(fixed.clone()),
@@ -76,6 +81,7 @@ impl RuleBook {
             file,
             channels,
             check_query,
+            guard,
             stamp: Mutex::new(None),
         };
         if let Some(path) = &book.file {
@@ -110,6 +116,15 @@ impl RuleBook {
         }
         if let Err(message) = (self.check_query)(&rule.query) {
             return invalid(format!("alert {:?}: query: {message}", rule.name));
+        }
+        if let Some(url) = &rule.webhook {
+            if let Err(refusal) = self.guard.check_url(url) {
+                return invalid(format!(
+                    "alert {:?}: webhook: {}",
+                    rule.name,
+                    crate::redact::redact_address_in(&refusal, url)
+                ));
+            }
         }
         if let Some(channel) = rule
             .channels
@@ -265,6 +280,7 @@ mod tests {
                     Ok(())
                 }
             }),
+            AddressGuard::default(),
         )
         .unwrap()
     }
@@ -344,5 +360,23 @@ mod tests {
             on_disk.contains("溺水") && !on_disk.contains("欺凌"),
             "{on_disk}"
         );
+    }
+
+    #[test]
+    fn a_webhook_into_private_networks_is_refused_when_the_rule_is_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = book(dir.path());
+        let mut inside = rule("内网", "溺水");
+        inside.webhook = Some("http://10.1.2.3/hook?token=TOKEN-123456".parse().unwrap());
+        let error = book.put(inside).unwrap_err().to_string();
+        assert!(
+            error.contains("alert \"内网\": webhook: refused"),
+            "{error}"
+        );
+        assert!(!error.contains("TOKEN-123456"), "{error}");
+        assert!(book.rule("内网").is_none());
+        let mut public = rule("外网", "溺水");
+        public.webhook = Some("https://hooks.example.cn/yuqing".parse().unwrap());
+        book.put(public).unwrap();
     }
 }

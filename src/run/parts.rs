@@ -68,6 +68,7 @@ pub fn load_rule_book(
         config.alert_settings.rules_file.clone(),
         config.channel_names(),
         check_query,
+        config.alert_guard(),
     )
     .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
     if config.alert_settings.rules_file.is_some() {

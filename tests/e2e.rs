@@ -37,12 +37,7 @@ async fn the_sample_site_is_crawled_indexed_searchable_and_alerted_once() {
         "revisits add nothing"
     );
 
-    let metrics = reqwest::get(format!("{desk}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(format!("{desk}/metrics")).await;
     assert!(
         metrics.contains(&format!("\nyuqing_documents {}\n", SAMPLE_TITLES.len())),
         "{metrics}"

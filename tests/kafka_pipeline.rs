@@ -148,12 +148,7 @@ async fn separate_processes_crawl_analyze_index_and_alert_through_kafka() {
     assert_eq!(status["kafka"]["reachable"], true);
     assert_eq!(status["documents"], SAMPLE_TITLES.len());
     // The same for the bureau's monitoring, per group and partition.
-    let metrics = reqwest::get(format!("{desk}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(format!("{desk}/metrics")).await;
     assert!(
         metrics.contains("\nyuqing_kafka_reachable 1\n"),
         "{metrics}"

@@ -105,31 +105,16 @@ channels = ["企业微信值班群", "钉钉值班群"]
         "/api/status",
         "/metrics",
     ] {
-        let text = reqwest::get(format!("{desk}{path}"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(format!("{desk}{path}")).await;
         said.push((path.to_string(), text));
     }
     let cases = get_json(format!("{desk}/api/alerts")).await;
     for case in cases.as_array().unwrap() {
         let id = case["alert_id"].as_str().unwrap();
-        let text = reqwest::get(format!("{desk}/api/alerts/{id}"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(format!("{desk}/api/alerts/{id}")).await;
         said.push((format!("/api/alerts/{id}"), text));
     }
-    let export = reqwest::get(format!("{desk}/api/alerts/export.csv"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let export = get_text(format!("{desk}/api/alerts/export.csv")).await;
     said.push(("/api/alerts/export.csv".into(), export));
     for args in [&["alerts", "list"][..], &["status"][..]] {
         let output = Command::new(BIN)

@@ -410,6 +410,11 @@ pub fn search_cli_json(config: &Path, data: &Path) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// GET a URL of the desk and read the answer as text.
+pub async fn get_text(url: String) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
 /// GET a URL of the desk and read the JSON answer.
 pub async fn get_json(url: String) -> Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()

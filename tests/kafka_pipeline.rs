@@ -329,12 +329,23 @@ impl OwnBroker {
     }
 
     fn start() -> OwnBroker {
-        let port = loop {
-            let port = free_port().port();
-            if port < 65535 && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-                break port;
-            }
-        };
+        // Below the range the system picks ephemeral ports from: while the broker is
+        // stopped, no other test's socket (a listener on port 0, a client's source
+        // port) can take its ports, so it resumes on them.
+        let ephemeral_low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|r| r.split_whitespace().next()?.parse().ok())
+            .unwrap_or(32768);
+        let first = ephemeral_low.saturating_sub(10_000).max(1024);
+        let offset = (std::process::id() as u16 % 4_000) * 2;
+        let port = (0..4_000u16)
+            .map(|step| first + (offset + step * 2) % 8_000)
+            .find(|&port| {
+                port + 1 < ephemeral_low
+                    && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+                    && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
+            })
+            .expect("a free port pair below the ephemeral range");
         let broker = OwnBroker {
             port,
             run_dir: tempfile::tempdir().unwrap(),

@@ -61,7 +61,7 @@ impl RuleBook {
             file: None,
             channels: Vec::new(),
             check_query: Box::new(|_| Ok(())),
-            guard: AddressGuard::default(),
+            guard: AddressGuard::default().allowed_by("[alerts] allowed_networks"),
             stamp: Mutex::new(None),
         })
     }

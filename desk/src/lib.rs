@@ -29,6 +29,8 @@
 //! | `GET /api/status` | duty | status | documents, outbox, analyzer rules, sources, Kafka |
 //! | `GET /metrics` | duty | status | the same in the Prometheus text format |
 //! | `GET /api/health` | public | — | `{"status": "ok", "stages": {…}}`, or 503 `"degraded"` while a stage retries a failing step or has failed (for load balancers; no errors shown) |
+//! | `GET /` | public | — | the desk's web page (值班台, 信息列表, 详情); it asks the API below with the login cookie |
+//! | `GET /assets/{file}` | public | — | its script and style sheet (`app.js`, `app.css`), inside the binary |
 //! | `POST /api/login` | public | — | `{"name", "password"}` → the session cookie and `{user, role}` |
 //! | `POST /api/logout` | duty | — | ends the session |
 //! | `GET /api/me` | duty | — | `{user, role, role_zh, via}` |
@@ -53,6 +55,7 @@ mod rules;
 mod search;
 mod server;
 mod status;
+mod web;
 
 pub use guard::DeskSecurity;
 pub use server::{serve, ServeLimits};
@@ -162,6 +165,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/status", DUTY, Part::Status),
     route("GET", "/metrics", DUTY, Part::Status),
     route("GET", "/api/health", Access::Public, Part::Always),
+    route("GET", "/", Access::Public, Part::Always),
+    route("GET", "/assets/{file}", Access::Public, Part::Always),
     route("POST", "/api/login", Access::Public, Part::Always),
     route("POST", "/api/logout", DUTY, Part::Always),
     route("GET", "/api/me", DUTY, Part::Always),
@@ -188,6 +193,7 @@ pub fn router(parts: DeskParts, security: DeskSecurity) -> Router {
     let security = Arc::new(security);
     Router::new()
         .route("/api/health", get(health_report).with_state(health))
+        .merge(web::routes())
         .merge(accounts::routes(security.clone()))
         .merge(index.map_or_else(|| unavailable(Part::Index), search::routes))
         .merge(alert_store.map_or_else(|| unavailable(Part::AlertStore), alerts::routes))
@@ -547,7 +553,7 @@ mod tests {
                 .header("content-type", "application/json")
                 .header("authorization", format!("Bearer {token}"))
                 .body(Body::from(
-                    r#"{"name": "溺水预警", "query": "溺水", "webhook": "http://10.0.0.5/hook"}"#,
+                    r#"{"name": "溺水预警", "query": "溺水", "webhook": "https://hooks.example.cn/hook"}"#,
                 ))
                 .unwrap()
         };

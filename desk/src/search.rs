@@ -135,6 +135,8 @@ async fn snapshot(
                 axum::http::header::CONTENT_SECURITY_POLICY,
                 "sandbox; default-src 'none'; frame-ancestors 'self'",
             ),
+            // Shown in the desk's own page (详情), nowhere else.
+            (axum::http::header::X_FRAME_OPTIONS, "SAMEORIGIN"),
             (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (axum::http::header::REFERRER_POLICY, "no-referrer"),
         ],

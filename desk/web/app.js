@@ -1,0 +1,403 @@
+// The desk's web page: one script, no framework, talking to the desk's JSON API with
+// the login cookie. Every text that comes from the API (crawled titles, snippets,
+// sources, notes) is put into the page as text, never as markup; the one exception, a
+// search snippet's <mark>, is rebuilt from the snippet's text by `marked`.
+'use strict';
+
+const view = document.getElementById('view');
+const state = { me: null, poll: null, seenAlerts: null };
+
+const RISK_ZH = { high: '高', medium: '中', low: '低' };
+const STATE_ZH = { raised: '待处理', acknowledged: '处理中', closed: '已办结' };
+const SENTIMENT_ZH = { negative: '负面', neutral: '中性', positive: '正面' };
+const SOURCE_TYPE_ZH = { official: '官方媒体', commercial: '商业媒体', self_media: '自媒体', social: '社交平台' };
+const EVENT_ZH = {
+  raised: '预警', delivered: '已送达', 'delivery failed': '送达失败', acknowledged: '签收',
+  closed: '处置', escalated: '升级',
+};
+
+/// Makes an element: `el('a', {href: '#/x', class: 'on'}, '文字', child…)`. Strings
+/// become text nodes, so nothing given here is ever parsed as markup.
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/// A snippet the server escaped, with its matches in <mark>: rebuilt from its text so
+/// that only <mark> survives whatever the snippet holds.
+function marked(snippet) {
+  const parsed = new DOMParser().parseFromString(`<body>${snippet || ''}</body>`, 'text/html');
+  const out = document.createDocumentFragment();
+  for (const node of parsed.body.childNodes) {
+    if (node.nodeName === 'MARK') out.append(el('mark', {}, node.textContent));
+    else out.append(document.createTextNode(node.textContent));
+  }
+  return out;
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(method, path, body) {
+  const options = { method, credentials: 'same-origin', headers: {} };
+  if (body !== undefined) {
+    options.headers['Content-Type'] = 'application/json';
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  if (response.status === 401 && path !== '/api/login') {
+    showLogin('登录已过期，请重新登录。');
+    throw new ApiError(401, '未登录');
+  }
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ApiError(response.status, (data && data.message) || `请求失败（${response.status}）`);
+  return data;
+}
+
+function time(value) {
+  if (!value) return '';
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) return value;
+  return at.toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
+}
+
+function setPage(page) {
+  for (const link of document.querySelectorAll('nav a')) {
+    link.classList.toggle('on', link.dataset.page === page);
+  }
+}
+
+// ---- login ----
+
+function showLogin(message) {
+  stopPolling();
+  state.me = null;
+  document.getElementById('nav').hidden = true;
+  document.getElementById('who').replaceChildren();
+  const error = el('p', { class: 'error', role: 'alert' }, message || '');
+  const name = el('input', { type: 'text', id: 'login-name', autocomplete: 'username', required: true });
+  const password = el('input', { type: 'password', id: 'login-password', autocomplete: 'current-password', required: true });
+  const form = el('form', { class: 'card login', onsubmit: async (event) => {
+    event.preventDefault();
+    error.textContent = '';
+    try {
+      await api('POST', '/api/login', { name: name.value, password: password.value });
+      await start();
+    } catch (e) {
+      error.textContent = e.status === 401 ? '用户名或密码错误。' : e.message;
+    }
+  } },
+  el('h2', {}, '登录'),
+  el('label', { for: 'login-name' }, '用户名'), name,
+  el('label', { for: 'login-password' }, '密码'), password,
+  error,
+  el('button', { type: 'submit' }, '登录'));
+  view.replaceChildren(form);
+  name.focus();
+}
+
+async function logout() {
+  try { await api('POST', '/api/logout'); } catch (_) { /* the login page follows either way */ }
+  location.hash = '#/duty';
+  showLogin('已退出登录。');
+}
+
+// ---- 值班台: the alert queue ----
+
+function stopPolling() {
+  if (state.poll) clearInterval(state.poll);
+  state.poll = null;
+}
+
+function riskTag(level) {
+  if (!level) return null;
+  return el('span', { class: `tag risk-${level}` }, `${RISK_ZH[level] || level}风险`);
+}
+
+function caseCard(c, open) {
+  const actions = el('div', { class: 'row' });
+  if (c.state === 'raised') {
+    actions.append(el('button', { class: 'ack', onclick: async (event) => {
+      event.target.disabled = true;
+      try { await api('POST', `/api/alerts/${encodeURIComponent(c.alert_id)}/ack`); } catch (e) { alert(e.message); }
+      await refreshDuty();
+    } }, '签收'));
+  }
+  if (c.state !== 'closed') {
+    const note = el('input', { type: 'text', class: 'grow', placeholder: '处置说明（误报请写明原因）', 'aria-label': '处置说明' });
+    actions.append(note, el('button', { class: 'plain', onclick: async () => {
+      try { await api('POST', `/api/alerts/${encodeURIComponent(c.alert_id)}/close`, { note: note.value }); } catch (e) { alert(e.message); }
+      await refreshDuty();
+    } }, '办结'));
+  }
+  const details = el('details', { open: open || false },
+    el('summary', { class: 'muted' }, '台账'),
+    el('ol', { class: 'events' }, (c.events || []).map((e) =>
+      el('li', {}, `${time(e.at)} ${EVENT_ZH[e.event] || e.event}${e.detail ? '：' + e.detail : ''}`))));
+  return el('article', { class: 'card alert', 'data-alert': c.alert_id },
+    el('div', { class: 'row' },
+      riskTag(c.severity),
+      el('span', { class: `state-${c.state}` }, STATE_ZH[c.state] || c.state),
+      el('span', { class: 'muted' }, `${c.rule} · ${time(c.raised_at)}`)),
+    el('h3', {}, c.doc_id
+      ? el('a', { href: `#/doc/${encodeURIComponent(c.doc_id)}` }, c.title)
+      : c.title),
+    el('div', { class: 'muted' },
+      [c.source, (c.districts || []).join('、'), (c.schools || []).join('、'), (c.topics || []).join('、'),
+        c.cluster_size > 1 ? `已有 ${c.cluster_size} 篇相同报道` : null].filter(Boolean).join(' · ')),
+    c.acknowledged_by ? el('div', { class: 'muted' }, `签收：${c.acknowledged_by} ${time(c.acknowledged_at)}`) : null,
+    c.note ? el('div', { class: 'muted' }, `处置说明：${c.note}`) : null,
+    actions, details);
+}
+
+const SEVERITY_ORDER = { high: 0, medium: 1, low: 2 };
+
+async function refreshDuty() {
+  const list = document.getElementById('queue');
+  if (!list) return;
+  let cases;
+  try { cases = await api('GET', '/api/alerts?limit=200'); } catch (e) {
+    if (e.status !== 401) list.replaceChildren(el('p', { class: 'error' }, e.message));
+    return;
+  }
+  // Open ones first, gravest first, then newest.
+  cases.sort((a, b) => (a.state === 'closed') - (b.state === 'closed')
+    || (SEVERITY_ORDER[a.severity] ?? 3) - (SEVERITY_ORDER[b.severity] ?? 3)
+    || String(b.raised_at).localeCompare(String(a.raised_at)));
+  const open = new Set([...list.querySelectorAll('details[open]')].map((d) => d.closest('[data-alert]').dataset.alert));
+  list.replaceChildren(...(cases.length ? cases.map((c) => caseCard(c, open.has(c.alert_id)))
+    : [el('p', { class: 'muted' }, '暂无预警。')]));
+  const waiting = cases.filter((c) => c.state === 'raised');
+  const badge = document.getElementById('badge');
+  badge.hidden = waiting.length === 0;
+  badge.textContent = String(waiting.length);
+  const highs = new Set(waiting.filter((c) => c.severity === 'high').map((c) => c.alert_id));
+  if (state.seenAlerts && [...highs].some((id) => !state.seenAlerts.has(id))) chime();
+  state.seenAlerts = new Set(cases.map((c) => c.alert_id));
+  document.title = waiting.length ? `（${waiting.length}）舆情监测 · 值班台` : '舆情监测 · 值班台';
+}
+
+/// A short tone for a new 高 alert (browsers allow it once the page has been used).
+function chime() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    tone.frequency.value = 880;
+    tone.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.3);
+  } catch (_) { /* no sound: the badge and title say it */ }
+}
+
+function showDuty() {
+  setPage('duty');
+  view.replaceChildren(el('h2', {}, '值班台'),
+    el('p', { class: 'muted' }, '预警每 5 秒自动刷新；高风险新预警会响铃。'),
+    el('section', { id: 'queue' }, el('p', { class: 'muted' }, '正在载入…')));
+  refreshDuty();
+  state.poll = setInterval(refreshDuty, 5000);
+}
+
+// ---- 信息列表: search ----
+
+const PRESETS = [['', '全部'], ['24h', '24小时'], ['1d', '今天'], ['7d', '7天'], ['30d', '30天']];
+const FACETS = [['topic', '话题'], ['sentiment', '情感'], ['risk', '风险'], ['district', '属地'], ['source_type', '来源类型'], ['source', '来源']];
+
+function searchParams() {
+  const query = location.hash.split('?')[1] || '';
+  return new URLSearchParams(query);
+}
+
+function searchHref(params) {
+  return `#/search?${params.toString()}`;
+}
+
+/// The query the API gets: the words typed, the time preset and the facet filters.
+function fullQuery(params) {
+  const parts = [];
+  if (params.get('q')) parts.push(params.get('q'));
+  const since = params.get('since');
+  if (since === '1d') parts.push('since:' + Math.max(1, Math.ceil((Date.now() - startOfToday()) / 3600000)) + 'h');
+  else if (since) parts.push(`since:${since}`);
+  for (const [field] of FACETS) {
+    for (const value of params.getAll(field)) parts.push(`${field}:"${value.replaceAll('"', '')}"`);
+  }
+  return parts.join(' ');
+}
+
+function startOfToday() {
+  const now = new Date();
+  const beijing = new Date(now.toLocaleString('en-US', { timeZone: 'Asia/Shanghai' }));
+  return now.getTime() - ((beijing.getHours() * 60 + beijing.getMinutes()) * 60 + beijing.getSeconds()) * 1000;
+}
+
+function facetLabel(field, value) {
+  if (field === 'sentiment') return SENTIMENT_ZH[value] || value;
+  if (field === 'risk') return RISK_ZH[value] || value;
+  if (field === 'source_type') return SOURCE_TYPE_ZH[value] || value;
+  return value;
+}
+
+function hitCard(hit) {
+  return el('article', { class: 'card hit' },
+    el('h3', {}, el('a', { href: `#/doc/${encodeURIComponent(hit.id)}` }, hit.title)),
+    el('div', { class: 'row muted' },
+      riskTag(hit.risk),
+      el('span', {}, SENTIMENT_ZH[hit.sentiment] || hit.sentiment),
+      el('span', {}, hit.source),
+      el('span', {}, time(hit.published_at)),
+      hit.cluster_size > 1 ? el('span', {}, `相同报道 ${hit.cluster_size} 篇`) : null),
+    el('p', {}, marked(hit.snippet)),
+    el('div', {}, (hit.topics || []).map((t) => el('span', { class: 'tag' }, t)),
+      (hit.districts || []).map((d) => el('span', { class: 'tag' }, d))));
+}
+
+async function showSearch() {
+  setPage('search');
+  const params = searchParams();
+  const input = el('input', { type: 'search', class: 'grow', id: 'q', value: params.get('q') || '', placeholder: '例如：溺水 OR 食堂　topic:防溺水　-演练', 'aria-label': '检索词' });
+  const sort = el('select', { id: 'sort', 'aria-label': '排序' },
+    [['relevance', '相关度'], ['time', '时间'], ['risk', '风险'], ['spread', '传播']].map(([v, l]) =>
+      el('option', { value: v, selected: (params.get('sort') || 'relevance') === v }, l)));
+  const collapse = el('input', { type: 'checkbox', id: 'collapse', checked: params.get('collapse') === 'true' });
+  const form = el('form', { class: 'card', onsubmit: (event) => {
+    event.preventDefault();
+    const next = searchParams();
+    next.set('q', input.value);
+    next.set('sort', sort.value);
+    next.set('collapse', collapse.checked ? 'true' : 'false');
+    location.hash = searchHref(next);
+  } },
+  el('div', { class: 'row' }, input, sort,
+    el('label', {}, collapse, '相似文章合并'),
+    el('button', { type: 'submit' }, '检索')),
+  el('div', { class: 'presets' }, PRESETS.map(([value, label]) => {
+    const next = searchParams();
+    if (value) next.set('since', value); else next.delete('since');
+    return el('a', { href: searchHref(next), class: (params.get('since') || '') === value ? 'on' : null }, label);
+  })));
+  const facets = el('aside', { class: 'card facets', id: 'facets' });
+  const results = el('section', { class: 'results', id: 'results' }, el('p', { class: 'muted' }, '正在检索…'));
+  view.replaceChildren(el('h2', {}, '信息列表'), form, el('div', { class: 'layout' }, facets, results));
+
+  const api_params = new URLSearchParams({ q: fullQuery(params), limit: '20', sort: params.get('sort') || 'relevance' });
+  if (params.get('collapse') === 'true') api_params.set('collapse', 'true');
+  let page;
+  try { page = await api('GET', `/api/search?${api_params}`); } catch (e) {
+    results.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message));
+    return;
+  }
+  renderFacets(facets, params, page.facets || {});
+  results.replaceChildren(el('p', { class: 'muted', id: 'total' }, `共 ${page.total} 条`),
+    ...page.hits.map(hitCard));
+  addMore(results, api_params, page.next_cursor);
+}
+
+function addMore(results, api_params, cursor) {
+  if (!cursor) return;
+  const more = el('button', { class: 'plain', onclick: async () => {
+    more.remove();
+    api_params.set('cursor', cursor);
+    try {
+      const page = await api('GET', `/api/search?${api_params}&facets=false`);
+      results.append(...page.hits.map(hitCard));
+      addMore(results, api_params, page.next_cursor);
+    } catch (e) { results.append(el('p', { class: 'error' }, e.message)); }
+  } }, '更多');
+  results.append(more);
+}
+
+function renderFacets(box, params, facets) {
+  box.replaceChildren();
+  for (const [field, label] of FACETS) {
+    const counts = facets[field] || [];
+    if (!counts.length) continue;
+    box.append(el('h4', {}, label));
+    const chosen = params.getAll(field);
+    for (const { value, count } of counts.slice(0, 12)) {
+      const next = searchParams();
+      const on = chosen.includes(value);
+      next.delete(field);
+      for (const v of chosen) if (v !== value) next.append(field, v);
+      if (!on) next.append(field, value);
+      box.append(el('a', { href: searchHref(next), class: on ? 'on' : null, 'data-facet': field },
+        `${on ? '✓ ' : ''}${facetLabel(field, value)}（${count}）`));
+    }
+  }
+}
+
+// ---- 详情: one document ----
+
+async function showDocument(id) {
+  setPage('search');
+  view.replaceChildren(el('p', { class: 'muted' }, '正在载入…'));
+  let found;
+  try { found = await api('GET', `/api/documents/${encodeURIComponent(id)}`); } catch (e) {
+    view.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message));
+    return;
+  }
+  const doc = found.document;
+  const analysis = found.analysis || {};
+  const explain = (items, what) => (items || []).map((item) =>
+    el('li', {}, `${what}：${item.name}`,
+      item.matches && item.matches.length
+        ? el('span', { class: 'muted' }, `　命中：${[...new Set(item.matches.map((m) => m.term))].join('、')}`)
+        : null));
+  const sentiment = analysis.sentiment || {};
+  view.replaceChildren(el('article', { class: 'card', id: 'document' },
+    el('h2', {}, doc.title),
+    el('div', { class: 'row muted' },
+      el('span', {}, doc.source), el('span', {}, time(doc.published_at)),
+      doc.author ? el('span', {}, `作者：${doc.author}`) : null,
+      el('a', { href: doc.url, rel: 'noreferrer noopener', target: '_blank' }, '原文链接')),
+    el('h4', {}, '研判'),
+    el('ul', {},
+      explain(analysis.topics, '话题'),
+      explain(analysis.regions, '属地'),
+      explain(analysis.schools, '学校'),
+      el('li', {}, `情感：${SENTIMENT_ZH[sentiment.label] || sentiment.label || '未知'}（${sentiment.score ?? ''}）`),
+      analysis.risk ? el('li', {}, `风险：${RISK_ZH[analysis.risk.level] || analysis.risk.level || '未知'}`) : null),
+    el('h4', {}, '正文'),
+    el('div', { class: 'content' }, doc.content),
+    el('details', {}, el('summary', {}, '存证（抓取时的页面）'),
+      el('iframe', { class: 'snapshot', sandbox: '', src: `/api/documents/${encodeURIComponent(id)}/snapshot`, title: '存证' }))));
+}
+
+// ---- start ----
+
+function route() {
+  stopPolling();
+  if (!state.me) return;
+  const [path] = location.hash.replace(/^#/, '').split('?');
+  if (path.startsWith('/doc/')) showDocument(decodeURIComponent(path.slice(5)));
+  else if (path === '/search') showSearch();
+  else showDuty();
+}
+
+async function start() {
+  try {
+    state.me = await api('GET', '/api/me');
+  } catch (e) {
+    if (e.status !== 401) view.replaceChildren(el('p', { class: 'error' }, e.message));
+    return;
+  }
+  document.getElementById('nav').hidden = false;
+  document.getElementById('who').replaceChildren(
+    `${state.me.user}（${state.me.role_zh}）`,
+    el('button', { class: 'plain', id: 'logout', onclick: logout }, '退出'));
+  route();
+}
+
+window.addEventListener('hashchange', route);
+start();

@@ -12,6 +12,7 @@ use axum::Router;
 const INDEX_HTML: &str = include_str!("../web/index.html");
 const APP_JS: &str = include_str!("../web/app.js");
 const APP_CSS: &str = include_str!("../web/app.css");
+const ICON_SVG: &str = include_str!("../web/icon.svg");
 
 pub(crate) fn routes() -> Router {
     Router::new()
@@ -34,6 +35,7 @@ async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        "icon.svg" => (ICON_SVG, "image/svg+xml"),
         _ => {
             return crate::error::DeskError::NotFound(format!("no asset named {file:?}"))
                 .into_response()

@@ -325,7 +325,7 @@ function renderFacets(box, params, facets) {
     if (!counts.length) continue;
     box.append(el('h4', {}, label));
     const chosen = params.getAll(field);
-    for (const { value, count } of counts.slice(0, 12)) {
+    for (const { key: value, count } of counts.slice(0, 12)) {
       const next = searchParams();
       const on = chosen.includes(value);
       next.delete(field);

@@ -1,0 +1,93 @@
+//! The desk's web page in real headless Chromium (tests/web/desk.mjs, driven by
+//! playwright-core): `yuqing run` on the sample site, a 值班员 made with `yuqing user
+//! add`, and the page used as on-call staff use it. Screenshots of each page at desktop
+//! and phone width are left in the test output folder for a person to look at.
+
+mod util;
+
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use util::*;
+
+const DUTY: &str = "值班员甲";
+const DUTY_PASSWORD: &str = "duty password 12345";
+
+/// playwright-core as scripts/test installs it.
+fn playwright() -> String {
+    std::env::var("YUQING_TEST_PLAYWRIGHT").unwrap_or_else(|_| {
+        "/var/cache/yuqing/web-test/node_modules/playwright-core".to_string()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_call_staff_use_the_desk_page_in_a_real_browser() {
+    let module = playwright();
+    assert!(
+        std::path::Path::new(&module).exists() && std::path::Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Chromium (/usr/bin/chromium) and playwright-core ({module}): scripts/test installs both"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
+    let _receiver = Receiver::start_on(hook).await;
+    let config = write_config(dir.path(), &hook_url, 3600, &free_port().to_string());
+    let data = dir.path().join("data");
+    let _run = start(&config, &data);
+    let desk = desk_url(&data).await;
+    // A 值班员 of their own, made as an administrator would.
+    let mut add = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["user", "add", DUTY, "--role", "duty"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{DUTY_PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    wait_for("the drowning alert", Duration::from_secs(60), async || {
+        let cases: Value = get_json(format!("{desk}/api/alerts")).await;
+        cases
+            .as_array()?
+            .iter()
+            .any(|c| c["title"].as_str().unwrap_or_default().contains("溺水"))
+            .then_some(())
+    })
+    .await;
+
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("desk-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut browser = Command::new("node");
+    browser
+        .arg(repo().join("tests/web/desk.mjs"))
+        .env("DESK", without_credentials(&desk))
+        .env("DUTY_NAME", DUTY)
+        .env("DUTY_PASSWORD", DUTY_PASSWORD)
+        .env("SHOTS", &shots)
+        .env("PLAYWRIGHT", &module);
+    let output = tokio::task::spawn_blocking(move || browser.output())
+        .await
+        .unwrap()
+        .expect("node runs the browser script");
+    println!("screenshots of the desk page: {}", shots.display());
+    assert!(
+        output.status.success(),
+        "the page in Chromium:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for page in ["login", "duty", "search", "document"] {
+        for width in ["desktop", "phone"] {
+            assert!(
+                shots.join(format!("{page}-{width}.png")).exists(),
+                "no screenshot of {page} at {width} width"
+            );
+        }
+    }
+}

@@ -15,9 +15,8 @@ const DUTY_PASSWORD: &str = "duty password 12345";
 
 /// playwright-core as scripts/test installs it.
 fn playwright() -> String {
-    std::env::var("YUQING_TEST_PLAYWRIGHT").unwrap_or_else(|_| {
-        "/var/cache/yuqing/web-test/node_modules/playwright-core".to_string()
-    })
+    std::env::var("YUQING_TEST_PLAYWRIGHT")
+        .unwrap_or_else(|_| "/var/cache/yuqing/web-test/node_modules/playwright-core".to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

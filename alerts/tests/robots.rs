@@ -175,6 +175,10 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
 
     // The case log tells the alert's life, and on-call staff take and close it.
     let case = outbox.case("a1").unwrap().unwrap();
+    // The duty view's facts are kept with the case.
+    assert_eq!(case.facts.severity.as_deref(), Some("high"));
+    assert_eq!(case.facts.districts, ["孟州市"]);
+    assert_eq!(case.facts.source.as_deref(), Some("焦作晚报"));
     let events: Vec<&str> = case.events.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(events[0], "raised");
     assert_eq!(events.iter().filter(|e| **e == "delivered").count(), 4);

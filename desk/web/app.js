@@ -366,7 +366,7 @@ async function showDocument(id) {
       explain(analysis.topics, '话题'),
       explain(analysis.regions, '属地'),
       explain(analysis.schools, '学校'),
-      el('li', {}, `情感：${SENTIMENT_ZH[sentiment.label] || sentiment.label || '未知'}（${sentiment.score ?? ''}）`),
+      el('li', {}, `情感：${SENTIMENT_ZH[sentiment.label] || sentiment.label || '未知'}（${typeof sentiment.score === 'number' ? sentiment.score.toFixed(2) : ''}）`),
       analysis.risk ? el('li', {}, `风险：${RISK_ZH[analysis.risk.level] || analysis.risk.level || '未知'}`) : null),
     el('h4', {}, '正文'),
     el('div', { class: 'content' }, doc.content),

@@ -52,7 +52,11 @@ try {
     // 值班台: the queue with the drowning alert, waiting for 签收.
     await page.getByRole('heading', { name: '值班台' }).waitFor();
     await page.locator('#who').getByText('值班员').waitFor();
-    await page.locator('article.alert').filter({ hasText: '溺水' }).first().waitFor({ timeout: 30000 });
+    const drowning = page.locator('article.alert').filter({ hasText: '溺水' }).first();
+    await drowning.waitFor({ timeout: 30000 });
+    // Its risk, district and source are shown with it.
+    await drowning.locator('.tag').filter({ hasText: '风险' }).waitFor();
+    await drowning.getByText('孟州').first().waitFor();
     await shot('duty');
     if (label === 'desktop') {
       const waiting = page.locator('article.alert').filter({ has: page.locator('.state-raised') }).first();

@@ -42,8 +42,56 @@ pub struct Case {
     pub acknowledged_by: Option<String>,
     pub closed_at: Option<String>,
     pub note: Option<String>,
+    /// What the duty view shows of the alert besides its title.
+    #[serde(flatten)]
+    pub facts: CaseFacts,
     pub deliveries: Vec<DeliveryRecord>,
     pub events: Vec<Event>,
+}
+
+/// What the duty view shows of an alert besides its title (risk, where, which school,
+/// how far it spread), kept with its case as the alert had it when raised. Cases opened
+/// before these were kept have them empty.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct CaseFacts {
+    /// `high`, `medium` or `low`: the alert's severity.
+    pub severity: Option<String>,
+    pub source: Option<String>,
+    pub doc_id: Option<String>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    #[serde(default)]
+    pub districts: Vec<String>,
+    #[serde(default)]
+    pub schools: Vec<String>,
+    #[serde(default)]
+    pub cluster_size: usize,
+}
+
+impl CaseFacts {
+    fn of(alert: &Alert) -> CaseFacts {
+        let known = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        CaseFacts {
+            severity: Some(alert.severity.as_str().to_string()),
+            source: known(&alert.source),
+            doc_id: known(&alert.doc_id),
+            topics: alert.topics.clone(),
+            districts: alert.districts.clone(),
+            schools: alert.schools.clone(),
+            cluster_size: alert.cluster_size,
+        }
+    }
+}
+
+/// Adds the facts column to a case table made before it existed.
+pub(crate) fn migrate(db: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let has_facts = db
+        .prepare("SELECT 1 FROM pragma_table_info('alert_case') WHERE name = 'facts'")?
+        .exists([])?;
+    if !has_facts {
+        db.execute_batch("ALTER TABLE alert_case ADD COLUMN facts TEXT")?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -80,8 +128,15 @@ impl AlertStore {
     pub fn open_case(&self, alert: &Alert) -> rusqlite::Result<()> {
         let db = self.db();
         let inserted = db.execute(
-            "INSERT OR IGNORE INTO alert_case (alert_id, rule, title, url, raised_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![alert.id, alert.rule, alert.title, alert.url, alert.raised_at.to_rfc3339()],
+            "INSERT OR IGNORE INTO alert_case (alert_id, rule, title, url, raised_at, facts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                alert.id,
+                alert.rule,
+                alert.title,
+                alert.url,
+                alert.raised_at.to_rfc3339(),
+                serde_json::to_string(&CaseFacts::of(alert)).expect("facts serialize infallibly"),
+            ],
         )?;
         if inserted > 0 {
             db.execute(
@@ -165,7 +220,7 @@ impl AlertStore {
         let db = self.db();
         let Some(mut case) = db
             .query_row(
-                "SELECT alert_id, rule, title, url, raised_at, state, acknowledged_at, acknowledged_by, closed_at, note
+                "SELECT alert_id, rule, title, url, raised_at, state, acknowledged_at, acknowledged_by, closed_at, note, facts
                  FROM alert_case WHERE alert_id = ?1",
                 [id],
                 |r| {
@@ -180,6 +235,10 @@ impl AlertStore {
                         acknowledged_by: r.get(7)?,
                         closed_at: r.get(8)?,
                         note: r.get(9)?,
+                        facts: r
+                            .get::<_, Option<String>>(10)?
+                            .and_then(|json| serde_json::from_str(&json).ok())
+                            .unwrap_or_default(),
                         deliveries: Vec::new(),
                         events: Vec::new(),
                     })
@@ -309,6 +368,7 @@ mod tests {
             acknowledged_by: Some("@张老师".into()),
             closed_at: None,
             note: Some("-1 误报".into()),
+            facts: CaseFacts::default(),
             deliveries: Vec::new(),
             events: Vec::new(),
         };

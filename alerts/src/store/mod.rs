@@ -33,6 +33,7 @@ impl AlertStore {
         db.busy_timeout(std::time::Duration::from_secs(5))?;
         outbox::create(&db)?;
         db.execute_batch(cases::SCHEMA)?;
+        cases::migrate(&db)?;
         db.execute_batch(evaluator_state::SCHEMA)?;
         Ok(AlertStore { db: Mutex::new(db) })
     }

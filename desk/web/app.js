@@ -374,6 +374,71 @@ async function showDocument(id) {
       el('iframe', { class: 'snapshot', sandbox: '', src: `/api/documents/${encodeURIComponent(id)}/snapshot`, title: '存证' }))));
 }
 
+// ---- 预警规则: read by everyone, edited by analysts ----
+
+const ROLE_RANK = { duty: 0, analyst: 1, admin: 2 };
+const MODE_ZH = { every: '逐篇预警', new_story: '新事件预警', threshold: '数量阈值', spike: '突增', digest: '定时汇总' };
+
+function mayEditRules() {
+  return state.me && ROLE_RANK[state.me.role] >= ROLE_RANK.analyst;
+}
+
+/// A refusal or error of a rule change, in Chinese.
+function ruleError(e) {
+  if (e.status === 403) return `您的角色（${state.me.role_zh}）无权修改预警规则，需要分析员或管理员。`;
+  if (e.status === 409) return `该规则写在配置文件中，请在配置文件里修改。（${e.message}）`;
+  if (e.status === 400) {
+    const at = /at character (\d+)/.exec(e.message);
+    return at ? `规则有误，检索式第 ${Number(at[1]) + 1} 个字符处：${e.message}` : `规则有误：${e.message}`;
+  }
+  return e.message;
+}
+
+function ruleCard(rule) {
+  const body = el('div');
+  const card = el('article', { class: 'card rule', 'data-rule': rule.name },
+    el('h3', {}, rule.name),
+    el('div', { class: 'muted' }, [
+      rule.mode ? `方式：${MODE_ZH[rule.mode] || rule.mode}` : null,
+      rule.severity ? `级别：${RISK_ZH[rule.severity] || rule.severity}` : null,
+      (rule.channels || []).length ? `渠道：${rule.channels.join('、')}` : null,
+      rule.editable ? null : '（配置文件中的规则，只读）',
+    ].filter(Boolean).join(' · ')),
+    body);
+  if (!rule.editable || !mayEditRules()) {
+    body.append(el('pre', { class: 'query' }, rule.query));
+    return card;
+  }
+  const query = el('textarea', { rows: 2, class: 'query', 'aria-label': `${rule.name} 的检索式` }, rule.query);
+  const message = el('p', { class: 'error', role: 'alert' });
+  body.append(query, el('div', { class: 'row' },
+    el('button', { class: 'save', onclick: async () => {
+      message.textContent = '';
+      message.className = 'error';
+      try {
+        await api('PUT', `/api/rules/${encodeURIComponent(rule.name)}`, { ...rule, editable: undefined, query: query.value });
+        message.className = 'saved';
+        message.textContent = '已保存，立即生效。';
+      } catch (e) { message.textContent = ruleError(e); }
+    } }, '保存')), message);
+  return card;
+}
+
+async function showRules() {
+  setPage('rules');
+  const list = el('section', { id: 'rules' }, el('p', { class: 'muted' }, '正在载入…'));
+  const intro = mayEditRules()
+    ? '修改检索式后保存即生效；检索式有误时不会保存，并指出错误位置。'
+    : '只读：修改预警规则需要分析员或管理员角色。';
+  view.replaceChildren(el('h2', {}, '预警规则'), el('p', { class: 'muted' }, intro), list);
+  try {
+    const rules = await api('GET', '/api/rules');
+    list.replaceChildren(...rules.map(ruleCard));
+  } catch (e) {
+    list.replaceChildren(el('p', { class: 'error' }, e.message));
+  }
+}
+
 // ---- start ----
 
 function route() {
@@ -382,6 +447,7 @@ function route() {
   const [path] = location.hash.replace(/^#/, '').split('?');
   if (path.startsWith('/doc/')) showDocument(decodeURIComponent(path.slice(5)));
   else if (path === '/search') showSearch();
+  else if (path === '/rules') showRules();
   else showDuty();
 }
 

@@ -22,6 +22,8 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
 const problems = [];
+const shot = (page, name, label) =>
+  page.screenshot({ path: path.join(shots, `${name}-${label}.png`), fullPage: true });
 let current = null;
 let acknowledged = null;
 try {
@@ -36,7 +38,7 @@ try {
         problems.push(`${label}: ${response.status()} for ${response.url()}`);
       }
     });
-    const shot = (name) => page.screenshot({ path: path.join(shots, `${name}-${label}.png`), fullPage: true });
+    const snap = (name) => shot(page, name, label);
 
     // Not logged in: the login form, in Chinese; a wrong password is refused.
     await page.goto(`${desk}/`);
@@ -45,7 +47,7 @@ try {
     await page.fill('#login-password', 'not the password');
     await page.click('button[type=submit]');
     await page.getByText('用户名或密码错误。').waitFor();
-    await shot('login');
+    await snap('login');
     await page.fill('#login-password', process.env.DUTY_PASSWORD);
     await page.click('button[type=submit]');
 
@@ -57,7 +59,7 @@ try {
     // Its risk, district and source are shown with it.
     await drowning.locator('.tag').filter({ hasText: '风险' }).waitFor();
     await drowning.getByText('孟州').first().waitFor();
-    await shot('duty');
+    await snap('duty');
     if (label === 'desktop') {
       const waiting = page.locator('article.alert').filter({ has: page.locator('.state-raised') }).first();
       acknowledged = await waiting.getAttribute('data-alert');
@@ -69,7 +71,7 @@ try {
       await card.locator('.state-acknowledged').waitFor();
       await card.locator('summary').click();
       await card.locator('.events').getByText(/签收：/).waitFor();
-      await shot('duty-acknowledged');
+      await snap('duty-acknowledged');
     } else {
       // The phone sees what the desktop did: acknowledged, by whom.
       await card.getByText(/签收：/).first().waitFor();
@@ -90,16 +92,64 @@ try {
     const after = Number((await page.locator('#total').textContent()).match(/\d+/)[0]);
     assert.ok(after >= 1 && after < before, `the facet narrows ${before} to ${after}`);
     assert.ok(await page.locator('.hit mark').count() > 0, 'matches are highlighted');
-    await shot('search');
+    await snap('search');
 
     // 详情: the document with its tags and text.
     await page.locator('.hit h3 a').first().click();
     await page.locator('#document').waitFor();
     await page.getByText('话题：防溺水').waitFor();
-    await shot('document');
+    await snap('document');
 
     // Hostile text stays text: no element came from a crawled title or snippet.
     assert.equal(await page.locator('main script, main img, main iframe:not(.snapshot)').count(), 0);
+    await context.close();
+  }
+
+  // 预警规则: a 值班员 reads them and may not change them; an analyst edits one, is shown
+  // a mistake before anything is saved, and saves the fix.
+  for (const [who, password, label] of [
+    [process.env.DUTY_NAME, process.env.DUTY_PASSWORD, 'phone'],
+    [process.env.ANALYST_NAME, process.env.ANALYST_PASSWORD, 'desktop'],
+  ]) {
+    const viewport = label === 'phone' ? { width: 390, height: 844 } : { width: 1280, height: 900 };
+    const context = await browser.newContext({ viewport, locale: 'zh-CN' });
+    const page = await context.newPage();
+    current = { page, label: `rules-${label}` };
+    const refusals = [];
+    page.on('response', (response) => {
+      if (response.status() >= 400 && response.status() !== 401) refusals.push(response.status());
+    });
+    await page.goto(`${desk}/#/rules`);
+    await page.fill('#login-name', who);
+    await page.fill('#login-password', password);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: '预警规则' }).waitFor();
+    const rule = page.locator('article.rule[data-rule="校园欺凌预警"]');
+    await rule.waitFor();
+    if (who === process.env.DUTY_NAME) {
+      await page.getByText('只读：修改预警规则需要分析员或管理员角色。').waitFor();
+      assert.equal(await rule.locator('textarea').count(), 0, 'no editor for a 值班员');
+      // Nor does the API let one through by hand.
+      const status = await page.evaluate(async () => (await fetch('/api/rules/校园欺凌预警', {
+        method: 'PUT', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: '校园欺凌预警', query: '欺凌' }),
+      })).status);
+      assert.equal(status, 403, 'a 值班员 may not change a rule');
+      assert.deepEqual(refusals, [403]);
+    } else {
+      await rule.locator('textarea').fill('(topic:校园欺凌');
+      await rule.getByRole('button', { name: '保存' }).click();
+      await rule.getByText(/规则有误/).waitFor();
+      await shot(page, 'rules-error', label);
+      await rule.locator('textarea').fill('topic:校园欺凌 OR 霸凌');
+      await rule.getByRole('button', { name: '保存' }).click();
+      await rule.getByText('已保存，立即生效。').waitFor();
+      const saved = await page.evaluate(async () => (await (await fetch('/api/rules')).json())
+        .find((r) => r.name === '校园欺凌预警').query);
+      assert.equal(saved, 'topic:校园欺凌 OR 霸凌');
+      assert.deepEqual(refusals, [400], 'only the mistake was refused');
+    }
+    await shot(page, 'rules', label);
     await context.close();
   }
 } catch (error) {

@@ -37,7 +37,9 @@ pub use notifier::{
 pub use redact::{redact_address, redact_address_in, Redactor, REDACTED};
 pub use rulebook::{QueryCheck, RuleBook, RuleBookError};
 pub use rules::{AlertRule, Mode, QuietHours};
-pub use store::cases::{export_csv, state_zh, Case, CaseError, CaseFacts, DeliveryRecord, Event};
+pub use store::cases::{
+    export_csv, state_zh, Case, CaseError, CaseFacts, DeliveryRecord, Event, Outcome,
+};
 pub use store::outbox::Pending;
 pub use store::AlertStore;
 pub use yuqing_netguard::AddressGuard;

@@ -206,12 +206,25 @@ async fn each_alert_reaches_each_robot_once_through_signatures_and_rate_limits()
     );
     outbox.acknowledge("a1", "张三").unwrap();
     assert!(outbox.acknowledge("a1", "李四").is_err(), "taken once");
+    // A false alarm needs its reason; a handled one is closed by whoever closed it.
+    assert!(outbox
+        .close("a1", "张三", " ", yuqing_alerts::Outcome::FalseAlarm)
+        .is_err());
     outbox
-        .close("a1", "已联系学校核实，学生家属已安抚")
+        .close(
+            "a1",
+            "张三",
+            "已联系学校核实，学生家属已安抚",
+            yuqing_alerts::Outcome::Handled,
+        )
         .unwrap();
     let case = outbox.case("a1").unwrap().unwrap();
     assert_eq!(case.state, "closed");
     assert_eq!(case.acknowledged_by.as_deref(), Some("张三"));
+    assert_eq!(
+        (case.closed_by.as_deref(), case.outcome.as_deref()),
+        (Some("张三"), Some("handled"))
+    );
     assert!(outbox
         .acknowledge("nope", "x")
         .unwrap_err()

@@ -12,7 +12,7 @@ use axum::{Extension, Form, Json, Router};
 use serde::Deserialize;
 use std::sync::Arc;
 use yuqing_access::Identity;
-use yuqing_alerts::{AlertStore, Case, CaseError};
+use yuqing_alerts::{AlertStore, Case, CaseError, Outcome};
 
 /// The alert case log over HTTP:
 /// - `GET /api/alerts?limit=N` → the latest cases with deliveries and events;
@@ -190,6 +190,7 @@ async fn case_work<T: Send + 'static>(
         Ok(value) => Ok(value),
         Err(CaseError::NotFound(id)) => Err(DeskError::NotFound(format!("no alert with id {id}"))),
         Err(error @ CaseError::WrongState { .. }) => Err(DeskError::Conflict(error.to_string())),
+        Err(error @ CaseError::NeedsReason) => Err(DeskError::BadParameter(error.to_string())),
         Err(error) => {
             tracing::error!(%error, "alert case log failed");
             Err(DeskError::Internal)
@@ -267,6 +268,9 @@ async fn ack_alert(
 #[derive(Deserialize)]
 struct CloseBody {
     note: String,
+    /// 误报: the alert was wrong (the note says why).
+    #[serde(default)]
+    false_alarm: bool,
 }
 
 async fn close_alert(
@@ -277,11 +281,17 @@ async fn close_alert(
     Json(body): Json<CloseBody>,
 ) -> Result<Json<Case>, DeskError> {
     let target = id.clone();
+    let outcome = if body.false_alarm {
+        Outcome::FalseAlarm
+    } else {
+        Outcome::Handled
+    };
+    let by = identity.user.clone();
     let case = case_work(move || {
         let before = store
             .case(&id)?
             .ok_or_else(|| CaseError::NotFound(id.clone()))?;
-        store.close(&id, &body.note)?;
+        store.close(&id, &by, &body.note, outcome)?;
         let after = store.case(&id)?.ok_or(CaseError::NotFound(id))?;
         Ok((before.state, after))
     })
@@ -293,7 +303,7 @@ async fn close_alert(
         "alert.close",
         &target,
         Some(serde_json::json!({"state": before})),
-        Some(serde_json::json!({"state": case.state, "note": case.note})),
+        Some(serde_json::json!({"state": case.state, "outcome": case.outcome, "note": case.note})),
     )
     .await;
     Ok(Json(case))

@@ -20,7 +20,7 @@
 //! | `GET /api/alerts/export.csv` | duty | alert store | the case log as CSV |
 //! | `GET /api/alerts/{id}` | duty | alert store | one case with its deliveries and events |
 //! | `POST /api/alerts/{id}/ack` | duty | alert store | 签收 by the user |
-//! | `POST /api/alerts/{id}/close` | duty | alert store | 处置, `{"note"}` |
+//! | `POST /api/alerts/{id}/close` | duty | alert store | 处置, `{"note", "false_alarm"?}` (误报 needs its reason) |
 //! | `GET /ack/{id}` | link | alert store | the 签收 page alert messages link to (`?t=` its signed token, or a login) |
 //! | `POST /ack/{id}` | link | alert store | its form (`by`, `t`) |
 //! | `GET /api/rules` | duty | rule book | the alert rules in force, with `editable` |

@@ -135,11 +135,22 @@ function caseCard(c, open) {
     } }, '签收'));
   }
   if (c.state !== 'closed') {
-    const note = el('input', { type: 'text', class: 'grow', placeholder: '处置说明（误报请写明原因）', 'aria-label': '处置说明' });
-    actions.append(note, el('button', { class: 'plain', onclick: async () => {
-      try { await api('POST', `/api/alerts/${encodeURIComponent(c.alert_id)}/close`, { note: note.value }); } catch (e) { alert(e.message); }
+    const note = el('input', { type: 'text', class: 'grow note', placeholder: '处置说明（误报请写明原因）', 'aria-label': '处置说明' });
+    const problem = el('span', { class: 'error', role: 'alert' });
+    const close = (falseAlarm) => async () => {
+      if (falseAlarm && !note.value.trim()) {
+        problem.textContent = '误报须写明原因。';
+        return;
+      }
+      try {
+        await api('POST', `/api/alerts/${encodeURIComponent(c.alert_id)}/close`, { note: note.value, false_alarm: falseAlarm });
+      } catch (e) { problem.textContent = e.message; return; }
       await refreshDuty();
-    } }, '办结'));
+    };
+    actions.append(note,
+      el('button', { class: 'plain', onclick: close(false) }, '办结'),
+      el('button', { class: 'plain false-alarm', onclick: close(true) }, '误报'),
+      problem);
   }
   const details = el('details', { open: open || false },
     el('summary', { class: 'muted' }, '台账'),
@@ -148,7 +159,8 @@ function caseCard(c, open) {
   return el('article', { class: 'card alert', 'data-alert': c.alert_id },
     el('div', { class: 'row' },
       riskTag(c.severity),
-      el('span', { class: `state-${c.state}` }, STATE_ZH[c.state] || c.state),
+      el('span', { class: `state-${c.state}` },
+        c.outcome === 'false_alarm' ? '误报' : (STATE_ZH[c.state] || c.state)),
       el('span', { class: 'muted' }, `${c.rule} · ${time(c.raised_at)}`)),
     el('h3', {}, c.doc_id
       ? el('a', { href: `#/doc/${encodeURIComponent(c.doc_id)}` }, c.title)
@@ -157,6 +169,7 @@ function caseCard(c, open) {
       [c.source, (c.districts || []).join('、'), (c.schools || []).join('、'), (c.topics || []).join('、'),
         c.cluster_size > 1 ? `已有 ${c.cluster_size} 篇相同报道` : null].filter(Boolean).join(' · ')),
     c.acknowledged_by ? el('div', { class: 'muted' }, `签收：${c.acknowledged_by} ${time(c.acknowledged_at)}`) : null,
+    c.closed_by ? el('div', { class: 'muted' }, `处置：${c.closed_by} ${time(c.closed_at)}`) : null,
     c.note ? el('div', { class: 'muted' }, `处置说明：${c.note}`) : null,
     actions, details);
 }

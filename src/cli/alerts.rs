@@ -30,11 +30,14 @@ pub enum AlertsCommand {
         #[arg(long, default_value = "值班人员")]
         by: String,
     },
-    /// Close an alert with what was done (处置说明).
+    /// Close an alert with what was done (处置说明), or as a false alarm (误报) with
+    /// its reason.
     Close {
         id: String,
         #[arg(long)]
         note: String,
+        #[arg(long)]
+        false_alarm: bool,
     },
 }
 
@@ -110,9 +113,19 @@ pub fn run(data: &DataDir, command: AlertsCommand) -> anyhow::Result<()> {
             outbox.acknowledge(&id, &by)?;
             println!("已签收 {id}");
         }
-        AlertsCommand::Close { id, note } => {
-            outbox.close(&id, &note)?;
-            println!("已处置 {id}");
+        AlertsCommand::Close {
+            id,
+            note,
+            false_alarm,
+        } => {
+            let outcome = if false_alarm {
+                yuqing_alerts::Outcome::FalseAlarm
+            } else {
+                yuqing_alerts::Outcome::Handled
+            };
+            let by = format!("cli:{}", std::env::var("USER").unwrap_or_default());
+            outbox.close(&id, &by, &note, outcome)?;
+            println!("已处置 {id}（{}）", outcome.zh());
         }
     }
     Ok(())

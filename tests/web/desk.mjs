@@ -72,6 +72,16 @@ try {
       await card.locator('summary').click();
       await card.locator('.events').getByText(/签收：/).waitFor();
       await snap('duty-acknowledged');
+      // Another alert is a false alarm: refused without a reason, closed with one.
+      const other = page.locator('article.alert').filter({ has: page.locator('.state-raised') }).first();
+      const otherId = await other.getAttribute('data-alert');
+      const wrong = page.locator(`article.alert[data-alert="${otherId}"]`);
+      await wrong.getByRole('button', { name: '误报' }).click();
+      await wrong.getByText('误报须写明原因。').waitFor();
+      await wrong.locator('input.note').fill('与学校无关的社会新闻');
+      await wrong.getByRole('button', { name: '误报' }).click();
+      await wrong.locator('.state-closed').getByText('误报').waitFor();
+      await wrong.getByText('处置说明：与学校无关的社会新闻').waitFor();
     } else {
       // The phone sees what the desktop did: acknowledged, by whom.
       await card.getByText(/签收：/).first().waitFor();

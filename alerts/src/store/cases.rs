@@ -41,6 +41,10 @@ pub struct Case {
     pub acknowledged_at: Option<String>,
     pub acknowledged_by: Option<String>,
     pub closed_at: Option<String>,
+    pub closed_by: Option<String>,
+    /// How a closed case ended: `handled` (已办结) or `false_alarm` (误报, its reason in
+    /// the note), which the rules' evaluation counts against them.
+    pub outcome: Option<String>,
     pub note: Option<String>,
     /// What the duty view shows of the alert besides its title.
     #[serde(flatten)]
@@ -83,15 +87,42 @@ impl CaseFacts {
     }
 }
 
-/// Adds the facts column to a case table made before it existed.
+/// Adds the columns a case table made before them lacks.
 pub(crate) fn migrate(db: &rusqlite::Connection) -> rusqlite::Result<()> {
-    let has_facts = db
-        .prepare("SELECT 1 FROM pragma_table_info('alert_case') WHERE name = 'facts'")?
-        .exists([])?;
-    if !has_facts {
-        db.execute_batch("ALTER TABLE alert_case ADD COLUMN facts TEXT")?;
+    for column in ["facts", "closed_by", "outcome"] {
+        let present = db
+            .prepare("SELECT 1 FROM pragma_table_info('alert_case') WHERE name = ?1")?
+            .exists([column])?;
+        if !present {
+            db.execute_batch(&format!("ALTER TABLE alert_case ADD COLUMN {column} TEXT"))?;
+        }
     }
     Ok(())
+}
+
+/// How on-call staff close an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 已办结: the matter was dealt with.
+    Handled,
+    /// 误报: the alert was wrong; the note says why.
+    FalseAlarm,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Handled => "handled",
+            Outcome::FalseAlarm => "false_alarm",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Outcome::Handled => "已办结",
+            Outcome::FalseAlarm => "误报",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -117,6 +148,8 @@ pub enum CaseError {
     NotFound(String),
     #[error("alert {id} is already {state}")]
     WrongState { id: String, state: String },
+    #[error("a false alarm (误报) needs its reason in the note")]
+    NeedsReason,
     #[error("alert state: {0}")]
     State(#[from] rusqlite::Error),
     #[error("export: {0}")]
@@ -185,7 +218,11 @@ impl AlertStore {
     }
 
     /// 处置完毕: the case is closed with what was done.
-    pub fn close(&self, id: &str, note: &str) -> Result<(), CaseError> {
+    /// Closes an alert: handled, or a false alarm (which needs its reason in `note`).
+    pub fn close(&self, id: &str, by: &str, note: &str, outcome: Outcome) -> Result<(), CaseError> {
+        if outcome == Outcome::FalseAlarm && note.trim().is_empty() {
+            return Err(CaseError::NeedsReason);
+        }
         let state = self.state_of(id)?;
         if state == "closed" {
             return Err(CaseError::WrongState {
@@ -195,10 +232,10 @@ impl AlertStore {
         }
         let now = Utc::now().to_rfc3339();
         self.db().execute(
-            "UPDATE alert_case SET state = 'closed', closed_at = ?2, note = ?3 WHERE alert_id = ?1",
-            params![id, now, note],
+            "UPDATE alert_case SET state = 'closed', closed_at = ?2, note = ?3, closed_by = ?4, outcome = ?5 WHERE alert_id = ?1",
+            params![id, now, note, by, outcome.as_str()],
         )?;
-        self.record(id, "closed", note)?;
+        self.record(id, "closed", &format!("{}（{by}）：{note}", outcome.zh()))?;
         Ok(())
     }
 
@@ -220,7 +257,7 @@ impl AlertStore {
         let db = self.db();
         let Some(mut case) = db
             .query_row(
-                "SELECT alert_id, rule, title, url, raised_at, state, acknowledged_at, acknowledged_by, closed_at, note, facts
+                "SELECT alert_id, rule, title, url, raised_at, state, acknowledged_at, acknowledged_by, closed_at, note, facts, closed_by, outcome
                  FROM alert_case WHERE alert_id = ?1",
                 [id],
                 |r| {
@@ -235,6 +272,8 @@ impl AlertStore {
                         acknowledged_by: r.get(7)?,
                         closed_at: r.get(8)?,
                         note: r.get(9)?,
+                        closed_by: r.get(11)?,
+                        outcome: r.get(12)?,
                         facts: r
                             .get::<_, Option<String>>(10)?
                             .and_then(|json| serde_json::from_str(&json).ok())
@@ -326,7 +365,11 @@ pub fn export_csv(cases: &[Case], out: impl std::io::Write) -> std::io::Result<(
             &case.title,
             &case.url,
             &case.raised_at,
-            state_zh(&case.state),
+            if case.outcome.as_deref() == Some("false_alarm") {
+                "误报"
+            } else {
+                state_zh(&case.state)
+            },
             case.acknowledged_by.as_deref().unwrap_or(""),
             case.acknowledged_at.as_deref().unwrap_or(""),
             case.closed_at.as_deref().unwrap_or(""),
@@ -368,6 +411,8 @@ mod tests {
             acknowledged_by: Some("@张老师".into()),
             closed_at: None,
             note: Some("-1 误报".into()),
+            closed_by: None,
+            outcome: None,
             facts: CaseFacts::default(),
             deliveries: Vec::new(),
             events: Vec::new(),

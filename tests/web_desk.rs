@@ -114,7 +114,7 @@ async fn on_call_staff_use_the_desk_page_in_a_real_browser() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    for page in ["login", "duty", "search", "document", "rules"] {
+    for page in ["login", "duty", "search", "document", "sources", "rules"] {
         for width in ["desktop", "phone"] {
             assert!(
                 shots.join(format!("{page}-{width}.png")).exists(),

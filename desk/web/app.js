@@ -452,6 +452,46 @@ async function showRules() {
   }
 }
 
+// ---- 信源: each source's health, and the system's stages ----
+
+const STAGE_ZH = { running: '正常', retrying: '重试中', failed: '已停止' };
+const STAGE_NAME_ZH = {
+  analyzer: '研判分析', indexer: '索引', evaluator: '预警规则', notifier: '预警投递', desk: '值班台服务',
+  'dead-letter log': '异常数据记录', 'seen-store confirmation': '采集确认',
+};
+
+async function showSources() {
+  setPage('sources');
+  const box = el('section', { id: 'sources' }, el('p', { class: 'muted' }, '正在载入…'));
+  view.replaceChildren(el('h2', {}, '信源与系统状态'), box);
+  let status;
+  try { status = await api('GET', '/api/status'); } catch (e) {
+    box.replaceChildren(el('p', { class: 'error' }, e.message));
+    return;
+  }
+  const sources = status.sources || [];
+  const stages = Object.entries(status.stages || {});
+  box.replaceChildren(
+    el('div', { class: 'card' },
+      el('div', { class: 'row' },
+        el('span', {}, `已索引 ${status.documents ?? '—'} 篇`),
+        el('span', {}, `待投递预警 ${status.alerts_pending ?? '—'} 条`),
+        el('span', {}, `已送达 ${status.alerts_delivered ?? '—'} 条`)),
+      stages.length ? el('div', { class: 'row muted' }, stages.map(([name, stage]) =>
+        el('span', { class: stage.state === 'running' ? null : 'error', title: stage.error || '' },
+          `${STAGE_NAME_ZH[name] || name}：${STAGE_ZH[stage.state] || stage.state}${stage.error ? '（' + stage.error + '）' : ''}`))) : null),
+    ...(sources.length ? sources.map((s) => el('article', { class: 'card source', 'data-source': s.source },
+      el('h3', {}, s.source),
+      el('div', { class: 'row' },
+        el('span', { class: s.consecutive_failures ? 'error' : 'saved' },
+          s.consecutive_failures ? `连续失败 ${s.consecutive_failures} 次` : '正常'),
+        el('span', { class: 'muted' }, `最近采集 ${time(s.last_visit_at)}`),
+        el('span', { class: 'muted' }, `上次成功 ${time(s.last_success_at) || '—'}`),
+        el('span', { class: 'muted' }, `本次 ${s.last_collected} 篇，累计 ${s.collected_total} 篇`)),
+      s.last_error ? el('p', { class: 'error' }, `原因：${s.last_error}`) : null))
+      : [el('p', { class: 'muted' }, '尚无信源的采集记录。')]));
+}
+
 // ---- start ----
 
 function route() {
@@ -461,6 +501,7 @@ function route() {
   if (path.startsWith('/doc/')) showDocument(decodeURIComponent(path.slice(5)));
   else if (path === '/search') showSearch();
   else if (path === '/rules') showRules();
+  else if (path === '/sources') showSources();
   else showDuty();
 }
 

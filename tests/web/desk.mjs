@@ -110,6 +110,12 @@ try {
     await page.getByText('话题：防溺水').waitFor();
     await snap('document');
 
+    // 信源: the sample site's sources work, the unreachable one says why.
+    await page.click('nav a[data-page=sources]');
+    await page.locator('article.source[data-source="示例列表"]').getByText('正常').waitFor();
+    await page.locator('article.source[data-source="不可达的信源"]').getByText(/连续失败/).waitFor();
+    await snap('sources');
+
     // Hostile text stays text: no element came from a crawled title or snippet.
     assert.equal(await page.locator('main script, main img, main iframe:not(.snapshot)').count(), 0);
     await context.close();

@@ -26,6 +26,7 @@ pub(crate) fn routes(store: Arc<AlertStore>) -> Router {
         .route("/api/alerts/{id}", get(show_alert))
         .route("/api/alerts/{id}/ack", post(ack_alert))
         .route("/api/alerts/{id}/close", post(close_alert))
+        .route("/api/alerts/{id}/assign", post(assign_alert))
         .route("/ack/{id}", get(ack_page).post(ack_form))
         .with_state(store)
 }
@@ -260,6 +261,57 @@ async fn ack_alert(
         &target,
         None,
         Some(after),
+    )
+    .await;
+    Ok(Json(case))
+}
+
+#[derive(Deserialize)]
+struct AssignBody {
+    /// A desk user's name.
+    to: String,
+}
+
+/// `POST /api/alerts/{id}/assign`: gives the case to a desk user (指派).
+async fn assign_alert(
+    State(store): State<Arc<AlertStore>>,
+    Extension(security): Extension<Arc<DeskSecurity>>,
+    Extension(identity): Extension<Identity>,
+    Path(id): Path<String>,
+    Json(body): Json<AssignBody>,
+) -> Result<Json<Case>, DeskError> {
+    let to = body.to.trim().to_string();
+    let access = security.access.clone();
+    let known = blocking("user lookup", {
+        let to = to.clone();
+        move || access.user(&to)
+    })
+    .await?
+    .map_err(|error| {
+        tracing::error!(%error, "desk access state");
+        DeskError::Internal
+    })?;
+    match known {
+        Some(user) if !user.disabled => {}
+        _ => {
+            return Err(DeskError::BadParameter(format!(
+                "no enabled desk user named {to:?} to assign the alert to"
+            )))
+        }
+    }
+    let (target, by, assignee) = (id.clone(), identity.user.clone(), to.clone());
+    let case = case_work(move || {
+        store.assign(&id, &assignee, &by)?;
+        store.case(&id)?.ok_or(CaseError::NotFound(id))
+    })
+    .await?;
+    audit(
+        &security,
+        &identity.user,
+        "alert.assign",
+        &target,
+        None,
+        Some(serde_json::json!({"assignee": to})),
     )
     .await;
     Ok(Json(case))

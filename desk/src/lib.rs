@@ -21,6 +21,7 @@
 //! | `GET /api/alerts/{id}` | duty | alert store | one case with its deliveries and events |
 //! | `POST /api/alerts/{id}/ack` | duty | alert store | 签收 by the user |
 //! | `POST /api/alerts/{id}/close` | duty | alert store | 处置, `{"note", "false_alarm"?}` (误报 needs its reason) |
+//! | `POST /api/alerts/{id}/assign` | duty | alert store | 指派, `{"to"}`: a desk user's name |
 //! | `GET /ack/{id}` | link | alert store | the 签收 page alert messages link to (`?t=` its signed token, or a login) |
 //! | `POST /ack/{id}` | link | alert store | its form (`by`, `t`) |
 //! | `GET /api/rules` | duty | rule book | the alert rules in force, with `editable` |
@@ -157,6 +158,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/alerts/{id}", DUTY, Part::AlertStore),
     route("POST", "/api/alerts/{id}/ack", DUTY, Part::AlertStore),
     route("POST", "/api/alerts/{id}/close", DUTY, Part::AlertStore),
+    route("POST", "/api/alerts/{id}/assign", DUTY, Part::AlertStore),
     route("GET", "/ack/{id}", Access::AlertLink, Part::AlertStore),
     route("POST", "/ack/{id}", Access::AlertLink, Part::AlertStore),
     route("GET", "/api/rules", DUTY, Part::RuleBook),

@@ -13,7 +13,7 @@ const SENTIMENT_ZH = { negative: '负面', neutral: '中性', positive: '正面'
 const SOURCE_TYPE_ZH = { official: '官方媒体', commercial: '商业媒体', self_media: '自媒体', social: '社交平台' };
 const EVENT_ZH = {
   raised: '预警', delivered: '已送达', 'delivery failed': '送达失败', acknowledged: '签收',
-  closed: '处置', escalated: '升级',
+  closed: '处置', escalated: '升级', assigned: '指派',
 };
 
 /// Makes an element: `el('a', {href: '#/x', class: 'on'}, '文字', child…)`. Strings
@@ -147,7 +147,18 @@ function caseCard(c, open) {
       } catch (e) { problem.textContent = e.message; return; }
       await refreshDuty();
     };
-    actions.append(note,
+    const assignee = el('input', { type: 'text', class: 'assignee', placeholder: '指派给（用户名）', 'aria-label': '指派给' });
+    const assign = async () => {
+      if (!assignee.value.trim()) { problem.textContent = '请填写要指派的用户名。'; return; }
+      try {
+        await api('POST', `/api/alerts/${encodeURIComponent(c.alert_id)}/assign`, { to: assignee.value.trim() });
+      } catch (e) {
+        problem.textContent = e.status === 400 ? `没有名为“${assignee.value.trim()}”的可用账号。` : e.message;
+        return;
+      }
+      await refreshDuty();
+    };
+    actions.append(assignee, el('button', { class: 'plain assign', onclick: assign }, '指派'), note,
       el('button', { class: 'plain', onclick: close(false) }, '办结'),
       el('button', { class: 'plain false-alarm', onclick: close(true) }, '误报'),
       problem);
@@ -169,6 +180,7 @@ function caseCard(c, open) {
       [c.source, (c.districts || []).join('、'), (c.schools || []).join('、'), (c.topics || []).join('、'),
         c.cluster_size > 1 ? `已有 ${c.cluster_size} 篇相同报道` : null].filter(Boolean).join(' · ')),
     c.acknowledged_by ? el('div', { class: 'muted' }, `签收：${c.acknowledged_by} ${time(c.acknowledged_at)}`) : null,
+    c.assignee ? el('div', { class: 'muted assigned' }, `承办：${c.assignee}`) : null,
     c.closed_by ? el('div', { class: 'muted' }, `处置：${c.closed_by} ${time(c.closed_at)}`) : null,
     c.note ? el('div', { class: 'muted' }, `处置说明：${c.note}`) : null,
     actions, details);

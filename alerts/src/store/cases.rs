@@ -40,6 +40,8 @@ pub struct Case {
     pub state: String,
     pub acknowledged_at: Option<String>,
     pub acknowledged_by: Option<String>,
+    /// Who the case is given to (指派).
+    pub assignee: Option<String>,
     pub closed_at: Option<String>,
     pub closed_by: Option<String>,
     /// How a closed case ended: `handled` (已办结) or `false_alarm` (误报, its reason in
@@ -89,7 +91,7 @@ impl CaseFacts {
 
 /// Adds the columns a case table made before them lacks.
 pub(crate) fn migrate(db: &rusqlite::Connection) -> rusqlite::Result<()> {
-    for column in ["facts", "closed_by", "outcome"] {
+    for column in ["facts", "closed_by", "outcome", "assignee"] {
         let present = db
             .prepare("SELECT 1 FROM pragma_table_info('alert_case') WHERE name = ?1")?
             .exists([column])?;
@@ -217,8 +219,26 @@ impl AlertStore {
         Ok(())
     }
 
-    /// 处置完毕: the case is closed with what was done.
-    /// Closes an alert: handled, or a false alarm (which needs its reason in `note`).
+    /// 指派: the case is given to someone to handle (again, to hand it on); a closed case
+    /// is not.
+    pub fn assign(&self, id: &str, to: &str, by: &str) -> Result<(), CaseError> {
+        let state = self.state_of(id)?;
+        if state == "closed" {
+            return Err(CaseError::WrongState {
+                id: id.into(),
+                state,
+            });
+        }
+        self.db().execute(
+            "UPDATE alert_case SET assignee = ?2 WHERE alert_id = ?1",
+            params![id, to],
+        )?;
+        self.record(id, "assigned", &format!("{to}（由 {by} 指派）"))?;
+        Ok(())
+    }
+
+    /// 处置: the case is closed, handled or as a false alarm (which needs its reason in
+    /// `note`).
     pub fn close(&self, id: &str, by: &str, note: &str, outcome: Outcome) -> Result<(), CaseError> {
         if outcome == Outcome::FalseAlarm && note.trim().is_empty() {
             return Err(CaseError::NeedsReason);
@@ -257,7 +277,7 @@ impl AlertStore {
         let db = self.db();
         let Some(mut case) = db
             .query_row(
-                "SELECT alert_id, rule, title, url, raised_at, state, acknowledged_at, acknowledged_by, closed_at, note, facts, closed_by, outcome
+                "SELECT alert_id, rule, title, url, raised_at, state, acknowledged_at, acknowledged_by, closed_at, note, facts, closed_by, outcome, assignee
                  FROM alert_case WHERE alert_id = ?1",
                 [id],
                 |r| {
@@ -274,6 +294,7 @@ impl AlertStore {
                         note: r.get(9)?,
                         closed_by: r.get(11)?,
                         outcome: r.get(12)?,
+                        assignee: r.get(13)?,
                         facts: r
                             .get::<_, Option<String>>(10)?
                             .and_then(|json| serde_json::from_str(&json).ok())
@@ -413,6 +434,7 @@ mod tests {
             note: Some("-1 误报".into()),
             closed_by: None,
             outcome: None,
+            assignee: None,
             facts: CaseFacts::default(),
             deliveries: Vec::new(),
             events: Vec::new(),

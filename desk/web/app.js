@@ -395,8 +395,10 @@ async function showDocument(id) {
       analysis.risk ? el('li', {}, `风险：${RISK_ZH[analysis.risk.level] || analysis.risk.level || '未知'}`) : null),
     el('h4', {}, '正文'),
     el('div', { class: 'content' }, doc.content),
+    el('section', { id: 'story' }),
     el('details', {}, el('summary', {}, '存证（抓取时的页面）'),
       el('iframe', { class: 'snapshot', sandbox: '', src: `/api/documents/${encodeURIComponent(id)}/snapshot`, title: '存证' }))));
+  showStory(found.cluster, id);
 }
 
 // ---- 预警规则: read by everyone, edited by analysts ----
@@ -502,6 +504,22 @@ async function showSources() {
         el('span', { class: 'muted' }, `本次 ${s.last_collected} 篇，累计 ${s.collected_total} 篇`)),
       s.last_error ? el('p', { class: 'error' }, `原因：${s.last_error}`) : null))
       : [el('p', { class: 'muted' }, '尚无信源的采集记录。')]));
+}
+
+/// The story a document belongs to: every reprint on a timeline, first report first.
+async function showStory(cluster, current) {
+  const box = document.getElementById('story');
+  if (!box || !cluster) return;
+  let story;
+  try { story = await api('GET', `/api/clusters/${encodeURIComponent(cluster)}`); } catch (_) { return; }
+  const members = story.members || [];
+  if (members.length < 2) return;
+  const sources = new Set(members.map((m) => m.source));
+  box.replaceChildren(
+    el('h4', {}, `事件脉络：${members.length} 篇报道，${sources.size} 个来源，首发 ${members[0].source}`),
+    el('ol', { class: 'timeline' }, members.map((m) => el('li', { class: m.id === current ? 'current' : null },
+      el('span', { class: 'muted' }, `${time(m.published_at || m.fetched_at)} ${m.source}　`),
+      m.id === current ? m.title : el('a', { href: `#/doc/${encodeURIComponent(m.id)}` }, m.title)))));
 }
 
 // ---- start ----

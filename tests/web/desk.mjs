@@ -117,6 +117,9 @@ try {
     await page.locator('.hit h3 a').first().click();
     await page.locator('#document').waitFor();
     await page.getByText('话题：防溺水').waitFor();
+    // The drowning story was reported twice: its timeline lists both, first report first.
+    await page.locator('#story').getByText(/事件脉络：2 篇报道/).waitFor();
+    assert.equal(await page.locator('#story ol.timeline li').count(), 2);
     await snap('document');
 
     // 信源: the sample site's sources work, the unreachable one says why.

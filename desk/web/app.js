@@ -236,7 +236,7 @@ function showDuty() {
 
 // ---- 信息列表: search ----
 
-const PRESETS = [['', '全部'], ['24h', '24小时'], ['1d', '今天'], ['7d', '7天'], ['30d', '30天']];
+const PRESETS = [['', '全部'], ['24h', '24小时'], ['1d', '今天'], ['7d', '7天'], ['30d', '30天'], ['custom', '自定义']];
 const FACETS = [['topic', '话题'], ['sentiment', '情感'], ['risk', '风险'], ['district', '属地'], ['source_type', '来源类型'], ['source', '来源']];
 
 function searchParams() {
@@ -253,18 +253,20 @@ function fullQuery(params) {
   const parts = [];
   if (params.get('q')) parts.push(params.get('q'));
   const since = params.get('since');
-  if (since === '1d') parts.push('since:' + Math.max(1, Math.ceil((Date.now() - startOfToday()) / 3600000)) + 'h');
-  else if (since) parts.push(`since:${since}`);
+  if (since === '1d') parts.push(`from:${beijingDate(new Date())}`);
+  else if (since === 'custom') {
+    if (/^\d{4}-\d{2}-\d{2}$/.test(params.get('from') || '')) parts.push(`from:${params.get('from')}`);
+    if (/^\d{4}-\d{2}-\d{2}$/.test(params.get('to') || '')) parts.push(`to:${params.get('to')}`);
+  } else if (since) parts.push(`since:${since}`);
   for (const [field] of FACETS) {
     for (const value of params.getAll(field)) parts.push(`${field}:"${value.replaceAll('"', '')}"`);
   }
   return parts.join(' ');
 }
 
-function startOfToday() {
-  const now = new Date();
-  const beijing = new Date(now.toLocaleString('en-US', { timeZone: 'Asia/Shanghai' }));
-  return now.getTime() - ((beijing.getHours() * 60 + beijing.getMinutes()) * 60 + beijing.getSeconds()) * 1000;
+/// The date in Beijing, as the query language writes it (2026-12-08).
+function beijingDate(at) {
+  return at.toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' });
 }
 
 function facetLabel(field, value) {
@@ -296,6 +298,8 @@ async function showSearch() {
     [['relevance', '相关度'], ['time', '时间'], ['risk', '风险'], ['spread', '传播']].map(([v, l]) =>
       el('option', { value: v, selected: (params.get('sort') || 'relevance') === v }, l)));
   const collapse = el('input', { type: 'checkbox', id: 'collapse', checked: params.get('collapse') === 'true' });
+  const from = el('input', { type: 'date', id: 'from', value: params.get('from') || '' });
+  const to = el('input', { type: 'date', id: 'to', value: params.get('to') || '' });
   const form = el('form', { class: 'card', onsubmit: (event) => {
     event.preventDefault();
     const next = searchParams();
@@ -310,8 +314,16 @@ async function showSearch() {
   el('div', { class: 'presets' }, PRESETS.map(([value, label]) => {
     const next = searchParams();
     if (value) next.set('since', value); else next.delete('since');
-    return el('a', { href: searchHref(next), class: (params.get('since') || '') === value ? 'on' : null }, label);
-  })));
+    return el('a', { href: searchHref(next), class: (params.get('since') || '') === value ? 'on' : null, 'data-preset': value || 'all' }, label);
+  })),
+  params.get('since') === 'custom' ? el('div', { class: 'row custom-range' },
+    el('label', {}, '从 ', from), el('label', {}, '到 ', to),
+    el('button', { type: 'button', class: 'plain', onclick: () => {
+      const next = searchParams();
+      next.set('from', from.value);
+      next.set('to', to.value);
+      location.hash = searchHref(next);
+    } }, '应用')) : null);
   const facets = el('aside', { class: 'card facets', id: 'facets' });
   const results = el('section', { class: 'results', id: 'results' }, el('p', { class: 'muted' }, '正在检索…'));
   view.replaceChildren(el('h2', {}, '信息列表'), form, el('div', { class: 'layout' }, facets, results));

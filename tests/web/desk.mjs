@@ -112,6 +112,18 @@ try {
     assert.ok(after >= 1 && after < before, `the facet narrows ${before} to ${after}`);
     assert.ok(await page.locator('.hit mark').count() > 0, 'matches are highlighted');
     await snap('search');
+    // A custom range before the sample's stories finds none of them; one around them does.
+    await page.click('a[data-preset=custom]');
+    await page.fill('#from', '2020-01-01');
+    await page.fill('#to', '2020-12-31');
+    await page.click('.custom-range button');
+    await page.waitForFunction(() => location.hash.includes('to=2020-12-31'));
+    await page.locator('#total').getByText('共 0 条').waitFor();
+    await page.fill('#from', '2026-11-01');
+    await page.fill('#to', '2026-11-30');
+    await page.click('.custom-range button');
+    await page.waitForFunction(() => location.hash.includes('to=2026-11-30'));
+    await page.locator('.hit').first().waitFor();
 
     // 详情: the document with its tags and text.
     await page.locator('.hit h3 a').first().click();

@@ -406,7 +406,7 @@ async function showDocument(id) {
       el('li', {}, `情感：${SENTIMENT_ZH[sentiment.label] || sentiment.label || '未知'}（${typeof sentiment.score === 'number' ? sentiment.score.toFixed(2) : ''}）`),
       analysis.risk ? el('li', {}, `风险：${RISK_ZH[analysis.risk.level] || analysis.risk.level || '未知'}`) : null),
     el('h4', {}, '正文'),
-    el('div', { class: 'content' }, doc.content),
+    el('div', { class: 'content' }, highlighted(doc.content, evidence(analysis, 'content'))),
     el('section', { id: 'story' }),
     el('details', {}, el('summary', {}, '存证（抓取时的页面）'),
       el('iframe', { class: 'snapshot', sandbox: '', src: `/api/documents/${encodeURIComponent(id)}/snapshot`, title: '存证' }))));
@@ -516,6 +516,33 @@ async function showSources() {
         el('span', { class: 'muted' }, `本次 ${s.last_collected} 篇，累计 ${s.collected_total} 篇`)),
       s.last_error ? el('p', { class: 'error' }, `原因：${s.last_error}`) : null))
       : [el('p', { class: 'muted' }, '尚无信源的采集记录。')]));
+}
+
+/// Every matched term's place in one field of the document: what made a tag fire.
+function evidence(analysis, field) {
+  const groups = [analysis.topics, analysis.regions, analysis.schools, [analysis.sentiment]];
+  return groups.flat().filter(Boolean)
+    .flatMap((tag) => tag.matches || [])
+    .filter((m) => m.field === field && m.end > m.start);
+}
+
+/// Text with the given character ranges (Unicode characters, as the analyzer counts
+/// them) in <mark>, built from text nodes only.
+function highlighted(text, matches) {
+  const chars = Array.from(text || '');
+  const ranges = matches.map((m) => [m.start, Math.min(m.end, chars.length)])
+    .filter(([a, b]) => a < b).sort((x, y) => x[0] - y[0]);
+  const out = document.createDocumentFragment();
+  let at = 0;
+  for (const [start, end] of ranges) {
+    if (end <= at) continue;
+    const from = Math.max(start, at);
+    if (from > at) out.append(chars.slice(at, from).join(''));
+    out.append(el('mark', {}, chars.slice(from, end).join('')));
+    at = end;
+  }
+  out.append(chars.slice(at).join(''));
+  return out;
 }
 
 /// The story a document belongs to: every reprint on a timeline, first report first.

@@ -129,6 +129,9 @@ try {
     await page.locator('.hit h3 a').first().click();
     await page.locator('#document').waitFor();
     await page.getByText('话题：防溺水').waitFor();
+    // The words that made the tags fire are marked in the text.
+    const marks = await page.locator('#document .content mark').allTextContents();
+    assert.ok(marks.includes('溺水') || marks.includes('落水'), `marked: ${marks}`);
     // The drowning story was reported twice: its timeline lists both, first report first.
     await page.locator('#story').getByText(/事件脉络：2 篇报道/).waitFor();
     assert.equal(await page.locator('#story ol.timeline li').count(), 2);

@@ -114,6 +114,41 @@ async fn on_call_staff_use_the_desk_page_in_a_real_browser() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    // The exported search, opened by an independent reader (openpyxl).
+    let python = std::env::var("YUQING_TEST_PYTHON")
+        .unwrap_or_else(|_| "/var/cache/yuqing/test-python/bin/python".to_string());
+    let read = Command::new(&python)
+        .args([
+            "-c",
+            "import json, sys, openpyxl\nsheet = openpyxl.load_workbook(sys.argv[1]).active\nprint(json.dumps({'title': sheet.title, 'rows': [[c.value for c in row] for row in sheet.iter_rows()], 'links': [c.hyperlink.target for c in sheet['K'] if c.hyperlink]}, ensure_ascii=False))",
+        ])
+        .arg(shots.join("search.xlsx"))
+        .output()
+        .expect("python with openpyxl (scripts/test installs it)");
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let sheet: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(sheet["title"], "信息列表");
+    let rows = sheet["rows"].as_array().unwrap();
+    assert!(
+        rows[0][0].as_str().unwrap().starts_with("检索式：学生"),
+        "the first row names the search: {}",
+        rows[0]
+    );
+    assert_eq!(rows[1][0], "标题");
+    let stories: Vec<&str> = rows[2..].iter().map(|r| r[0].as_str().unwrap()).collect();
+    assert!(
+        !stories.is_empty() && stories.iter().all(|t| t.contains("溺水")),
+        "the narrowed result, the 防溺水 facet kept: {stories:?}"
+    );
+    assert_eq!(
+        sheet["links"].as_array().unwrap().len(),
+        stories.len(),
+        "each row links to its page"
+    );
     for page in ["login", "duty", "search", "document", "sources", "rules"] {
         for width in ["desktop", "phone"] {
             assert!(

@@ -13,6 +13,7 @@
 //! | route | role | part | answer |
 //! | --- | --- | --- | --- |
 //! | `GET /api/search` | duty | index | `{total, hits, facets, histogram, next_cursor}`: `q`, `limit`, `sort=relevance\|time\|risk\|spread`, `collapse`, `interval=hour\|day`, `facets=false`, `cursor`; a bad query is a 400 with its character `position` |
+//! | `GET /api/search/export.xlsx` | duty | index | the result as XLSX (`q`, `sort`, `collapse`, `limit` up to 10,000): the search in its first row, text cells, links |
 //! | `GET /api/documents/{id}` | duty | index | the document, its analysis with explanations, its cluster |
 //! | `GET /api/documents/{id}/snapshot` | duty | index | the page as fetched (存证), sandboxed |
 //! | `GET /api/clusters/{id}` | duty | index | the reprints of one story, first published first |
@@ -51,6 +52,7 @@
 mod accounts;
 mod alerts;
 mod error;
+mod export;
 mod guard;
 mod rules;
 mod search;
@@ -150,6 +152,7 @@ const fn route(method: &'static str, path: &'static str, access: Access, part: P
 /// Every route of the desk, as the crate doc lists them.
 pub const ROUTES: &[Route] = &[
     route("GET", "/api/search", DUTY, Part::Index),
+    route("GET", "/api/search/export.xlsx", DUTY, Part::Index),
     route("GET", "/api/documents/{id}", DUTY, Part::Index),
     route("GET", "/api/documents/{id}/snapshot", DUTY, Part::Index),
     route("GET", "/api/clusters/{id}", DUTY, Part::Index),

@@ -16,6 +16,7 @@ use yuqing_indexer::{
 pub(crate) fn routes(index: SearchIndex) -> Router {
     Router::new()
         .route("/api/search", get(search))
+        .route("/api/search/export.xlsx", get(crate::export::export_xlsx))
         .route("/api/documents/{id}", get(document))
         .route("/api/documents/{id}/snapshot", get(snapshot))
         .route("/api/clusters/{id}", get(cluster))

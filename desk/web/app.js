@@ -336,7 +336,11 @@ async function showSearch() {
     return;
   }
   renderFacets(facets, params, page.facets || {});
-  results.replaceChildren(el('p', { class: 'muted', id: 'total' }, `共 ${page.total} 条`),
+  const exported = new URLSearchParams(api_params);
+  exported.delete('limit');
+  results.replaceChildren(el('div', { class: 'row' },
+    el('p', { class: 'muted grow', id: 'total' }, `共 ${page.total} 条`),
+    el('a', { href: `/api/search/export.xlsx?${exported}`, download: 'yuqing-search.xlsx', id: 'export' }, '导出 XLSX')),
     ...page.hits.map(hitCard));
   addMore(results, api_params, page.next_cursor);
 }

@@ -112,6 +112,11 @@ try {
     assert.ok(after >= 1 && after < before, `the facet narrows ${before} to ${after}`);
     assert.ok(await page.locator('.hit mark').count() > 0, 'matches are highlighted');
     await snap('search');
+    if (label === 'desktop') {
+      // The narrowed result as a spreadsheet; tests/web_desk.rs opens it.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+      await download.saveAs(path.join(shots, 'search.xlsx'));
+    }
     // A custom range before the sample's stories finds none of them; one around them does.
     await page.click('a[data-preset=custom]');
     await page.fill('#from', '2020-01-01');

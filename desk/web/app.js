@@ -61,7 +61,11 @@ async function api(method, path, body) {
   }
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new ApiError(response.status, (data && data.message) || `请求失败（${response.status}）`);
+  if (!response.ok) {
+    const error = new ApiError(response.status, (data && data.message) || `请求失败（${response.status}）`);
+    if (data && typeof data.position === 'number') error.position = data.position;
+    throw error;
+  }
   return data;
 }
 
@@ -332,7 +336,10 @@ async function showSearch() {
   if (params.get('collapse') === 'true') api_params.set('collapse', 'true');
   let page;
   try { page = await api('GET', `/api/search?${api_params}`); } catch (e) {
-    results.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message));
+    const text = e.status === 400
+      ? `检索式有误${e.position !== undefined ? `（第 ${e.position + 1} 个字符处）` : ''}：${e.message}`
+      : e.message;
+    results.replaceChildren(el('p', { class: 'error', role: 'alert', id: 'search-error' }, text));
     return;
   }
   renderFacets(facets, params, page.facets || {});

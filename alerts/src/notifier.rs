@@ -303,9 +303,7 @@ impl Notifier {
         }
         Ok(delivered)
     }
-}
 
-impl Notifier {
     /// A delivery error with the credentials of the configured channels and of the
     /// delivery's own address taken out.
     fn redacted(&self, pending: &Pending, error: &str) -> String {
